@@ -1,0 +1,166 @@
+"""The tape: one Node per recorded op, linked to its inputs' nodes in execution order.
+
+A Node is owned by the tensors it produced (``t.grad_fn``), so records are freed with them.
+Each Node is self-describing: its op name, the edges to its inputs, the saved tensors and
+attributes, and the backward rule (written with engine ops, hence differentiable itself)."""
+
+from __future__ import annotations
+
+import itertools
+import traceback
+import weakref
+
+__all__ = ["Node", "AccumulateGrad", "SavedTensor", "node_class", "record", "next_seq"]
+
+_seq = itertools.count()
+next_seq = _seq.__next__
+_classes: dict[str, type] = {}
+anomaly = {"enabled": False, "check_nan": True}
+
+
+class SavedTensor:
+    """A tensor saved for backward plus the version it had, so a later in-place write is caught."""
+
+    __slots__ = ("alias", "version", "is_output", "name", "output_nr")
+
+    def __init__(self, t, is_output: bool = False, name: str = "") -> None:
+        # Saving an op's own output as-is would make a reference cycle (out -> node -> out);
+        # keep a detached alias and reattach the node when unpacking.
+        self.alias = t._alias() if is_output else t
+        self.version = t._storage.version
+        self.is_output = is_output
+        self.output_nr = t._output_nr if is_output else 0
+        self.name = name
+
+    def unpack(self, node):
+        t = self.alias
+        if t._storage.version != self.version:
+            from ._errors import modified_error
+            raise modified_error(node, self, t)
+        if self.is_output and node is not None:
+            a = t._alias()
+            a._grad_fn = node
+            a._output_nr = self.output_nr
+            return a
+        return t
+
+
+class Node:
+    """A recorded op. ``type(node).__name__`` is PyTorch's name (``MulBackward0``...)."""
+
+    __slots__ = ("next_functions", "ctx", "backward_fn", "seq", "out_meta", "saved",
+                 "released", "pre_hooks", "post_hooks", "retain_hooks", "trace", "metadata",
+                 "__weakref__")
+
+    def __init__(self, next_functions, backward_fn, ctx, out_meta):
+        self.next_functions = next_functions
+        self.backward_fn = backward_fn
+        self.ctx = ctx
+        self.seq = next_seq()
+        self.out_meta = out_meta          # [(shape, dtype, device)] per output
+        self.saved = None
+        self.released = False
+        self.pre_hooks = None             # {output_nr: [hook]}
+        self.post_hooks = None
+        self.retain_hooks = None
+        self.trace = traceback.extract_stack(limit=12)[:-3] if anomaly["enabled"] else None
+        self.metadata = {}
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+    def register_hook(self, fn):
+        """``fn(grad_inputs, grad_outputs)`` runs after this node computes its input grads."""
+        if self.post_hooks is None:
+            self.post_hooks = []
+        self.post_hooks.append(fn)
+        return _Handle(self.post_hooks, fn)
+
+    def register_prehook(self, fn):
+        if self.pre_hooks is None:
+            self.pre_hooks = {}
+        self.pre_hooks.setdefault(-1, []).append(fn)
+        return _Handle(self.pre_hooks[-1], fn)
+
+    def release(self) -> None:
+        self.saved = None
+        self.ctx = None
+        self.released = True
+
+    def apply(self, grads):
+        """Input gradients for output gradients ``grads`` (a list, one per output)."""
+        if self.released:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time or "
+                "if you need to access saved tensors after calling backward.")
+        return self.backward_fn(self, *grads)
+
+    def saved_tensor(self, i: int):
+        return self.saved[i].unpack(self)
+
+    @property
+    def _saved_tensors(self):
+        return tuple(s.unpack(self) for s in self.saved or ())
+
+
+class _Handle:
+    __slots__ = ("lst", "fn")
+
+    def __init__(self, lst, fn):
+        self.lst, self.fn = lst, fn
+
+    def remove(self) -> None:
+        if self.fn in self.lst:
+            self.lst.remove(self.fn)
+
+
+class AccumulateGrad(Node):
+    """The sink for a leaf tensor's gradient."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        super().__init__((), None, None, [(variable._shape, variable._dtype, variable.device)])
+        self.variable = variable
+
+
+def node_class(name: str) -> type:
+    cls = _classes.get(name)
+    if cls is None:
+        cls = _classes[name] = type(name, (Node,), {"__slots__": ()})
+    return cls
+
+
+def grad_edge(t):
+    """The (node, output_nr) edge for tensor ``t``; leaves get a cached AccumulateGrad."""
+    fn = t._grad_fn
+    if fn is not None:
+        return (fn, t._output_nr)
+    if not t._requires_grad:
+        return (None, 0)
+    ref = t._accumulator
+    acc = ref() if ref is not None else None
+    if acc is None:
+        acc = AccumulateGrad(t)
+        t._accumulator = weakref.ref(acc)
+    return (acc, 0)
+
+
+def record(name: str, inputs, outputs, backward_fn, saved=(), ctx=None):
+    """Record an op on the tape: set ``grad_fn`` on each output. ``saved`` holds
+    (tensor, is_output) pairs checked against in-place modification at backward time."""
+    node = node_class(name)(tuple(grad_edge(t) if t is not None else (None, 0) for t in inputs),
+                            backward_fn, ctx,
+                            [(o._shape, o._dtype, o.device) for o in outputs])
+    if saved:
+        node.saved = [SavedTensor(t, is_out) for t, is_out in saved]
+    for i, o in enumerate(outputs):
+        o._grad_fn = node
+        o._output_nr = i
+    return node

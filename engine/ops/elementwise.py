@@ -1,0 +1,230 @@
+"""Elementwise ops: each declared once (name, scalar function, dtype rule, backward).
+
+Backward rules are engine ops, so they run on any device and are differentiable."""
+
+from __future__ import annotations
+
+from kernels import scalar as F
+from .. import _dtype as D
+from .._strided import broadcast_shapes
+from ..autograd.graph import record
+from ._common import (Tensor, empty_tensor, needs_grad, backend, scalar_array,
+                      check_same_device, sum_to, shape_str)
+
+__all__ = ["UNARY", "BINARY", "unary", "binary", "cast", "where", "lerp", "clamp"]
+
+
+class Op:
+    __slots__ = ("name", "fn", "kind", "bw", "save", "node")
+
+    def __init__(self, name, fn, kind, bw, save, node):
+        self.name, self.fn, self.kind, self.bw, self.save = name, fn, kind, bw, save
+        self.node = node or "".join(p.capitalize() for p in name.split("_")) + "Backward0"
+
+
+UNARY: dict[str, Op] = {}
+BINARY: dict[str, Op] = {}
+
+
+def _u(name, fn, kind="float", bw=None, save="x", node=None):
+    UNARY[name] = Op(name, fn, kind, bw, save, node)
+
+
+def _b(name, fn, kind="promote", bw=None, save="ab", node=None):
+    BINARY[name] = Op(name, fn, kind, bw, save, node)
+
+
+# ---- casting -------------------------------------------------------------------------
+def cast(x: Tensor, dt: D.dtype) -> Tensor:
+    """Copy of ``x`` converted to ``dt`` (differentiable between float types)."""
+    if x._dtype is dt:
+        return x
+    out = empty_tensor(x._shape, dt, x._storage.device)
+    backend(x._storage.device).copy_cast(x, out)
+    if dt.is_floating_point and needs_grad(x):
+        src = x._dtype
+        record("ToCopyBackward0", (x,), (out,), lambda n, g: (cast(g, src),))
+    return out
+
+
+def _compute_dtype(dt: D.dtype):
+    # float16 has storage and conversion; arithmetic runs in float32 (Numba has no f16 math)
+    return D.float32 if dt is D.float16 else dt
+
+
+# ---- unary ---------------------------------------------------------------------------
+def unary(name: str, x: Tensor, p=0, q=0, out=None) -> Tensor:
+    op = UNARY[name]
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(x).__name__}")
+    dt = x._dtype
+    if op.kind == "float" and not dt.is_floating_point:
+        dt = D.get_default_dtype()
+    elif op.kind == "int" and dt.is_floating_point:
+        raise RuntimeError(f"{name}: expected an integer or bool tensor, got {dt}")
+    odt = D.bool_ if op.kind == "bool" else dt
+    cdt = _compute_dtype(dt)
+    xin = cast(x, cdt) if x._dtype is not cdt else x
+    if out is None or out._dtype is not odt or odt is D.float16:
+        out = empty_tensor(x._shape, _compute_dtype(odt), x._storage.device)
+    np_t = cdt.np.type
+    backend(x._storage.device).run_map(op.fn, out, xin, (np_t(p), np_t(q)))
+    if odt is not out._dtype:
+        out = cast(out, odt)
+    if op.bw is not None and needs_grad(x):
+        saved = ((x, False),) if op.save == "x" else ((out, True),)
+        record(op.node, (x,), (out,), _unary_backward, saved, (op, p, q))
+    return out
+
+
+def _unary_backward(node, g):
+    op, p, q = node.ctx
+    t = node.saved[0].unpack(node)
+    return (op.bw(g, t, p, q),)
+
+
+# ---- binary --------------------------------------------------------------------------
+def _operand(v, dt, dev):
+    if isinstance(v, Tensor):
+        if v._dtype is not dt:
+            v = cast(v, dt)
+        if v._storage.device != dev:  # 0-d CPU tensor used as a scalar
+            v = scalar_array(v.item(), dt)
+        return v
+    return scalar_array(v, dt)
+
+
+def binary(name: str, a, b, out=None) -> Tensor:
+    op = BINARY[name]
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    if not (ta or tb):
+        raise TypeError(f"{name}(): expected at least one Tensor argument")
+    for v in (a, b):
+        if not isinstance(v, (Tensor, int, float, bool)) and not hasattr(v, "dtype"):
+            raise TypeError(f"{name}(): unsupported operand type {type(v).__name__}")
+    if ta and tb:
+        check_same_device(name, a, b)
+    dt = D.result_type(a, b)
+    if op.kind == "float" and not dt.is_floating_point:
+        dt = D.get_default_dtype()
+    elif op.kind == "int" and dt.is_floating_point:
+        raise RuntimeError(f"{name}: expected integer or bool tensors, got {dt}")
+    odt = D.bool_ if op.kind == "bool" else dt
+    cdt = _compute_dtype(dt)
+    dev = (a if ta and (a._shape or not tb) else b)._storage.device
+    sa = a._shape if ta else ()
+    sb = b._shape if tb else ()
+    if sa == sb:
+        shape = sa
+    else:
+        try:
+            shape = tuple(broadcast_shapes(sa, sb))
+        except ValueError:
+            raise RuntimeError(
+                f"{name}: The size of tensor a {shape_str(sa)} must match the size of tensor b "
+                f"{shape_str(sb)} (shapes are not broadcastable; reshape or unsqueeze one "
+                "operand)") from None
+    fn = op.fn
+    if isinstance(fn, tuple):  # (float version, integer version)
+        fn = fn[0] if cdt.is_floating_point else fn[1]
+    xa = _operand(a, cdt, dev)
+    xb = _operand(b, cdt, dev)
+    if isinstance(xa, Tensor) and xa._shape != shape:
+        xa = xa._expand_nograd(shape)
+    if isinstance(xb, Tensor) and xb._shape != shape:
+        xb = xb._expand_nograd(shape)
+    if out is None or out._dtype is not odt or out._shape != shape or odt is D.float16:
+        out = empty_tensor(shape, _compute_dtype(odt), dev)
+    backend(dev).run_zip(fn, out, xa, xb)
+    if odt is not out._dtype:
+        out = cast(out, odt)
+    if op.bw is not None and needs_grad(a if ta else None, b if tb else None):
+        saved = []
+        if "a" in op.save:
+            saved.append((a, False) if ta else None)
+        if "b" in op.save:
+            saved.append((b, False) if tb else None)
+        if "y" in op.save:
+            saved.append((out, True))
+        node = record(op.node, (a if ta else None, b if tb else None), (out,), _binary_backward,
+                      [s for s in saved if s is not None], (op, a if not ta else None,
+                                                            b if not tb else None, sa, sb))
+    return out
+
+
+def _binary_backward(node, g):
+    op, sa_val, sb_val, sa, sb = node.ctx
+    it = iter(node.saved or ())
+    a = sa_val if sa_val is not None else (next(it).unpack(node) if "a" in op.save else None)
+    b = sb_val if sb_val is not None else (next(it).unpack(node) if "b" in op.save else None)
+    y = next(it).unpack(node) if "y" in op.save else None
+    ga, gb = op.bw(g, a, b, y)
+    need_a, need_b = (e[0] is not None for e in node.next_functions)
+    ga = sum_to(ga, sa) if (need_a and ga is not None) else None
+    gb = sum_to(gb, sb) if (need_b and gb is not None) else None
+    return ga, gb
+
+
+def where(cond, a, b) -> Tensor:
+    """Elements of ``a`` where ``cond`` else of ``b`` (broadcasting; scalars allowed)."""
+    from .creation import tensor
+    if not isinstance(cond, Tensor):
+        cond = tensor(cond)
+    if cond._dtype is not D.bool_:
+        cond = cast(cond, D.bool_)
+    dev = cond._storage.device
+    ref = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    if ref is not None:
+        dev = ref._storage.device
+    check_same_device("where", cond, a, b)
+    dt = D.result_type(*(x for x in (a, b)))
+    shapes = [cond._shape] + [x._shape for x in (a, b) if isinstance(x, Tensor)]
+    try:
+        shape = tuple(broadcast_shapes(*shapes))
+    except ValueError:
+        raise RuntimeError(f"where: shapes {', '.join(shape_str(s) for s in shapes)} are not "
+                           "broadcastable") from None
+    cdt = _compute_dtype(dt)
+    ops = [cond._expand_nograd(shape)]
+    for x in (a, b):
+        v = _operand(x, cdt, dev)
+        ops.append(v._expand_nograd(shape) if isinstance(v, Tensor) else v)
+    out = empty_tensor(shape, cdt, dev)
+    backend(dev).run_ternary(F.where, out, *ops)
+    if cdt is not dt:
+        out = cast(out, dt)
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    if needs_grad(a if ta else None, b if tb else None):
+        sa, sb = (a._shape if ta else ()), (b._shape if tb else ())
+
+        def bw(node, g):
+            c = node.ctx
+            z = g.new_zeros(())
+            return (sum_to(where(c, g, z), sa) if ta else None,
+                    sum_to(where(c, z, g), sb) if tb else None)
+        record("WhereBackward0", (a if ta else None, b if tb else None), (out,), bw, (), cond)
+    return out
+
+
+def lerp(start: Tensor, end: Tensor, weight) -> Tensor:
+    """``start + weight * (end - start)``."""
+    return start + weight * (end - start)
+
+
+def clamp(x: Tensor, min=None, max=None) -> Tensor:
+    """Clamp into [min, max]; tensors bounds broadcast. Gradient passes where not clamped
+    (PyTorch's convention at the bounds: inside counts)."""
+    if min is None and max is None:
+        raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        r = x
+        if min is not None:
+            r = binary("maximum", r, min)
+        if max is not None:
+            r = binary("minimum", r, max)
+        return r
+    if min is not None and max is not None:
+        return unary("clamp", x, min, max)
+    if min is not None:
+        return unary("clamp_min", x, min)
+    return unary("clamp_max", x, max)

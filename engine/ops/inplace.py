@@ -1,0 +1,168 @@
+"""In-place ops: write through views, bump the storage's version counter, and rebase the
+autograd history (PyTorch's rules, including in-place writes into views of non-leaves)."""
+
+from __future__ import annotations
+
+from .. import _dtype as D
+from .. import _strided as S
+from .._tensor import Tensor
+from ..autograd._errors import note_inplace
+from ..autograd.graph import record
+from ..autograd.grad_mode import _enabled
+from ._common import needs_grad, backend, scalar_array, shape_str
+from .elementwise import binary, unary, cast
+
+__all__ = ["apply_inplace", "copy_", "inplace_binary", "inplace_unary", "fill_nograd",
+           "copy_nograd"]
+
+
+def copy_nograd(dst: Tensor, src) -> None:
+    """dst[...] = src with broadcasting and dtype conversion; no autograd."""
+    if isinstance(src, Tensor):
+        if src._storage.device != dst._storage.device:
+            src = src.to(dst._storage.device)
+        if src._shape != dst._shape:
+            src = src._expand_nograd(dst._shape)
+        backend(dst._storage.device).copy_cast(src, dst)
+    else:
+        fill_nograd(dst, src)
+
+
+def fill_nograd(dst: Tensor, value) -> None:
+    if dst.numel() == 0:
+        return
+    arr = scalar_array(value, dst._dtype if dst._dtype is not D.float16 else D.float32)
+    if dst._dtype is D.float16:
+        import numpy as np
+        dst._np()[...] = np.float16(value)
+        return
+    from kernels import scalar as F
+    backend(dst._storage.device).run_zip(F.second, dst, arr, arr)
+
+
+def _check_leaf(x: Tensor, op: str) -> None:
+    if _enabled.get():
+        if x._grad_fn is None and x._requires_grad:
+            raise RuntimeError(
+                f"{op}: a leaf Variable that requires grad is being used in an in-place "
+                "operation. Wrap the update in `with engine.no_grad():` or use an out-of-place "
+                "op.")
+        b = x._base
+        if b is not None and b._grad_fn is None and b._requires_grad:
+            raise RuntimeError(
+                f"{op}: a view of a leaf Variable that requires grad is being used in an "
+                "in-place operation.")
+
+
+def apply_inplace(x: Tensor, r: Tensor, op: str) -> Tensor:
+    """Make ``x`` hold ``r`` (computed out of place): copy, bump version, rebase history."""
+    if r._shape != x._shape:
+        raise RuntimeError(f"{op}: output with shape {shape_str(x._shape)} doesn't match the "
+                           f"broadcast shape {shape_str(r._shape)}")
+    if r._dtype is not x._dtype and r._dtype.category > x._dtype.category:
+        raise RuntimeError(f"{op}: result type {r._dtype.name.capitalize()} can't be cast to "
+                           f"the desired output type {x._dtype.name.capitalize()}")
+    if r is not x:
+        backend(x._storage.device).copy_cast(r, x)
+    _bump(x, op)
+    if r._grad_fn is not None and _enabled.get():
+        _rebase(x, r if r._dtype is x._dtype else cast(r, x._dtype))
+    return x
+
+
+def _bump(x: Tensor, op: str) -> None:
+    x._storage.version += 1
+    note_inplace(x._storage, op)
+
+
+def _rebase(x: Tensor, r: Tensor) -> None:
+    base = x._base
+    if base is None:
+        # x takes over r's history: its grad_fn is the in-place op's node (AddBackward0...)
+        x._grad_fn, x._output_nr = r._grad_fn, r._output_nr
+        return
+    if not base._contig:
+        raise RuntimeError("in-place op on a view of a non-contiguous base is not supported "
+                           "with autograd; clone() the base first")
+    shape, stride, rel = x._shape, x._stride, x._offset - base._offset
+    from .views import as_strided
+
+    def viewfn(t):
+        return as_strided(t, shape, stride, t._offset + rel)
+
+    def cs_bw(n, g):
+        gb = g.clone()
+        with_grad = viewfn(gb)
+        gr = viewfn(g).clone()
+        from ..autograd.grad_mode import no_grad
+        with no_grad():
+            with_grad._fill_nograd(0)
+        return gb, gr
+    record("CopySlices", (base, r), (base,), cs_bw)
+    # the view now reads from the rebased base
+    from .views import scatter_view
+    bshape = base._shape
+    record("AsStridedBackward0", (base,), (x,),
+           lambda n, g: (scatter_view(g, bshape, viewfn, "AsStridedBackward"),))
+
+
+def inplace_binary(name: str, x: Tensor, other, op: str) -> Tensor:
+    _check_leaf(x, op)
+    if not needs_grad(x, other if isinstance(other, Tensor) else None):
+        r = binary(name, x, other, out=x if _aliasing_safe(x, other) else None)
+        if r is x:
+            _bump(x, op)
+            return x
+        return apply_inplace(x, r, op)
+    return apply_inplace(x, binary(name, x, other), op)
+
+
+def inplace_unary(name: str, x: Tensor, op: str, p=0, q=0) -> Tensor:
+    _check_leaf(x, op)
+    if not needs_grad(x):
+        r = unary(name, x, p, q, out=x if x._contig else None)
+        if r is x:
+            _bump(x, op)
+            return x
+        return apply_inplace(x, r, op)
+    return apply_inplace(x, unary(name, x, p, q), op)
+
+
+def _aliasing_safe(x: Tensor, other) -> bool:
+    # writing the result straight into x is safe when x is contiguous (elementwise kernels
+    # read index i before writing it) and `other` does not overlap x's memory differently
+    if not x._contig:
+        return False
+    if isinstance(other, Tensor) and other._storage is x._storage:
+        return other._offset == x._offset and other._stride == x._stride
+    return True
+
+
+def copy_(x: Tensor, src, non_blocking: bool = False) -> Tensor:
+    """Copy ``src`` into ``x`` (broadcasting, converting dtype and device)."""
+    _check_leaf(x, "copy_")
+    if not isinstance(src, Tensor):
+        fill_nograd(x, src)
+        _bump(x, "copy_")
+        return x
+    if src._storage.device != x._storage.device:
+        src = src.to(x._storage.device)
+    try:
+        shape = tuple(S.broadcast_shapes(x._shape, src._shape))
+    except ValueError:
+        shape = None
+    if shape != x._shape:
+        raise RuntimeError(f"copy_: the source of shape {shape_str(src._shape)} cannot be "
+                           f"broadcast to the destination shape {shape_str(x._shape)}")
+    if needs_grad(src):
+        r = src.expand(x._shape) if src._shape != x._shape else src
+        if r._dtype is not x._dtype:
+            r = cast(r, x._dtype)
+        if r is src:
+            r = r.clone()
+        return apply_inplace(x, r, "copy_")
+    copy_nograd(x, src)
+    _bump(x, "copy_")
+    if x._grad_fn is not None and _enabled.get():
+        record("CopyBackwards", (None,), (x,), lambda n, g: (None,))
+    return x

@@ -1,0 +1,225 @@
+"""Matrix products with PyTorch's matmul rules, on the engine's own packed Numba GEMM or,
+for float32/float64 when selected, the BLAS that numpy links (``set_matmul_backend``)."""
+
+from __future__ import annotations
+
+from .. import _dtype as D
+from .. import _strided as S
+from .._tensor import Tensor
+from ..autograd.graph import record
+from ._common import needs_grad, empty_tensor, shape_str, backend, check_same_device, sum_to
+from .elementwise import cast
+
+__all__ = ["matmul", "mm", "bmm", "addmm", "dot", "outer", "mv", "einsum", "baddbmm",
+           "set_matmul_backend", "get_matmul_backend", "tensordot", "inner"]
+
+_backend = ["auto"]
+
+
+def set_matmul_backend(name: str) -> None:
+    """'auto' (BLAS for float32/float64 when numpy has one), 'engine' (the Numba GEMM) or
+    'blas'. The benchmark reports which one ran."""
+    if name not in ("auto", "engine", "blas"):
+        raise ValueError(f"set_matmul_backend: expected 'auto', 'engine' or 'blas', got {name!r}")
+    _backend[0] = name
+
+
+def get_matmul_backend() -> str:
+    return _backend[0]
+
+
+def _use_blas(dt) -> bool:
+    mode = _backend[0]
+    return mode == "blas" or (mode == "auto" and dt in (D.float32, D.float64))
+
+
+def _check(op, a, b):
+    for t in (a, b):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}(): expected Tensor arguments, got {type(t).__name__}")
+    check_same_device(op, a, b)
+    if a._dtype is not b._dtype:
+        raise RuntimeError(f"{op}: expected both operands to have the same dtype, but got "
+                           f"{a._dtype} and {b._dtype}. Convert one with .to(dtype).")
+
+
+def _gemm(a, b, shape):
+    dt = a._dtype
+    cdt = D.float32 if dt is D.float16 else dt
+    out = empty_tensor(shape, cdt, a._storage.device)
+    if out.numel():
+        backend(a._storage.device).gemm(cast(a, cdt), cast(b, cdt), out,
+                                         _use_blas(cdt) and a.is_cpu)
+    return cast(out, dt)
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    """(n, k) @ (k, m) -> (n, m)."""
+    _check("mm", a, b)
+    if a.ndim != 2 or b.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D tensors, got shapes {shape_str(a._shape)} and "
+                           f"{shape_str(b._shape)}")
+    if a._shape[1] != b._shape[0]:
+        raise RuntimeError(f"mm: mat1 and mat2 shapes cannot be multiplied "
+                           f"({a._shape[0]}x{a._shape[1]} and {b._shape[0]}x{b._shape[1]})")
+    out = _gemm(a, b, (a._shape[0], b._shape[1]))
+    if needs_grad(a, b):
+        def bw(n, g):
+            ea, eb = (e[0] is not None for e in n.next_functions)
+            x, y = n.saved_tensor(0), n.saved_tensor(1)
+            return (mm(g, y.t()) if ea else None, mm(x.t(), g) if eb else None)
+        record("MmBackward0", (a, b), (out,), bw, ((a, False), (b, False)))
+    return out
+
+
+def bmm(a: Tensor, b: Tensor) -> Tensor:
+    """(B, n, k) @ (B, k, m) -> (B, n, m); batch strides may be 0 (broadcast)."""
+    _check("bmm", a, b)
+    if a.ndim != 3 or b.ndim != 3 or a._shape[0] != b._shape[0] or a._shape[2] != b._shape[1]:
+        raise RuntimeError(f"bmm: expected (B, n, k) and (B, k, m) tensors, got shapes "
+                           f"{shape_str(a._shape)} and {shape_str(b._shape)}")
+    out = _gemm(a, b, (a._shape[0], a._shape[1], b._shape[2]))
+    if needs_grad(a, b):
+        def bw(n, g):
+            ea, eb = (e[0] is not None for e in n.next_functions)
+            x, y = n.saved_tensor(0), n.saved_tensor(1)
+            return (bmm(g, y.transpose(1, 2)) if ea else None,
+                    bmm(x.transpose(1, 2), g) if eb else None)
+        record("BmmBackward0", (a, b), (out,), bw, ((a, False), (b, False)))
+    return out
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """PyTorch's matmul: dot, mv, mm and batched products with broadcast batch dims."""
+    _check("matmul", a, b)
+    da, db = a.ndim, b.ndim
+    if da == 0 or db == 0:
+        raise RuntimeError("matmul: both arguments to matmul need to be at least 1D, but they "
+                           f"are {da}D and {db}D")
+    ka = a._shape[-1]
+    kb = b._shape[0] if db == 1 else b._shape[-2]
+    if ka != kb:
+        raise RuntimeError(f"matmul: shapes {shape_str(a._shape)} and {shape_str(b._shape)} "
+                           f"cannot be multiplied ({ka} != {kb}: the last dim of the first "
+                           "must equal the second-to-last dim of the second)")
+    if da == 1 and db == 1:
+        return dot(a, b)
+    if da == 2 and db == 2:
+        return mm(a, b)
+    if da == 1:
+        return matmul(a.unsqueeze(0), b).squeeze(-2)
+    if db == 1:
+        return matmul(a, b.unsqueeze(-1)).squeeze(-1)
+    if db == 2:  # fold a's batch dims into rows: one big GEMM
+        lead = a._shape[:-1]
+        return mm(a.reshape(-1, ka), b).reshape(lead + (b._shape[1],))
+    batch = tuple(S.broadcast_shapes(a._shape[:-2], b._shape[:-2]))
+    ae = a.expand(batch + a._shape[-2:])
+    be = b.expand(batch + b._shape[-2:])
+    nb = 1
+    for s in batch:
+        nb *= s
+    out = bmm(ae.reshape(nb, *a._shape[-2:]), be.reshape(nb, *b._shape[-2:]))
+    return out.reshape(batch + (a._shape[-2], b._shape[-1]))
+
+
+def dot(a: Tensor, b: Tensor) -> Tensor:
+    _check("dot", a, b)
+    if a.ndim != 1 or b.ndim != 1 or a._shape != b._shape:
+        raise RuntimeError(f"dot: expected 1-D tensors of the same size, got "
+                           f"{shape_str(a._shape)} and {shape_str(b._shape)}")
+    return mm(a.unsqueeze(0), b.unsqueeze(1)).reshape(())
+
+
+def mv(a: Tensor, v: Tensor) -> Tensor:
+    return matmul(a, v)
+
+
+def outer(a: Tensor, b: Tensor) -> Tensor:
+    return a.reshape(-1, 1) * b.reshape(1, -1)
+
+
+inner = None
+
+
+def addmm(bias, a, b, *, beta=1, alpha=1):
+    r = mm(a, b)
+    if alpha != 1:
+        r = r * alpha
+    return r + (bias if beta == 1 else bias * beta)
+
+
+def baddbmm(x, a, b, *, beta=1, alpha=1):
+    r = bmm(a, b)
+    if alpha != 1:
+        r = r * alpha
+    return r + (x if beta == 1 else x * beta)
+
+
+def tensordot(a, b, dims=2):
+    if isinstance(dims, int):
+        da = list(range(a.ndim - dims, a.ndim))
+        db = list(range(dims))
+    else:
+        da, db = [list(d) if not isinstance(d, int) else [d] for d in dims]
+    fa = [d for d in range(a.ndim) if d not in da]
+    fb = [d for d in range(b.ndim) if d not in db]
+    k = 1
+    for d in da:
+        k *= a._shape[d]
+    am = a.permute(fa + da).reshape(-1, k)
+    bm = b.permute(db + fb).reshape(k, -1)
+    return mm(am, bm).reshape(tuple(a._shape[d] for d in fa) + tuple(b._shape[d] for d in fb))
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation for the common contractions (no repeated index within one
+    operand): permutes and reshapes each pair into one (batched) matrix product."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    eq = equation.replace(" ", "")
+    if "->" in eq:
+        lhs, out = eq.split("->")
+    else:
+        lhs = eq
+        letters = lhs.replace(",", "")
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    ins = lhs.split(",")
+    if len(ins) != len(operands):
+        raise RuntimeError(f"einsum(): {len(ins)} operands in the equation, {len(operands)} given")
+    for spec, t in zip(ins, operands):
+        if len(spec) != t.ndim or len(set(spec)) != len(spec):
+            raise RuntimeError(f"einsum(): subscripts '{spec}' do not fit an operand of shape "
+                               f"{shape_str(t._shape)} (repeated indices are not supported)")
+    cur, cur_s = operands[0], ins[0]
+    for spec, t in zip(ins[1:], operands[1:]):
+        rest = "".join(ins[ins.index(spec) + 1:]) if False else ""
+        keep = set(out) | set("".join(ins[ins.index(spec) + 1:])) | set(rest)
+        cur, cur_s = _contract(cur, cur_s, t, spec, keep)
+    # sum leftover indices, then order as requested
+    extra = [i for i, c in enumerate(cur_s) if c not in out]
+    if extra:
+        cur = cur.sum(dim=tuple(extra))
+        cur_s = "".join(c for c in cur_s if c in out)
+    return cur.permute([cur_s.index(c) for c in out]) if cur_s != out else cur
+
+
+def _contract(a, sa, b, sb, keep):
+    batch = [c for c in sa if c in sb and c in keep]
+    contr = [c for c in sa if c in sb and c not in keep]
+    fa = [c for c in sa if c not in sb]
+    fb = [c for c in sb if c not in sa]
+    size = {c: a._shape[i] for i, c in enumerate(sa)}
+    size.update({c: b._shape[i] for i, c in enumerate(sb)})
+
+    def prod(cs):
+        n = 1
+        for c in cs:
+            n *= size[c]
+        return n
+    ap = a.permute([sa.index(c) for c in batch + fa + contr]).reshape(
+        prod(batch), prod(fa), prod(contr))
+    bp = b.permute([sb.index(c) for c in batch + contr + fb]).reshape(
+        prod(batch), prod(contr), prod(fb))
+    r = bmm(ap, bp).reshape(tuple(size[c] for c in batch + fa + fb))
+    return r, "".join(batch + fa + fb)

@@ -1,0 +1,401 @@
+"""CPU GEMM: packed, register-blocked, parallel (Goto/BLIS loop nest) for float32/float64,
+plus a simple serial kernel for small problems and integer dtypes.
+
+Kernels work on flat 1-D buffers with an element offset and two element strides per operand,
+so any view (transposed, stepped, stride-0 broadcast) reaches them without a copy, and each
+dtype compiles once. `gemm` / `gemm_batched` turn 2-D / 3-D numpy arrays into that form.
+
+Float loop nest (see shared/reference/numba-gemm-probe.md):
+  per thread (a contiguous range of MR-row panels or NR-column slivers):
+    jc over N by NC -> pc over K by KC: pack B[kc, nc] as [sliver][k][NR]
+      -> ic over M by MC: pack A[mc, kc] as [panel][k][MR]
+        -> jr over slivers -> ir over panels: MR x NR micro-kernel (12 vector FMAs per k)
+Packed panels are zero-padded, so the micro-kernel always runs a full tile; edge tiles and
+outputs whose rows are not contiguous go through a per-thread scratch tile.
+"""
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from .simd import VBYTES, lanes_for, vbroadcast, vfma, vlanes, vload, vput, vzero
+
+__all__ = ["gemm", "gemm_batched"]
+
+# Tile shape: MR rows x NV vectors of columns (NR = NV * lanes). Both use 16 accumulators or
+# fewer of the register file: 4 x 3 ymm on AVX2 (16 regs), 8 x 2 zmm on AVX-512 (32 regs).
+MR, NV = (8, 2) if VBYTES == 64 else (4, 3)
+KC = 256  # depth of a packed block: the NR x KC B sliver stays in L1
+MC = 96  # rows of a packed A block: MC x KC stays in L2
+NC = 4096  # columns of a packed B block
+SMALL_MNK = 48**3  # below this: simple loop kernel (packing + threads would dominate)
+SERIAL_MNK = 96**3  # below this: packed kernel on the calling thread only
+FLOATS = (np.float32, np.float64)
+_FASTMATH = {"contract", "reassoc"}  # no nnan/ninf: NaN and Inf must propagate like numpy
+
+
+def _ws_len(dtype) -> int:
+    return MC * KC + NC * KC + MR * _nr(dtype)
+
+
+def _nr(dtype) -> int:
+    return NV * lanes_for(numba.from_dtype(np.dtype(dtype)))
+
+
+# ---------------------------------------------------------------- packed float kernel (njit)
+
+
+@njit(cache=True)
+def _micro_4x3(Ap, ao, Bp, bo, kc, C, co, ldc, acc):
+    """C[co + r*ldc + j] (+)= sum_k Ap[ao + k*4 + r] * Bp[bo + k*NR + j]; r < 4, j < NR = 3L."""
+    L = vlanes(Bp)
+    c00 = c01 = c02 = c10 = c11 = c12 = vzero(Bp)
+    c20 = c21 = c22 = c30 = c31 = c32 = vzero(Bp)
+    for k in range(kc):
+        pb, pa = bo + k * 3 * L, ao + k * 4
+        b0, b1, b2 = vload(Bp, pb), vload(Bp, pb + L), vload(Bp, pb + 2 * L)
+        x = vbroadcast(Ap, pa)
+        c00, c01, c02 = vfma(x, b0, c00), vfma(x, b1, c01), vfma(x, b2, c02)
+        x = vbroadcast(Ap, pa + 1)
+        c10, c11, c12 = vfma(x, b0, c10), vfma(x, b1, c11), vfma(x, b2, c12)
+        x = vbroadcast(Ap, pa + 2)
+        c20, c21, c22 = vfma(x, b0, c20), vfma(x, b1, c21), vfma(x, b2, c22)
+        x = vbroadcast(Ap, pa + 3)
+        c30, c31, c32 = vfma(x, b0, c30), vfma(x, b1, c31), vfma(x, b2, c32)
+    for r, (u, v, w) in enumerate(((c00, c01, c02), (c10, c11, c12), (c20, c21, c22), (c30, c31, c32))):
+        vput(C, co + r * ldc, u, acc), vput(C, co + r * ldc + L, v, acc), vput(C, co + r * ldc + 2 * L, w, acc)
+
+
+@njit(cache=True)
+def _micro_8x2(Ap, ao, Bp, bo, kc, C, co, ldc, acc):
+    """C[co + r*ldc + j] (+)= sum_k Ap[ao + k*8 + r] * Bp[bo + k*NR + j]; r < 8, j < NR = 2L."""
+    L = vlanes(Bp)
+    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = vzero(Bp)
+    c40 = c41 = c50 = c51 = c60 = c61 = c70 = c71 = vzero(Bp)
+    for k in range(kc):
+        pb, pa = bo + k * 2 * L, ao + k * 8
+        b0, b1 = vload(Bp, pb), vload(Bp, pb + L)
+        x, y = vbroadcast(Ap, pa), vbroadcast(Ap, pa + 1)
+        c00, c01, c10, c11 = vfma(x, b0, c00), vfma(x, b1, c01), vfma(y, b0, c10), vfma(y, b1, c11)
+        x, y = vbroadcast(Ap, pa + 2), vbroadcast(Ap, pa + 3)
+        c20, c21, c30, c31 = vfma(x, b0, c20), vfma(x, b1, c21), vfma(y, b0, c30), vfma(y, b1, c31)
+        x, y = vbroadcast(Ap, pa + 4), vbroadcast(Ap, pa + 5)
+        c40, c41, c50, c51 = vfma(x, b0, c40), vfma(x, b1, c41), vfma(y, b0, c50), vfma(y, b1, c51)
+        x, y = vbroadcast(Ap, pa + 6), vbroadcast(Ap, pa + 7)
+        c60, c61, c70, c71 = vfma(x, b0, c60), vfma(x, b1, c61), vfma(y, b0, c70), vfma(y, b1, c71)
+    rows = ((c00, c01), (c10, c11), (c20, c21), (c30, c31), (c40, c41), (c50, c51), (c60, c61), (c70, c71))
+    for r, (u, v) in enumerate(rows):
+        vput(C, co + r * ldc, u, acc), vput(C, co + r * ldc + L, v, acc)
+
+
+_micro = _micro_8x2 if MR == 8 else _micro_4x3  # fixed per compile target (see simd.VBYTES)
+
+
+@njit(cache=True)
+def _pack_a(a, ao, ars, acs, mc, kc, Ap):
+    """Ap[(ir*kc) + k*MR + r] = a[ao + (ir+r)*ars + k*acs]; rows past mc are zero."""
+    for ir in range(0, mc, MR):
+        base = ir * kc
+        for r in range(MR):
+            if ir + r < mc:
+                src = ao + (ir + r) * ars
+                for k in range(kc):
+                    Ap[base + k * MR + r] = a[src + k * acs]
+            else:
+                for k in range(kc):
+                    Ap[base + k * MR + r] = 0
+
+
+@njit(cache=True)
+def _pack_b(b, bo, brs, bcs, kc, nc, Bp):
+    """Bp[jr*kc + k*NR + j] = b[bo + k*brs + (jr+j)*bcs]; columns past nc are zero."""
+    NR = NV * vlanes(Bp)
+    for jr in range(0, nc, NR):
+        nr = min(NR, nc - jr)
+        for k in range(kc):
+            dst = Bp[jr * kc + k * NR : jr * kc + (k + 1) * NR]
+            src = bo + k * brs + jr * bcs
+            if bcs == 1:  # unit stride: a plain vectorizable copy
+                row = b[src : src + nr]
+                for j in range(nr):
+                    dst[j] = row[j]
+            else:
+                for j in range(nr):
+                    dst[j] = b[src + j * bcs]
+            for j in range(nr, NR):
+                dst[j] = 0
+
+
+@njit(cache=True)
+def _spill(Ct, NR, mr, nr, out, co, ors, ocs, acc):
+    """Write the valid mr x nr corner of the scratch tile to a strided output."""
+    for r in range(mr):
+        for j in range(nr):
+            p = co + r * ors + j * ocs
+            out[p] = out[p] + Ct[r * NR + j] if acc else Ct[r * NR + j]
+
+
+@njit(cache=True)
+def _macro(Ap, Bp, Ct, mc, nc, kc, out, oo, ors, ocs, acc):
+    """out block [mc, nc] at oo (+)= packed A block @ packed B block."""
+    NR = NV * vlanes(Bp)
+    for jr in range(0, nc, NR):
+        nr = min(NR, nc - jr)
+        for ir in range(0, mc, MR):
+            mr = min(MR, mc - ir)
+            co = oo + ir * ors + jr * ocs
+            if ocs == 1 and mr == MR and nr == NR:
+                _micro(Ap, ir * kc, Bp, jr * kc, kc, out, co, ors, acc)
+            else:
+                _micro(Ap, ir * kc, Bp, jr * kc, kc, Ct, 0, NR, False)
+                _spill(Ct, NR, mr, nr, out, co, ors, ocs, acc)
+
+
+@njit(cache=True)
+def _gemm_block(a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, r0, r1, c0, c1, K, acc, w):
+    """out[r0:r1, c0:c1] (+)= a[r0:r1, :] @ b[:, c0:c1] using workspace w (one thread's)."""
+    NR = NV * vlanes(w)
+    Ap = w[: MC * KC]
+    Bp = w[MC * KC : MC * KC + NC * KC]
+    Ct = w[MC * KC + NC * KC : MC * KC + NC * KC + MR * NR]
+    ncs = (NC // NR) * NR
+    for jc in range(c0, c1, ncs):
+        nc = min(ncs, c1 - jc)
+        for pc in range(0, K, KC):
+            kc = min(KC, K - pc)
+            _pack_b(b, bo + pc * brs + jc * bcs, brs, bcs, kc, nc, Bp)
+            beta = acc or pc > 0  # later K blocks add onto the first one
+            for ic in range(r0, r1, MC):
+                mc = min(MC, r1 - ic)
+                _pack_a(a, ao + ic * ars + pc * acs, ars, acs, mc, kc, Ap)
+                _macro(Ap, Bp, Ct, mc, nc, kc, out, oo + ic * ors + jc * ocs, ors, ocs, beta)
+
+
+@njit(cache=True, parallel=True)
+def _gemm_par(a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, M, N, K, acc, ws, tm, tn):
+    """One prange over a tm x tn grid of threads; each owns an MR/NR-aligned block of out."""
+    NR = NV * vlanes(ws)
+    pm = (M + MR - 1) // MR
+    pn = (N + NR - 1) // NR
+    for t in prange(tm * tn):
+        tr, tc = t // tn, t % tn
+        r0, r1 = min(M, tr * pm // tm * MR), min(M, (tr + 1) * pm // tm * MR)
+        c0, c1 = min(N, tc * pn // tn * NR), min(N, (tc + 1) * pn // tn * NR)
+        if r0 < r1 and c0 < c1:
+            w = ws[t]
+            _gemm_block(a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, r0, r1, c0, c1, K, acc, w)
+
+
+@njit(cache=True, parallel=True)
+def _batched_par(a, ao, abs_, ars, acs, b, bo, bbs, brs, bcs, out, oo, obs, ors, ocs, nb, M, N, K, ws):
+    """Whole matrices per thread: thread t takes batches [t*nb/nt, (t+1)*nb/nt)."""
+    nt = ws.shape[0]
+    for t in prange(nt):
+        w = ws[t]
+        for i in range(t * nb // nt, (t + 1) * nb // nt):
+            _gemm_block(
+                a, ao + i * abs_, ars, acs, b, bo + i * bbs, brs, bcs,
+                out, oo + i * obs, ors, ocs, 0, M, 0, N, K, False, w,
+            )  # fmt: skip
+
+
+# ---------------------------------------------------------------- simple kernel (any dtype)
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _small_dot(a, ao, ars, b, bo, bcs, out, oo, ors, ocs, M, N, K, acc):
+    """Rows of a and columns of b are contiguous (acs == brs == 1): dot products over k."""
+    for i in range(M):
+        arow = a[ao + i * ars : ao + i * ars + K]
+        for j in range(N):
+            bcol = b[bo + j * bcs : bo + j * bcs + K]
+            s = arow[0] * bcol[0]
+            for k in range(1, K):
+                s += arow[k] * bcol[k]
+            p = oo + i * ors + j * ocs
+            out[p] = out[p] + s if acc else s
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _small_axpy(a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, M, N, K, acc):
+    """Row i of out = sum_k a[i, k] * row k of b, vectorized over j (contiguous copies if needed)."""
+    if bcs != 1:  # b rows must be contiguous: pack b row-major
+        bp = np.empty(K * N, out.dtype)
+        for k in range(K):
+            for j in range(N):
+                bp[k * N + j] = b[bo + k * brs + j * bcs]
+        b, bo, brs = bp, 0, N
+    row = np.empty(N, out.dtype)
+    for i in range(M):
+        arow = ao + i * ars
+        x = a[arow]
+        brow = b[bo : bo + N]
+        for j in range(N):
+            row[j] = x * brow[j]
+        for k in range(1, K):
+            x = a[arow + k * acs]
+            brow = b[bo + k * brs : bo + k * brs + N]
+            for j in range(N):
+                row[j] += x * brow[j]
+        for j in range(N):
+            p = oo + i * ors + j * ocs
+            out[p] = out[p] + row[j] if acc else row[j]
+
+
+@njit(cache=True)
+def _small(a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, M, N, K, acc):
+    """Serial simple GEMM; K >= 1. Picks the layout that vectorizes."""
+    if acs == 1 and brs == 1 and bcs != 1:
+        _small_dot(a, ao, ars, b, bo, bcs, out, oo, ors, ocs, M, N, K, acc)
+    else:
+        _small_axpy(a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, M, N, K, acc)
+
+
+@njit(cache=True, parallel=True)
+def _small_batched(a, ao, abs_, ars, acs, b, bo, bbs, brs, bcs, out, oo, obs, ors, ocs, nb, M, N, K, nt):
+    """Batches of small matrices, nt contiguous chunks of batches in parallel (nt may be 1)."""
+    for t in prange(nt):
+        for i in range(t * nb // nt, (t + 1) * nb // nt):
+            _small(
+                a, ao + i * abs_, ars, acs, b, bo + i * bbs, brs, bcs,
+                out, oo + i * obs, ors, ocs, M, N, K, False,
+            )  # fmt: skip
+
+
+@njit(cache=True)
+def _small_batched_serial(a, ao, abs_, ars, acs, b, bo, bbs, brs, bcs, out, oo, obs, ors, ocs, nb, M, N, K):
+    for i in range(nb):
+        _small(
+            a, ao + i * abs_, ars, acs, b, bo + i * bbs, brs, bcs,
+            out, oo + i * obs, ors, ocs, M, N, K, False,
+        )  # fmt: skip
+
+
+# ---------------------------------------------------------------- numpy-facing wrappers
+
+_WS = {}  # (dtype, threads) -> persistent per-thread packing workspace (no page faults per call)
+
+
+def _workspace(dtype, nt):
+    key = (np.dtype(dtype), nt)
+    if key not in _WS:
+        _WS[key] = np.empty((nt, _ws_len(dtype)), dtype)
+    return _WS[key]
+
+
+def _flat(x, readonly):
+    """(1-D buffer starting at x's first element, 0, *element strides); copies only when the
+    strides are negative or not whole elements. Inputs are made read-only so every call with
+    one dtype hits one compiled specialization."""
+    isz = x.itemsize
+    st = [0 if n == 1 else s for n, s in zip(x.shape, x.strides)]
+    if any(s < 0 or s % isz for s in st):
+        x = np.ascontiguousarray(x)
+        st = [0 if n == 1 else s for n, s in zip(x.shape, x.strides)]
+    st = [s // isz for s in st]
+    if x.flags.c_contiguous:
+        buf = x.reshape(-1)
+    else:
+        span = 1 + sum((n - 1) * s for n, s in zip(x.shape, st))
+        buf = np.lib.stride_tricks.as_strided(x, (span,), (isz,), writeable=not readonly)
+    if readonly and buf.flags.writeable:
+        buf.flags.writeable = False
+    return (buf, 0, *st)
+
+
+def _check(name, a, b, out, nd):
+    ok = a.ndim == b.ndim == out.ndim == nd
+    ok = ok and a.shape[-1] == b.shape[-2] and out.shape[-2:] == (a.shape[-2], b.shape[-1])
+    ok = ok and (nd == 2 or a.shape[0] == b.shape[0] == out.shape[0])
+    if not ok:
+        raise ValueError(f"{name}: shapes {a.shape} @ {b.shape} -> out {out.shape} do not match")
+    if not a.dtype == b.dtype == out.dtype:
+        raise TypeError(f"{name}: dtypes differ ({a.dtype}, {b.dtype}, out {out.dtype}); cast first")
+    if a.dtype.kind not in "fiu" or (a.dtype.kind == "f" and a.dtype not in FLOATS):
+        raise TypeError(f"{name}: dtype {a.dtype} unsupported (float32/64 or integer)")
+    if not out.flags.writeable:
+        raise ValueError(f"{name}: out is read-only")
+
+
+def _needs_temp(a, b, out):
+    """out overlaps an input, or has strides the kernels cannot write through."""
+    bad = any(s < 0 or s % out.itemsize for s in out.strides)
+    return bad or np.may_share_memory(out, a) or np.may_share_memory(out, b)
+
+
+def _via_temp(fn, a, b, out, accumulate):
+    tmp = np.empty(out.shape, out.dtype)
+    fn(a, b, tmp)
+    if accumulate:
+        out += tmp
+    else:
+        out[...] = tmp
+
+
+def _grid(M, N, nt, nr):
+    """Split rows (tm = nt) or columns (tn = nt): whichever duplicates less packing."""
+    pm, pn = -(-M // MR), -(-N // nr)
+    if (M >= N and pm >= nt) or pn < nt:
+        return nt, 1
+    return 1, nt
+
+
+def gemm(a, b, out, accumulate=False) -> None:
+    """out[M,N] = a[M,K] @ b[K,N] (or += when accumulate), for any strides.
+
+    >>> a = np.ones((2, 3), np.float32); out = np.empty((2, 2), np.float32)
+    >>> gemm(a, a.T, out); out.tolist()
+    [[3.0, 3.0], [3.0, 3.0]]
+    """
+    _check("gemm", a, b, out, 2)
+    (M, K), N = a.shape, b.shape[1]
+    if M == 0 or N == 0:
+        return
+    if K == 0:
+        if not accumulate:
+            out[...] = 0
+        return
+    if _needs_temp(a, b, out):
+        return _via_temp(gemm, a, b, out, accumulate)
+    fa, fb, fo = _flat(a, True), _flat(b, True), _flat(out, False)
+    args = (*fa, *fb, *fo)
+    mnk = M * N * K
+    if out.dtype not in FLOATS or mnk < SMALL_MNK or min(M, N) < MR:
+        return _small(*args, M, N, K, accumulate)
+    if fo[3] != 1 and fo[2] == 1:  # column-major out: compute out.T = b.T @ a.T instead
+        return gemm(b.T, a.T, out.T, accumulate)
+    nt = numba.get_num_threads()
+    ws = _workspace(out.dtype, nt)
+    if nt == 1 or mnk < SERIAL_MNK:
+        return _gemm_block(*args, 0, M, 0, N, K, accumulate, ws[0])
+    tm, tn = _grid(M, N, nt, _nr(out.dtype))
+    _gemm_par(*args, M, N, K, accumulate, ws, tm, tn)
+
+
+def gemm_batched(a, b, out) -> None:
+    """out[B,M,N] = a[B,M,K] @ b[B,K,N]; any strides (batch stride 0 broadcasts).
+
+    >>> a = np.ones((4, 2, 3)); out = np.empty((4, 2, 2))
+    >>> gemm_batched(a, np.broadcast_to(np.ones((1, 3, 2)), (4, 3, 2)), out); out[3, 1, 1]
+    3.0
+    """
+    _check("gemm_batched", a, b, out, 3)
+    (nb, M, K), N = a.shape, b.shape[2]
+    if nb == 0 or M == 0 or N == 0:
+        return
+    if K == 0:
+        out[...] = 0
+        return
+    if _needs_temp(a, b, out):
+        return _via_temp(gemm_batched, a, b, out, False)
+    args = (*_flat(a, True), *_flat(b, True), *_flat(out, False), nb, M, N, K)
+    nt = numba.get_num_threads()
+    small = out.dtype not in FLOATS or M * N * K < SMALL_MNK or min(M, N) < MR
+    if small and nb * M * N * K < SERIAL_MNK:
+        return _small_batched_serial(*args)
+    if small:
+        return _small_batched(*args, nt)
+    if nb >= nt:
+        return _batched_par(*args, _workspace(out.dtype, nt))
+    for i in range(nb):
+        gemm(a[i], b[i], out[i])

@@ -1,0 +1,218 @@
+"""Explicit SIMD vectors for Numba kernels: 512-bit where the compile target has AVX-512F
+(<16 x float>, <8 x double>), else 256-bit (AVX2: <8 x float>, <4 x double>).
+
+Why: LLVM's vectorizers do not turn a scalar register-blocked GEMM micro-kernel into
+broadcast-FMA code (see shared/reference/numba-gemm-probe.md), so the micro-kernel spells its
+vectors out. A `Vec` local lowers to an LLVM vector value and lives in a ymm register.
+
+All loads/stores take a 1-D array and an element index. They do no bounds or wraparound
+checks: callers guarantee `0 <= i` and `i + lanes <= len(arr)`.
+"""
+
+import llvmlite.binding as llb
+from llvmlite import ir
+from numba.core import cgutils, config, types
+from numba.extending import intrinsic, models, register_model
+
+__all__ = [
+    "Vec",
+    "VBYTES",
+    "lanes_for",
+    "vlanes",
+    "vzero",
+    "vload",
+    "vbroadcast",
+    "vfma",
+    "vstore",
+    "vaddstore",
+    "vput",
+    "prefetch",
+]
+
+
+
+def _target_vbytes() -> int:
+    # Follow Numba's own target (NUMBA_CPU_FEATURES overrides the host), so the vector width
+    # always matches the code Numba emits and the cache key it files that code under.
+    feats = config.CPU_FEATURES
+    if feats is None:
+        feats = llb.get_host_cpu_features().flatten()
+    return 64 if "+avx512f" in feats.split(",") else 32
+
+
+VBYTES = _target_vbytes()  # bytes in one vector register (zmm or ymm)
+
+
+def lanes_for(dtype) -> int:
+    """Vector lanes for a Numba scalar type (8 for float32, 4 for float64)."""
+    return VBYTES // (dtype.bitwidth // 8)
+
+
+class Vec(types.Type):
+    """A SIMD vector of `lanes` scalars of `dtype` (compile-time only, never boxed)."""
+
+    def __init__(self, dtype, lanes):
+        self.dtype = dtype
+        self.lanes = lanes
+        super().__init__(name=f"Vec({dtype}x{lanes})")
+
+
+@register_model(Vec)
+class _VecModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        elem = dmm.lookup(fe_type.dtype).get_value_type()
+        super().__init__(dmm, fe_type, ir.VectorType(elem, fe_type.lanes))
+
+
+def _vec_of(arr):
+    return Vec(arr.dtype, lanes_for(arr.dtype))
+
+
+def _elem_ptr(context, builder, arrty, arr, idx):
+    # Raw element pointer: no wraparound select, no bounds check (the caller's contract).
+    data = context.make_array(arrty)(context, builder, arr).data
+    return builder.gep(data, [idx], inbounds=True)
+
+
+def _vec_ptr(context, builder, vt, ptr):
+    return builder.bitcast(ptr, context.get_value_type(vt).as_pointer())
+
+
+@intrinsic
+def vlanes(typingctx, arr):
+    """Lanes of the vector type matching arr's dtype, as a compile-time constant."""
+    n = lanes_for(arr.dtype)
+
+    def codegen(context, builder, sig, args):
+        return context.get_constant(types.intp, n)
+
+    return types.intp(arr), codegen
+
+
+@intrinsic
+def vzero(typingctx, arr):
+    """All-zero vector with arr's dtype."""
+    vt = _vec_of(arr)
+
+    def codegen(context, builder, sig, args):
+        return ir.Constant(context.get_value_type(vt), None)
+
+    return vt(arr), codegen
+
+
+@intrinsic
+def vload(typingctx, arr, i):
+    """Unaligned load of arr[i : i + lanes]."""
+    vt = _vec_of(arr)
+    align = arr.dtype.bitwidth // 8
+
+    def codegen(context, builder, sig, args):
+        p = _elem_ptr(context, builder, sig.args[0], args[0], args[1])
+        return builder.load(_vec_ptr(context, builder, vt, p), align=align)
+
+    return vt(arr, types.intp), codegen
+
+
+@intrinsic
+def vbroadcast(typingctx, arr, i):
+    """Vector with every lane = arr[i] (lowers to vbroadcastss/sd from memory)."""
+    vt = _vec_of(arr)
+
+    def codegen(context, builder, sig, args):
+        x = builder.load(_elem_ptr(context, builder, sig.args[0], args[0], args[1]))
+        lt = context.get_value_type(vt)
+        v = builder.insert_element(ir.Constant(lt, ir.Undefined), x, ir.Constant(ir.IntType(32), 0))
+        mask = ir.Constant(ir.VectorType(ir.IntType(32), vt.lanes), [0] * vt.lanes)
+        return builder.shuffle_vector(v, ir.Constant(lt, ir.Undefined), mask)
+
+    return vt(arr, types.intp), codegen
+
+
+@intrinsic
+def vfma(typingctx, a, b, c):
+    """a * b + c, fused (llvm.fma.v8f32 / v4f64)."""
+    if not (isinstance(a, Vec) and a == b == c):
+        return None
+
+    def codegen(context, builder, sig, args):
+        lt = context.get_value_type(a)
+        suffix = f"v{a.lanes}f{a.dtype.bitwidth}"
+        # declare_intrinsic rejects vector types, so declare the overload by hand.
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(lt, [lt, lt, lt]), f"llvm.fma.{suffix}"
+        )
+        return builder.call(fn, args)
+
+    return a(a, b, c), codegen
+
+
+def _store(accumulate):
+    def codegen(context, builder, sig, args):
+        arrty, _, vt = sig.args
+        p = _elem_ptr(context, builder, arrty, args[0], args[1])
+        vp = _vec_ptr(context, builder, vt, p)
+        align = arrty.dtype.bitwidth // 8
+        v = args[2]
+        if accumulate:
+            v = builder.fadd(builder.load(vp, align=align), v)
+        builder.store(v, vp, align=align)
+        return context.get_dummy_value()
+
+    return codegen
+
+
+@intrinsic
+def vstore(typingctx, arr, i, v):
+    """arr[i : i + lanes] = v (unaligned)."""
+    if not (isinstance(v, Vec) and v.dtype == arr.dtype):
+        return None
+    return types.void(arr, types.intp, v), _store(False)
+
+
+@intrinsic
+def vaddstore(typingctx, arr, i, v):
+    """arr[i : i + lanes] += v (unaligned)."""
+    if not (isinstance(v, Vec) and v.dtype == arr.dtype):
+        return None
+    return types.void(arr, types.intp, v), _store(True)
+
+
+@intrinsic
+def vput(typingctx, arr, i, v, accumulate):
+    """arr[i : i + lanes] = v, or += v when accumulate (a runtime bool; no branch, a select)."""
+    if not (isinstance(v, Vec) and v.dtype == arr.dtype):
+        return None
+
+    def codegen(context, builder, sig, args):
+        arrty, _, vt, _ = sig.args
+        p = _elem_ptr(context, builder, arrty, args[0], args[1])
+        vp = _vec_ptr(context, builder, vt, p)
+        align = arrty.dtype.bitwidth // 8
+        # Reading the old value is always safe (same address); select keeps NaN garbage
+        # in a fresh output from leaking into a plain store.
+        old = builder.load(vp, align=align)
+        flag = context.cast(builder, args[3], sig.args[3], types.boolean)
+        v = builder.select(flag, builder.fadd(old, args[2]), args[2])
+        builder.store(v, vp, align=align)
+        return context.get_dummy_value()
+
+    return types.void(arr, types.intp, v, types.boolean), codegen
+
+
+@intrinsic
+def prefetch(typingctx, arr, i):
+    """Hint: bring the cache line holding arr[i] into L1 (read). Never faults."""
+
+    def codegen(context, builder, sig, args):
+        p = _elem_ptr(context, builder, sig.args[0], args[0], args[1])
+        i8p = builder.bitcast(p, ir.IntType(8).as_pointer())
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [i8p.type, i32, i32, i32]),
+            "llvm.prefetch.p0",
+        )
+        builder.call(fn, [i8p, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return types.void(arr, types.intp), codegen
