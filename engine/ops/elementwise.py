@@ -140,22 +140,28 @@ def binary(name: str, a, b, out=None) -> Tensor:
         out = cast(out, odt)
     if op.bw is not None and needs_grad(a if ta else None, b if tb else None):
         saved = []
-        if "a" in op.save:
+        keep_a, keep_b = "a" in op.save, "b" in op.save
+        if name in ("mul", "div"):  # d/da needs only b; d/db needs a (as PyTorch saves)
+            keep_a = tb and (b._requires_grad or b._grad_fn is not None)
+            keep_b = True
+        if keep_a:
             saved.append((a, False) if ta else None)
-        if "b" in op.save:
+        if keep_b:
             saved.append((b, False) if tb else None)
         if "y" in op.save:
             saved.append((out, True))
         node = record(op.node, (a if ta else None, b if tb else None), (out,), _binary_backward,
                       [s for s in saved if s is not None], (op, a if not ta else None,
-                                                            b if not tb else None, sa, sb))
+                                                            b if not tb else None, sa, sb,
+                                                            keep_a and ta))
     return out
 
 
 def _binary_backward(node, g):
-    op, sa_val, sb_val, sa, sb = node.ctx
+    op, sa_val, sb_val, sa, sb = node.ctx[:5]
     it = iter(node.saved or ())
-    a = sa_val if sa_val is not None else (next(it).unpack(node) if "a" in op.save else None)
+    keep_a = "a" in op.save if op.name not in ("mul", "div") else node.ctx[5]
+    a = sa_val if sa_val is not None else (next(it).unpack(node) if keep_a else None)
     b = sb_val if sb_val is not None else (next(it).unpack(node) if "b" in op.save else None)
     y = next(it).unpack(node) if "y" in op.save else None
     ga, gb = op.bw(g, a, b, y)

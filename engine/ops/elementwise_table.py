@@ -104,8 +104,9 @@ _u("fill", F.fill, "same")
 # ---- binary: backward(g, a, b, y) -> (ga, gb) before summing to the input shapes ---------
 _b("add", F.add, bw=lambda g, a, b, y: (g, g), save="")
 _b("sub", F.sub, bw=lambda g, a, b, y: (g, -g), save="")
-_b("mul", F.mul, bw=lambda g, a, b, y: (g * b, g * a))
-_b("div", F.truediv, "float", bw=lambda g, a, b, y: (g / b, -g * a / (b * b)))
+_b("mul", F.mul, bw=lambda g, a, b, y: (g * b, g * a if a is not None else None))
+_b("div", F.truediv, "float", bw=lambda g, a, b, y: (
+    g / b, -g * a / (b * b) if a is not None else None))
 _b("floor_divide", (F.floordiv_f, F.floordiv_i))
 _b("remainder", (F.remainder_f, F.remainder_i),
    bw=lambda g, a, b, y: (g, -g * u("floor", a / b)))

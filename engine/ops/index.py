@@ -1,70 +1,272 @@
-"""Indexing: basic (views) and advanced (copies), __setitem__, gather/scatter family."""
+"""Indexing: ``x[idx]`` and ``x[idx] = v`` with PyTorch's rules, plus the index op family.
+
+Basic indices (ints, slices with step > 0, None, ...) make views; advanced indices (integer
+tensors / lists / numpy arrays, boolean masks) make copies through ``index`` / ``index_put``
+(``engine.ops._indexing``). Advanced dims broadcast together; the broadcast block replaces the
+indexed dims when they are adjacent, else it goes first (numpy's placement rule, applied after
+the basic indices, as PyTorch does).
+
+>>> import engine
+>>> x = engine.arange(12).reshape(3, 4)
+>>> x[[0, 2], 1:3]
+tensor([[ 1,  2],
+        [ 9, 10]])
+"""
 
 from __future__ import annotations
 
+import numbers
+
+import numpy as np
+
+from .. import _dtype as D
 from .._tensor import Tensor
-from .views import select, slice_dim, unsqueeze
+from ..autograd.grad_mode import _enabled
+from . import inplace as I
+from ._common import needs_grad, shape_str
+from ._indexing import make_spec, index, index_put, index_put_into, host_index
+from .views import select, slice_dim, unsqueeze, make_view
 
-__all__ = []
+__all__ = ["index_put", "where", "nonzero", "argwhere", "masked_fill", "masked_select",
+           "masked_scatter", "take", "take_along_dim", "one_hot"]
+
+_MASK = "mask"
 
 
-def _expand_index(x, idx):
-    if not isinstance(idx, tuple):
-        idx = (idx,)
-    n_real = sum(1 for i in idx if i is not None and i is not Ellipsis and not (
-        isinstance(i, Tensor) and i._dtype.name == "bool"))
+# ---- parsing ---------------------------------------------------------------------------
+def _as_tuple(idx) -> tuple:
+    if isinstance(idx, tuple):
+        return idx
+    if isinstance(idx, list) and len(idx) < 32 and any(
+            isinstance(e, (Tensor, list, tuple, slice, np.ndarray)) or e is None
+            or e is Ellipsis for e in idx):
+        return tuple(idx)  # legacy: a short list holding sequences/slices acts as a tuple
+    return (idx,)
+
+
+def _convert(i):
+    """One index element -> int | slice | None | Ellipsis | (_MASK, bool Tensor) | Tensor."""
+    if i is None or i is Ellipsis or isinstance(i, slice):
+        return i
+    if isinstance(i, (bool, np.bool_)):
+        from .creation import tensor
+        return (_MASK, tensor(bool(i)))
+    if isinstance(i, numbers.Integral):
+        return int(i)
+    if isinstance(i, (list, tuple, np.ndarray)):
+        from .creation import tensor
+        t = tensor(i)
+        if t.numel() == 0 and t._dtype.is_floating_point:
+            t = t.long()
+        i = t
+    if isinstance(i, Tensor):
+        name = i._dtype.name
+        if name in ("bool", "uint8"):
+            return (_MASK, i if name == "bool" else i.bool())
+        if name not in ("int64", "int32"):
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        if i.ndim == 0:
+            return int(i.item())  # a 0-d integer tensor selects, as an int does
+        return i
+    if hasattr(i, "__index__"):
+        return int(i.__index__())
+    raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte "
+                     f"Variables are valid indices (got {type(i).__name__})")
+
+
+def _consumed(i) -> int:
+    if i is None or i is Ellipsis:
+        return 0
+    if isinstance(i, tuple):
+        return i[1].ndim
+    return 1
+
+
+def _basic(x: Tensor, idx):
+    """Apply the basic part of ``idx``: returns (view, [(dim, int64 Tensor)] advanced)."""
+    items = [_convert(i) for i in _as_tuple(idx)]
+    if sum(1 for i in items if i is Ellipsis) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    n_real = sum(_consumed(i) for i in items)
     if n_real > x.ndim:
+        if x.ndim == 0 and any(isinstance(i, int) for i in items):
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python "
+                             "or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a "
+                             "number")
         raise IndexError(f"too many indices for tensor of dimension {x.ndim}")
-    out = []
-    for i in idx:
-        if i is Ellipsis:
-            out.extend([slice(None)] * (x.ndim - n_real))
-        else:
-            out.append(i)
-    if Ellipsis not in idx:
-        out.extend([slice(None)] * (x.ndim - n_real))
-    return out
-
-
-def getitem(x: Tensor, idx):
-    """Basic indexing (ints, slices, None, ...) returns views."""
-    items = _expand_index(x, idx)
-    r = x
-    d = 0
+    r, d, adv = x, 0, []
     for i in items:
         if i is None:
             r = unsqueeze(r, d)
             d += 1
+        elif i is Ellipsis:
+            d += x.ndim - n_real
         elif isinstance(i, slice):
-            start, stop, step = i.start, i.stop, i.step
-            step = 1 if step is None else int(step)
-            if step <= 0:
-                raise ValueError("step must be greater than zero")
-            size = r._shape[d]
-            start = 0 if start is None else int(start)
-            stop = size if stop is None else int(stop)
-            if (start, stop, step) != (0, size, 1):
-                r = slice_dim(r, d, start, stop, step)
+            r = _slice(r, d, i)
             d += 1
-        elif isinstance(i, int) or hasattr(i, "__index__") and not isinstance(i, Tensor):
+        elif isinstance(i, int):
             size = r._shape[d]
-            ii = int(i)
-            if not -size <= ii < size:
-                raise IndexError(f"index {ii} is out of bounds for dimension {d} with size "
+            if not -size <= i < size:
+                raise IndexError(f"index {i} is out of bounds for dimension {d} with size "
                                  f"{size}")
-            r = select(r, d, ii)
+            r = select(r, d, i)
+        elif isinstance(i, tuple):
+            r, d = _mask(r, d, i[1], x, adv)
         else:
-            raise IndexError(f"unsupported index type {type(i).__name__}")
+            adv.append((d, i))
+            d += 1
+    return r, adv
+
+
+def _slice(r: Tensor, d: int, s: slice) -> Tensor:
+    step = 1 if s.step is None else int(s.step)
+    if step <= 0:
+        raise ValueError("step must be greater than zero")
+    size = r._shape[d]
+    start = 0 if s.start is None else int(s.start)
+    stop = size if s.stop is None else int(s.stop)
+    if (start, step) == (0, 1) and stop >= size:
+        return r
+    return slice_dim(r, d, start, stop, step)
+
+
+def _mask(r: Tensor, d: int, m: Tensor, x: Tensor, adv: list):
+    """A boolean mask over dims d..d+m.ndim-1 becomes one long index per dim (nonzero)."""
+    if m.ndim == 0:
+        r = unsqueeze(r, d)
+        adv.append((d, np.zeros(1 if m.item() else 0, np.int64)))
+        return r, d + 1
+    for j, s in enumerate(m._shape):
+        if r._shape[d + j] != s:
+            raise IndexError(f"The shape of the mask {shape_str(m._shape)} at index {j} does "
+                             f"not match the shape of the indexed tensor "
+                             f"{shape_str(r._shape)} at index {d + j}")
+    from kernels.cpu import index as kern
+    nz = kern.nonzero(host_index(m))
+    for j in range(m.ndim):
+        adv.append((d + j, nz[:, j]))
+    return r, d + m.ndim
+
+
+def _spec(r: Tensor, adv):
+    return make_spec(r._shape, adv)
+
+
+# ---- __getitem__ / __setitem__ --------------------------------------------------------
+def getitem(x: Tensor, idx) -> Tensor:
+    """``x[idx]``: views for basic indices, a copy when an advanced index is present."""
+    if isinstance(idx, Tensor) and idx._dtype.name in ("int64", "int32") and idx.ndim \
+            and x.ndim:
+        return index(x, make_spec(x._shape, [(0, idx)]))  # fast path: x[long_tensor]
+    r, adv = _basic(x, idx)
+    if adv:
+        return index(r, _spec(r, adv))
     if r is x:
-        from .views import view
-        r = view(x, x._shape)
+        r = make_view(x, x._shape, x._stride, x._offset)
+        if needs_grad(x):
+            from ..autograd.graph import record
+            record("AliasBackward0", (x,), (r,), lambda n, g: (g,))
     return r
 
 
-def setitem(x: Tensor, idx, value):
-    from .inplace import copy_
-    copy_(getitem(x, idx), value)
+def setitem(x: Tensor, idx, value) -> None:
+    """``x[idx] = value``: ``value`` (scalar or tensor) broadcasts to the indexed shape."""
+    if not isinstance(value, Tensor):
+        if isinstance(value, (list, tuple, np.ndarray)):
+            from .creation import tensor
+            value = tensor(value, dtype=x._dtype, device=x.device)
+        elif not isinstance(value, (numbers.Number, np.generic)):
+            raise TypeError(f"can't assign a {type(value).__name__} to a tensor")
+    I._check_leaf(x, "index_put_")
+    r, adv = _basic(x, idx)
+    if adv:
+        spec = _spec(r, adv)
+        if needs_grad(r, value if isinstance(value, Tensor) else None):
+            I.apply_inplace(r, index_put(r, spec, value, False), "index_put_")
+        else:
+            index_put_into(r, spec, value, False)
+            I._bump(r, "index_put_")
+        return
+    if r is x:
+        r = make_view(x, x._shape, x._stride, x._offset)
+    _assign(r, value)
 
+
+def _assign(view: Tensor, value) -> None:
+    """Copy ``value`` into ``view`` (a basic-index view) and rebase autograd history."""
+    vt = value if isinstance(value, Tensor) else None
+    if vt is not None:
+        vs = vt._shape
+        while len(vs) > view.ndim and vs[0] == 1:
+            vs = vs[1:]
+        from .. import _strided as S
+        try:
+            ok = tuple(S.broadcast_shapes(vs, view._shape)) == view._shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise RuntimeError(f"shape mismatch: value tensor of shape {shape_str(vt._shape)} "
+                               f"cannot be broadcast to indexing result of shape "
+                               f"{shape_str(view._shape)}")
+        if vs != vt._shape:
+            vt = vt.reshape(vs)
+        if vt._storage is view._storage:
+            vt = vt.clone()  # overlapping source: read it all before writing
+    I._check_leaf(view, "copy_")
+    I.copy_nograd(view, vt if vt is not None else value)
+    I._bump(view, "copy_")
+    if _enabled.get() and needs_grad(view, vt, view._base):
+        from .elementwise import cast
+        if vt is None:
+            from .creation import zeros
+            src = zeros(view._shape, dtype=view._dtype, device=view.device)
+        else:
+            src = vt.expand(view._shape) if vt._shape != view._shape else vt
+            src = cast(src, view._dtype) if src._dtype is not view._dtype else src
+        I._rebase(view, src)
+
+
+# ---- functional forms -----------------------------------------------------------------
+def _spec_from_list(x: Tensor, indices):
+    idx = tuple(indices)
+    if len(idx) > x.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {x.ndim} (got {len(idx)})")
+    r, adv = _basic(x, tuple(slice(None) if i is None else i for i in idx))
+    if r is not x and r._shape != x._shape:
+        raise IndexError("index_put: indices must be tensors (None for a full dim)")
+    return _spec(x, adv)
+
+
+def index_put(x: Tensor, indices, values, accumulate: bool = False) -> Tensor:
+    """Out-of-place ``x[indices] = values`` (``+=`` when ``accumulate``).
+
+    >>> engine.zeros(3).index_put((engine.tensor([0, 0]),), engine.tensor(1.), True)
+    tensor([2., 0., 0.])
+    """
+    from ._indexing import index_put as ip
+    return ip(x, _spec_from_list(x, indices), values, accumulate)
+
+
+def index_put_(x: Tensor, indices, values, accumulate: bool = False) -> Tensor:
+    I._check_leaf(x, "index_put_")
+    spec = _spec_from_list(x, indices)
+    from ._indexing import index_put as ip
+    if needs_grad(x, values if isinstance(values, Tensor) else None):
+        return I.apply_inplace(x, ip(x, spec, values, accumulate), "index_put_")
+    index_put_into(x, spec, values, accumulate)
+    I._bump(x, "index_put_")
+    return x
+
+
+from .masked import (where, nonzero, argwhere, masked_fill, masked_select,  # noqa: E402
+                     masked_scatter, take, take_along_dim, one_hot)
+from .gather import *  # noqa: E402,F401,F403
+from .gather import __all__ as _gather_all  # noqa: E402
+
+__all__ += _gather_all
 
 Tensor.__getitem__ = getitem
 Tensor.__setitem__ = setitem
+Tensor.index_put = index_put
+Tensor.index_put_ = index_put_
+del D

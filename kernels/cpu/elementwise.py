@@ -53,8 +53,10 @@ def map_kernels(fn) -> KernelSet:
     def strided_par(x, out, p, q):
         d0, d1, d2, d3 = out.shape
         for r in prange(d0 * d1 * d2):
-            i, rem = divmod(r, d1 * d2)
-            j, k = divmod(rem, d2)
+            i = r // (d1 * d2)
+            rem = r - i * (d1 * d2)
+            j = rem // d2
+            k = rem - j * d2
             for m in range(d3):
                 out[i, j, k, m] = fn(x[i, j, k, m], p, q)
 
@@ -110,8 +112,10 @@ def zip_kernels(fn) -> KernelSet:
     def strided_par(a, b, out):
         d0, d1, d2, d3 = out.shape
         for r in prange(d0 * d1 * d2):
-            i, rem = divmod(r, d1 * d2)
-            j, k = divmod(rem, d2)
+            i = r // (d1 * d2)
+            rem = r - i * (d1 * d2)
+            j = rem // d2
+            k = rem - j * d2
             for m in range(d3):
                 out[i, j, k, m] = fn(a[i, j, k, m], b[i, j, k, m])
 

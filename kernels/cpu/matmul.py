@@ -93,17 +93,21 @@ _micro = _micro_8x2 if MR == 8 else _micro_4x3  # fixed per compile target (see 
 
 @njit(cache=True)
 def _pack_a(a, ao, ars, acs, mc, kc, Ap):
-    """Ap[(ir*kc) + k*MR + r] = a[ao + (ir+r)*ars + k*acs]; rows past mc are zero."""
+    """Ap[ir*kc + k*MR + r] = a[ao + (ir+r)*ars + k*acs]; rows past mc are zero."""
     for ir in range(0, mc, MR):
-        base = ir * kc
         for r in range(MR):
-            if ir + r < mc:
-                src = ao + (ir + r) * ars
+            # Slice views indexed by range variables: no wraparound selects in the copy loop.
+            dst = Ap[ir * kc + r : (ir + MR) * kc : MR]
+            src = ao + (ir + r) * ars
+            if ir + r >= mc:
+                dst[:] = 0
+            elif acs == 1:
+                row = a[src : src + kc]
                 for k in range(kc):
-                    Ap[base + k * MR + r] = a[src + k * acs]
+                    dst[k] = row[k]
             else:
                 for k in range(kc):
-                    Ap[base + k * MR + r] = 0
+                    dst[k] = a[src + k * acs]
 
 
 @njit(cache=True)

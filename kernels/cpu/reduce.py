@@ -25,7 +25,10 @@ from llvmlite import ir
 from numba import get_num_threads, njit, prange, types
 from numba.extending import intrinsic, overload
 
-__all__ = ["reduce_rows", "arg_reduce_rows", "var_rows", "row_view", "col_view", "plan", "ext_1d"]
+__all__ = [
+    "reduce_rows", "arg_reduce_rows", "var_rows", "logsumexp_rows", "row_view", "col_view", "plan",
+    "tiles", "ext_1d", "find_1d", "sum_1d", "vadd", "mx", "mn", "zero", "cast",
+]
 
 SUM, PROD, MAX, MIN, ALL, ANY = range(6)
 _OPS = {"sum": SUM, "prod": PROD, "max": MAX, "min": MIN, "all": ALL, "any": ANY}
@@ -108,23 +111,6 @@ def prod_1d(a, p):
     for k in range(a.shape[0]):
         p *= a[k]
     return p
-
-
-@njit(cache=True, fastmath=FM)
-def _sqdev_blk(b, mu):
-    s = 0.0
-    for k in range(b.shape[0]):
-        d = b[k] - mu
-        s += d * d
-    return s
-
-
-@njit(cache=True)
-def sqdev_1d(a, mu):
-    s = 0.0
-    for b0 in range(0, a.shape[0], BLK):
-        s += _sqdev_blk(a[b0 : b0 + BLK], mu)
-    return s
 
 
 @njit(cache=True)
@@ -229,23 +215,6 @@ def _vnz(acc, r, every):
             acc[j] |= r[j] != 0
 
 
-@njit(cache=True, fastmath=FM)
-def vsqdev(acc, r, mu):
-    for j in range(acc.shape[0]):
-        d = r[j] - mu[j]
-        acc[j] += d * d
-
-
-@njit(cache=True)
-def varg(vals, idx, r, k, big):
-    """Column arg-extreme update: strictly better wins (first occurrence); NaN beats numbers."""
-    for j in range(vals.shape[0]):
-        v, a = r[j], vals[j]
-        if (v != v and a == a) or (v > a if big else v < a):
-            vals[j] = v
-            idx[j] = k
-
-
 # ---------------------------------------------------------------- op dispatch (compile time)
 def red_1d(op, r, like):
     """op-reduction of row r, in like.dtype (op: a literal int)."""
@@ -257,6 +226,26 @@ def comb(op, a, b):
 
 def col_task(op, a, dst, c0, c1, k0, k1):
     """dst[c0:c1] = op over rows k0..k1 of a[:, c0:c1]."""
+
+
+def zero(a):
+    """The zero of array a's dtype (jit code only)."""
+
+
+def cast(a, v):
+    """v converted to array a's dtype (jit code only): keeps float32 math in float32."""
+
+
+@overload(zero)
+def _ov_zero(a):
+    dt = a.dtype
+    return lambda a: dt(0)
+
+
+@overload(cast)
+def _ov_cast(a, v):
+    dt = a.dtype
+    return lambda a, v: dt(v)
 
 
 def _lit(op):
@@ -357,7 +346,7 @@ def plan(m: int, k: int) -> int:
     return t if m < 4 * t and k >= 4 * t else 1
 
 
-def _tiles(m: int, par: bool) -> tuple[int, int]:
+def tiles(m: int, par: bool) -> tuple[int, int]:
     """(tile width, tile count) for the column path; balanced across threads when parallel."""
     n = -(-m // TILE)
     if par:
@@ -436,7 +425,7 @@ def reduce_rows(op: str, x: np.ndarray, out: np.ndarray) -> None:
     if v is not None:
         rows(v, k, out) if nch == 0 else rows_par(v, k, out, nch)
         return
-    w, nt = _tiles(m, nch > 0)
+    w, nt = tiles(m, nch > 0)
     if nch == 0:
         cols(a, m, out, w)
     else:  # split K too when there are fewer tiles than threads' worth of work
@@ -444,176 +433,23 @@ def reduce_rows(op: str, x: np.ndarray, out: np.ndarray) -> None:
         cols_par(a, m, out, w, nk)
 
 
-# ---------------------------------------------------------------- argmax / argmin
-@njit(cache=True)
-def _arg_tasks(x, k, nch, big, lo, hi, vals, idx):
-    """Task t = (row t // nch, chunk t % nch): vectorised extreme, then its first position."""
-    for t in range(lo, hi):
-        i = t // nch
-        c = t - i * nch
-        c0 = c * k // nch
-        r = x[i, c0 : (c + 1) * k // nch]
-        v = ext_1d(r, big)
-        vals[t] = v
-        idx[t] = c0 + find_1d(r, v)
-
-
-@njit(cache=True, parallel=True)
-def _arg_tasks_par(x, k, nch, big, vals, idx, nt):
-    n = vals.shape[0]
-    for p in prange(nt):
-        _arg_tasks(x, k, nch, big, p * n // nt, (p + 1) * n // nt, vals, idx)
-
-
-@njit(cache=True)
-def _arg_rows(x, k, nch, big, nt, out_v, out_i):
-    m = out_i.shape[0]
-    vals = np.empty(m * nch, x.dtype)
-    idx = np.empty(m * nch, np.int64)
-    if nt > 1:
-        _arg_tasks_par(x, k, nch, big, vals, idx, nt)
-    else:
-        _arg_tasks(x, k, nch, big, 0, m * nch, vals, idx)
-    for i in range(m):  # chunks in order: a later chunk wins only if strictly better
-        b = i * nch
-        for c in range(1, nch):
-            v, a = vals[b + c], vals[b]
-            if v != v and a == a or (v > a if big else v < a):
-                vals[b], idx[b] = v, idx[b + c]
-        out_v[i] = vals[b]
-        out_i[i] = idx[b]
-
-
-@njit(cache=True)
-def _arg_cols(a, m, w, big, out_v, out_i, j0, j1):
-    for j in range(j0, j1):
-        c0, c1 = j * w, min(j * w + w, m)
-        vals, idx = out_v[c0:c1], out_i[c0:c1]
-        vals[:] = a[0, c0:c1]
-        idx[:] = 0
-        for r in range(1, a.shape[0]):
-            varg(vals, idx, a[r, c0:c1], r, big)
-
-
-@njit(cache=True, parallel=True)
-def _arg_cols_par(a, m, w, big, out_v, out_i):
-    nt = (m + w - 1) // w
-    for j in prange(nt):
-        _arg_cols(a, m, w, big, out_v, out_i, j, j + 1)
-
-
+# ---------------------------------------------------------------- kernels living elsewhere
 def arg_reduce_rows(op: str, x: np.ndarray, out_values, out_indices: np.ndarray) -> None:
-    """argmax/argmin along axis 1 (int64, first occurrence; NaN counts as the extreme)."""
-    big = op == "max"
-    m, k = x.shape
-    if m == 0:
-        return
-    if k == 0:
-        raise ValueError(f"arg{op}: empty rows (x shape {x.shape}) have no extreme")
-    vals = np.empty(m, x.dtype) if out_values is None else out_values
-    nch = plan(m, k)
-    v = row_view(x)
-    a = col_view(x) if v is None else None
-    if a is not None:
-        w, nt = _tiles(m, nch > 0)
-        if nch == 0:
-            _arg_cols(a, m, w, big, vals, out_indices, 0, nt)
-            return
-        if nt > 1:
-            _arg_cols_par(a, m, w, big, vals, out_indices)
-            return
-    if v is None:
-        v = np.ascontiguousarray(x)
-    _arg_rows(v, k, max(nch, 1), big, get_num_threads() if nch else 1, vals, out_indices)
+    """argmax/argmin along axis 1 (kernels in sort.py, with the other order statistics)."""
+    from kernels.cpu.sort import arg_reduce_rows as f
 
-
-# ---------------------------------------------------------------- var / std (two-pass)
-@njit(cache=True)
-def _var_tasks(x, k, nch, lo, hi, mean, acc, phase):
-    """Phase 0: per-task sums; phase 1: per-task squared deviations from the row mean."""
-    for t in range(lo, hi):
-        i = t // nch
-        c = t - i * nch
-        r = x[i, c * k // nch : (c + 1) * k // nch]
-        acc[t] = sum_1d(r, 0.0) if phase == 0 else sqdev_1d(r, mean[i])
-
-
-@njit(cache=True, parallel=True)
-def _var_tasks_par(x, k, nch, mean, acc, phase, nt):
-    n = acc.shape[0]
-    for p in prange(nt):
-        _var_tasks(x, k, nch, p * n // nt, (p + 1) * n // nt, mean, acc, phase)
-
-
-@njit(cache=True)
-def _var_rows(x, k, nch, nt, corr, out, mean):
-    m = out.shape[0]
-    acc = np.empty(m * nch)
-    for phase in range(2):
-        if nt > 1:
-            _var_tasks_par(x, k, nch, mean, acc, phase, nt)
-        else:
-            _var_tasks(x, k, nch, 0, m * nch, mean, acc, phase)
-        for i in range(m):
-            s = acc[i * nch : (i + 1) * nch].sum()
-            if phase == 0:
-                mean[i] = s / k
-            else:
-                out[i] = _div_dof(s, k - corr)
-
-
-@njit(cache=True)
-def _div_dof(ssd, dof):
-    """torch: ssd / max(dof, 0); 0/0 -> nan, x/0 -> inf (without Python's ZeroDivisionError)."""
-    if dof > 0:
-        return ssd / dof
-    return np.nan if ssd == 0 or ssd != ssd else np.inf
-
-
-@njit(cache=True)
-def _var_cols(a, m, w, corr, out, mean, j0, j1):
-    kk = a.shape[0]
-    for j in range(j0, j1):
-        c0, c1 = j * w, min(j * w + w, m)
-        s = np.zeros(c1 - c0)
-        for r in range(kk):
-            vadd(s, a[r, c0:c1])
-        mu = s / kk
-        s[:] = 0.0
-        for r in range(kk):
-            vsqdev(s, a[r, c0:c1], mu)
-        for c in range(c1 - c0):
-            mean[c0 + c] = mu[c]
-            out[c0 + c] = _div_dof(s[c], kk - corr)
-
-
-@njit(cache=True, parallel=True)
-def _var_cols_par(a, m, w, corr, out, mean):
-    for j in prange((m + w - 1) // w):
-        _var_cols(a, m, w, corr, out, mean, j, j + 1)
+    f(op, x, out_values, out_indices)
 
 
 def var_rows(x: np.ndarray, out: np.ndarray, correction: float, mean_out=None) -> None:
-    """Variance along axis 1 with ``correction`` (two-pass, float64 accumulators); mean optional."""
-    m, k = x.shape
-    if m == 0:
-        return
-    mean = np.empty(m) if mean_out is None or mean_out.dtype != np.float64 else mean_out
-    if k == 0:
-        out[:] = np.nan
-        mean[:] = np.nan
-    else:
-        nch = plan(m, k)
-        v = row_view(x)
-        a = col_view(x) if v is None else None
-        if a is not None:
-            w, nt = _tiles(m, nch > 0)
-            if nch == 0 or nt == 1:
-                _var_cols(a, m, w, float(correction), out, mean, 0, nt)
-            else:
-                _var_cols_par(a, m, w, float(correction), out, mean)
-        else:
-            v = np.ascontiguousarray(x) if v is None else v
-            _var_rows(v, k, max(nch, 1), get_num_threads() if nch else 1, float(correction), out, mean)
-    if mean_out is not None and mean is not mean_out:
-        mean_out[:] = mean
+    """Variance along axis 1 (kernels in softmax.py, with the other two-pass row statistics)."""
+    from kernels.cpu.softmax import var_rows as f
+
+    f(x, out, correction, mean_out)
+
+
+def logsumexp_rows(x: np.ndarray, out: np.ndarray) -> None:
+    """logsumexp along axis 1 (kernels in softmax.py)."""
+    from kernels.cpu.softmax import logsumexp_rows as f
+
+    f(x, out)

@@ -1,0 +1,394 @@
+"""Loss functions of ``engine.nn.functional`` (PyTorch's semantics, reductions and errors).
+
+Class-index losses validate targets before picking logits (kernels don't bounds-check)."""
+
+from __future__ import annotations
+
+import warnings
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ..autograd.graph import record
+from ..autograd.grad_mode import no_grad
+from ..ops._common import needs_grad
+from ..ops.elementwise import where
+from ._softmax import log_softmax
+
+__all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+           "cosine_embedding_loss", "soft_margin_loss", "margin_ranking_loss",
+           "hinge_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss",
+           "triplet_margin_loss", "multi_margin_loss"]
+
+_INT = (D.int64, D.int32, D.int16, D.int8, D.uint8)
+
+
+def _legacy_reduction(size_average, reduce, reduction="mean"):
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    warnings.warn("size_average and reduce args will be deprecated, please use "
+                  f"reduction='{'mean' if size_average and reduce else 'sum' if reduce else 'none'}'"
+                  " instead.", stacklevel=3)
+    return ("mean" if size_average else "sum") if reduce else "none"
+
+
+def _reduce(loss, reduction, name):
+    if reduction == "none":
+        return loss
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    raise ValueError(f"{name}: {reduction} is not a valid value for reduction")
+
+
+def _same_shape(name, input, target, warn_only=True):
+    for v, what in ((input, "input"), (target, "target")):
+        if not isinstance(v, Tensor):
+            raise TypeError(f"{name}(): argument '{what}' must be Tensor, not "
+                            f"{type(v).__name__}")
+    if tuple(input.shape) != tuple(target.shape):
+        if warn_only:
+            warnings.warn(f"Using a target size ({target.shape}) that is different to the input "
+                          f"size ({input.shape}). This will likely lead to incorrect results "
+                          "due to broadcasting. Please ensure they have the same size.",
+                          stacklevel=3)
+        else:
+            raise ValueError(f"{name}: Using a target size ({target.shape}) that is different "
+                             f"to the input size ({input.shape}) is deprecated. Please ensure "
+                             "they have the same size.")
+
+
+def _pointwise(name, input, target, size_average, reduce, reduction):
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _same_shape(name, input, target)
+    return reduction
+
+
+# ---- regression -------------------------------------------------------------------------
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean squared error ``(input - target)^2``, reduced."""
+    reduction = _pointwise("mse_loss", input, target, size_average, reduce, reduction)
+    d = input - target
+    loss = d * d
+    return _reduce(loss * weight if weight is not None else loss, reduction, "mse_loss")
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    reduction = _pointwise("l1_loss", input, target, size_average, reduce, reduction)
+    loss = (input - target).abs()
+    return _reduce(loss * weight if weight is not None else loss, reduction, "l1_loss")
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean",
+                   beta: float = 1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (L1 when beta == 0)."""
+    reduction = _pointwise("smooth_l1_loss", input, target, size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    d = (input - target).abs()
+    if beta == 0:
+        return _reduce(d, reduction, "smooth_l1_loss")
+    loss = where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta)
+    return _reduce(loss, reduction, "smooth_l1_loss")
+
+
+def huber_loss(input, target, reduction="mean", delta: float = 1.0, weight=None):
+    """0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta)."""
+    _same_shape("huber_loss", input, target)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    d = (input - target).abs()
+    loss = where(d <= delta, 0.5 * d * d, delta * (d - 0.5 * delta))
+    return _reduce(loss * weight if weight is not None else loss, reduction, "huber_loss")
+
+
+# ---- classification ---------------------------------------------------------------------
+def _class_mask(target, C):
+    """(N, C, ...) boolean mask of ``target`` (N, ...) against the class axis."""
+    from ..ops.creation import arange
+    cls = arange(C, device=target.device).reshape((1, C) + (1,) * (target.ndim - 1))
+    return target.unsqueeze(1) == cls
+
+
+def _pick(x, target, C):
+    """x[n, target[n, ...], ...] for a validated target (ignored entries hold any valid id)."""
+    if hasattr(Tensor, "gather") and x.ndim == 2:
+        return x.gather(1, target.unsqueeze(1)).squeeze(1)
+    return where(_class_mask(target, C), x, 0.0).sum(1)
+
+
+def _check_targets(name, input, target, ignore_index):
+    if target.dtype not in _INT:
+        raise RuntimeError(f"{name}: expected target of integer dtype (class indices) but got "
+                           f"{target.dtype} with shape {tuple(target.shape)} for input of shape "
+                           f"{tuple(input.shape)} and dtype {input.dtype}")
+    if input.ndim < 1 or input.ndim == 1 and target.ndim != 0 or \
+            input.ndim >= 2 and tuple(target.shape) != (input.shape[0],) + \
+            tuple(input.shape[2:]):
+        if input.ndim >= 2 and target.ndim >= 1 and target.shape[0] != input.shape[0]:
+            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                             f"batch_size ({target.shape[0]}) in {name} (input shape "
+                             f"{tuple(input.shape)}, target shape {tuple(target.shape)}).")
+        raise RuntimeError(f"{name}: expected target of shape "
+                           f"{(input.shape[0],) + tuple(input.shape[2:]) if input.ndim > 1 else ()}"
+                           f" for input of shape {tuple(input.shape)}, but got target shape "
+                           f"{tuple(target.shape)}")
+    C = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if target.numel():
+        t = target.detach()
+        bad = ((t < 0) | (t >= C)) & (t != ignore_index)
+        if bool(bad.any()):
+            v = int(where(bad, t, 0).abs().amax()) if not bool((bad & (t < 0)).any()) else \
+                int(where(bad, t, 0).amin())
+            raise IndexError(f"Target {v} is out of bounds. ({name}: class indices must be in "
+                             f"[0, {C - 1}] or equal ignore_index={ignore_index}; input shape "
+                             f"{tuple(input.shape)}, target shape {tuple(target.shape)})")
+    return C
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,
+             reduce=None, reduction: str = "mean"):
+    """Negative log likelihood of class indices: ``-weight[t] * input[n, t]``; the mean
+    divides by the summed weights of non-ignored targets."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if input.ndim == 1:
+        if target.ndim != 0:
+            raise RuntimeError(f"nll_loss: a 1-D input of shape {tuple(input.shape)} needs a 0-D "
+                               f"target, got target shape {tuple(target.shape)}")
+        out = nll_loss(input.unsqueeze(0), target.reshape(1), weight, None, ignore_index, None,
+                       reduction)
+        return out.squeeze(0) if reduction == "none" else out
+    C = _check_targets("nll_loss", input, target, ignore_index)
+    if weight is not None and tuple(weight.shape) != (C,):
+        raise RuntimeError(f"nll_loss: weight tensor should be defined either for all {C} "
+                           f"classes or no classes but got weight tensor of shape: "
+                           f"{list(weight.shape)}")
+    keep = target != ignore_index
+    safe_t = where(keep, target, 0)
+    picked = _pick(input, safe_t, C)
+    w = keep.to(input.dtype)
+    if weight is not None:
+        w = w * _pick(weight.reshape((1, C) + (1,) * (input.ndim - 2)).expand(
+            (target.shape[0], C) + tuple(target.shape[1:])), safe_t, C).detach()
+    loss = -picked * w
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return loss.sum() / w.sum()
+    raise ValueError(f"nll_loss: {reduction} is not a valid value for reduction")
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
+                  reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
+    """log_softmax over the class dim (1, or 0 for a 1-D input) then NLL; targets are class
+    indices (integer, shape input minus the class dim) or class probabilities (float, the
+    input's shape)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if not isinstance(input, Tensor) or not isinstance(target, Tensor):
+        raise TypeError("cross_entropy(): input and target must be Tensors")
+    cdim = 0 if input.ndim == 1 else 1
+    logp = log_softmax(input, cdim)
+    C = input.shape[cdim] if input.ndim else 0
+    wshape = (C,) + (1,) * (input.ndim - 1 - cdim)
+    if target.dtype.is_floating_point:
+        return _ce_probs(input, logp, target, weight, reduction, label_smoothing, cdim, C,
+                         wshape)
+    nll = nll_loss(logp, target, weight, None, ignore_index, None, reduction)
+    if label_smoothing == 0.0:
+        return nll
+    lp = logp * weight.reshape(wshape) if weight is not None else logp
+    keep = target != ignore_index
+    smooth = where(keep, -lp.sum(cdim), 0.0)
+    if reduction == "mean":
+        if weight is not None:
+            lp1 = logp if logp.ndim > 1 else logp.unsqueeze(0)
+            t1 = target if logp.ndim > 1 else target.reshape(1)
+            wsum = _pick(weight.reshape((1, C) + (1,) * (lp1.ndim - 2)).expand(
+                (t1.shape[0], C) + tuple(t1.shape[1:])), where(t1 != ignore_index, t1, 0), C)
+            ret = smooth.sum() / (wsum * (t1 != ignore_index)).sum()
+        else:
+            ret = smooth.sum() / keep.sum()
+    else:
+        ret = _reduce(smooth, reduction, "cross_entropy")
+    return (1 - label_smoothing) * nll + ret * (label_smoothing / C)
+
+
+def _ce_probs(input, logp, target, weight, reduction, ls, cdim, C, wshape):
+    if tuple(target.shape) != tuple(input.shape):
+        raise RuntimeError(f"cross_entropy: class-probability targets must have the input's "
+                           f"shape {tuple(input.shape)}, got {tuple(target.shape)} (dtype "
+                           f"{target.dtype}); class indices must be an integer tensor")
+    if ls > 0:
+        target = target * (1 - ls) + ls / C
+    prod = logp * target
+    if weight is not None:
+        prod = prod * weight.reshape(wshape)
+    if reduction == "none":
+        return -prod.sum(cdim)
+    if reduction == "sum":
+        return -prod.sum()
+    if reduction == "mean":
+        return -prod.sum() / (input.numel() // C)
+    raise ValueError(f"cross_entropy: {reduction} is not a valid value for reduction")
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction: str = "mean"):
+    """``-w (t log x + (1 - t) log(1 - x))`` with both logs clamped at -100 (as PyTorch)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _same_shape("binary_cross_entropy", input, target, warn_only=False)
+    with no_grad():
+        if input.numel() and bool(((input < 0) | (input > 1)).any()):
+            raise RuntimeError("binary_cross_entropy: all elements of input should be between "
+                               f"0 and 1 (input shape {tuple(input.shape)})")
+        lx = input.log().clamp_min(-100.0)
+        l1x = (1 - input).log().clamp_min(-100.0)
+        loss = -(target * lx + (1 - target) * l1x)
+    if needs_grad(input, target):
+        def bw(node, g):
+            x, t = node.saved_tensor(0), node.saved_tensor(1)
+            gx = g * (x - t) / ((1 - x) * x).clamp_min(1e-12)
+            gt = None
+            if node.ctx:
+                gt = g * ((1 - x).log().clamp_min(-100.0) - x.log().clamp_min(-100.0))
+            return gx, gt
+        record("BinaryCrossEntropyBackward0", (input, target), (loss,), bw,
+               ((input, False), (target, False)), target.requires_grad)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
+                                     reduce=None, reduction: str = "mean", pos_weight=None):
+    """Sigmoid + BCE in one stable expression (log-sum-exp form)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _same_shape("binary_cross_entropy_with_logits", input, target, warn_only=False)
+    m = (-input).clamp_min(0)
+    lse = ((-m).exp() + (-input - m).exp()).log() + m
+    if pos_weight is not None:
+        loss = (1 - target) * input + (1 + (pos_weight - 1) * target) * lse
+    else:
+        loss = (1 - target) * input + lse
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False):
+    """Pointwise ``target * (log target - input)`` (input holds log-probabilities)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", stacklevel=2)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        loss = target.xlogy(target) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce(loss, reduction, "kl_div")
+
+
+def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, size_average=None,
+                          reduce=None, reduction: str = "mean"):
+    """1 - cos(x1, x2) for target 1, max(0, cos - margin) for target -1."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if input1.ndim not in (1, 2) or tuple(input1.shape) != tuple(input2.shape):
+        raise RuntimeError(f"cosine_embedding_loss: expected 1D or 2D inputs of equal shape, "
+                           f"got {tuple(input1.shape)} and {tuple(input2.shape)}")
+    d = input1.ndim - 1
+    eps = 1e-12
+    prod = (input1 * input2).sum(d)
+    mag = (((input1 * input1).sum(d) + eps) * ((input2 * input2).sum(d) + eps)).sqrt()
+    cos = prod / mag
+    zeros = cos * 0
+    pos = where(target == 1, 1 - cos, zeros)
+    neg = where(target == -1, (cos - margin).clamp_min(0), zeros)
+    return _reduce(pos + neg, reduction, "cosine_embedding_loss")
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _reduce((1 + (-target * input).exp()).log(), reduction, "soft_margin_loss")
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                        reduction="mean"):
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction,
+                   "margin_ranking_loss")
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    zeros = input * 0
+    loss = where(target == 1, input, zeros) + where(target == -1, (margin - input).clamp_min(0),
+                                                    zeros)
+    return _reduce(loss, reduction, "hinge_embedding_loss")
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
+    if full:
+        import math
+        st = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        loss = loss + where(target > 1, st, 0.0)
+    return _reduce(loss, reduction, "poisson_nll_loss")
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    import math
+    if var.ndim == input.ndim - 1 or (var.ndim == input.ndim and var.shape[-1] == 1 and
+                                      input.shape[-1] != 1):
+        var = var if var.ndim == input.ndim else var.unsqueeze(-1)
+    with no_grad():
+        if bool((var < 0).any()):
+            raise ValueError("var has negative entry/entries")
+    v = var.clamp_min(eps)
+    loss = 0.5 * (v.log() + (input - target) ** 2 / v)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction, "gaussian_nll_loss")
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    from .functional import pairwise_distance
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    dp = pairwise_distance(anchor, positive, p, eps)
+    dn = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        from ..ops.elementwise import binary
+        dn = binary("minimum", dn, pairwise_distance(positive, negative, p, eps))
+    return _reduce((dp - dn + margin).clamp_min(0), reduction, "triplet_margin_loss")
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
+                      reduce=None, reduction="mean"):
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    x = input if input.ndim == 2 else input.unsqueeze(0)
+    t = target.reshape(-1)
+    C = _check_targets("multi_margin_loss", x, t, -(10 ** 9))
+    xy = _pick(x, t, C).unsqueeze(1)
+    z = (margin - xy + x).clamp_min(0)
+    z = z ** p if p != 1 else z
+    if weight is not None:
+        z = z * _pick(weight.reshape(1, C).expand(x.shape[0], C), t, C).unsqueeze(1)
+    z = where(_class_mask(t, C), 0.0, z)
+    loss = z.sum(1) / C
+    loss = loss if input.ndim == 2 else loss.squeeze(0)
+    return _reduce(loss, reduction, "multi_margin_loss")

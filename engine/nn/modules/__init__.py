@@ -1,0 +1,33 @@
+"""All nn modules. Convolution, pooling, BatchNorm and upsampling come from their own files
+(written separately) and are re-exported when present."""
+
+from __future__ import annotations
+
+import importlib
+
+from .module import Module
+from .container import Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict
+from .linear import Identity, Linear, Bilinear
+from .activation import *  # noqa: F401,F403
+from .activation import __all__ as _act_all
+from .dropout import Dropout, Dropout1d, Dropout2d, Dropout3d, AlphaDropout
+from .sparse import Embedding
+from .flatten import Flatten, Unflatten
+from .layernorm import LayerNorm, GroupNorm, RMSNorm
+from .loss import *  # noqa: F401,F403
+from .loss import __all__ as _loss_all
+
+__all__ = (["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+            "ParameterDict", "Identity", "Linear", "Bilinear", "Dropout", "Dropout1d",
+            "Dropout2d", "Dropout3d", "AlphaDropout", "Embedding", "Flatten", "Unflatten",
+            "LayerNorm", "GroupNorm", "RMSNorm"] + list(_act_all) + list(_loss_all))
+
+for _mod in ("conv", "pooling", "normalization", "upsampling", "padding", "pixelshuffle"):
+    try:
+        _m = importlib.import_module(f".{_mod}", __name__)
+    except ImportError:
+        continue
+    for _name in getattr(_m, "__all__", ()):
+        if _name not in globals():
+            globals()[_name] = getattr(_m, _name)
+            __all__.append(_name)

@@ -1,0 +1,435 @@
+"""Convolutions: im2col (Numba, kernels/cpu/conv.py) + one GEMM per group over the whole batch.
+
+Columns use a channel-major layout ``cols[C*kh*kw, N, OH*OW]`` so the forward, the weight
+gradient and the input gradient are each a single (grouped) GEMM:
+
+    forward  y2[O, N*L]   = W[O, CK] @ cols(x)          then (O,N,L) -> (N,O,L) (+ bias)
+    weight   gW[O, CK]    = g2[O, N*L] @ cols(x)^T      (g2: grad_out as (O, N, L))
+    input    gx           = col2im(W^T @ g2)            (= conv_transpose of grad_out)
+
+Three recorded primitives carry autograd, each backward written with the others, so double
+backward works: ``_conv`` and ``_conv_t`` (node ConvolutionBackward0) and ``_conv_wgrad``
+(ConvolutionBackwardBackward0). When the backward runs without ``create_graph`` the conv
+node takes a fused path that shares grad_out's layout change between both gradients.
+1-D convolutions are the same kernels with H = 1. Spatial data are 2-D (H, W) internally."""
+
+from __future__ import annotations
+
+import threading
+from typing import NamedTuple
+
+import numpy as np
+
+from kernels.cpu import conv as K
+from .. import _dtype as D
+from .._tensor import Tensor
+from ..autograd.graph import record
+from ..autograd.grad_mode import is_grad_enabled
+from ._common import needs_grad, empty_tensor, shape_str
+from .matmul import _use_blas
+
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+
+
+class Geo(NamedTuple):
+    """Window geometry over (H, W): kernel, stride, leading padding, dilation."""
+    kh: int
+    kw: int
+    sh: int
+    sw: int
+    ph: int
+    pw: int
+    dh: int
+    dw: int
+
+
+# ------------------------------------------------------------------------- numpy helpers
+_tls = threading.local()
+
+
+def _ws(key: str, shape, dtype) -> np.ndarray:
+    """A per-thread scratch array, reused across calls (no page faults per step)."""
+    bufs = _tls.__dict__.setdefault("bufs", {})
+    n = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    b = bufs.get(key)
+    if b is None or b.nbytes < n:
+        b = bufs[key] = np.empty(max(n, 64), np.uint8)
+    return b[:n].view(dtype).reshape(shape)
+
+
+def _np4(t: Tensor) -> np.ndarray:
+    """C-contiguous numpy data of a 3-D or 4-D tensor as 4-D (H = 1 for 1-D data)."""
+    a = t._np()
+    if not a.flags.c_contiguous:
+        a = np.ascontiguousarray(a)
+    if a.ndim == 3:
+        a = a.reshape(a.shape[0], a.shape[1], 1, a.shape[2])
+    return a
+
+
+def _gemm(a, b, out, dt) -> None:
+    """out[G] = a[G] @ b[G] for 3-D numpy operands (BLAS or the engine GEMM, as matmul)."""
+    if _use_blas(dt):
+        if a.shape[0] == 1:
+            np.matmul(a[0], b[0], out=out[0])
+        else:
+            np.matmul(a, b, out=out)
+        return
+    from kernels.cpu import matmul as MM
+    if a.shape[0] == 1:
+        MM.gemm(a[0], b[0], out[0])
+    else:
+        MM.gemm_batched(a, b, out)
+
+
+def _to_cnl(a4: np.ndarray, key: str) -> np.ndarray:
+    """(N, C, H, W) -> (C, N, H*W) (a view when N == 1)."""
+    N, C = a4.shape[:2]
+    src = a4.reshape(N, C, -1)
+    if N == 1:
+        return src.reshape(C, 1, -1)
+    dst = _ws(key, (C, N, src.shape[2]), a4.dtype)
+    K.swap01(src, dst)
+    return dst
+
+
+def _fwd_np(xa, wa, ba, geo, G, OH, OW, out, dt) -> None:
+    """out[N,O,OH,OW] = conv(xa, wa) + ba."""
+    N, C = xa.shape[:2]
+    O = wa.shape[0]
+    CK, L = C * geo.kh * geo.kw, OH * OW
+    cols = _ws("cols", (CK, N, L), xa.dtype)
+    K.im2col(xa, cols, *geo, OH, OW)
+    y = out.reshape(O, 1, L) if N == 1 else _ws("y", (O, N, L), xa.dtype)
+    _gemm(wa.reshape(G, O // G, CK // G), cols.reshape(G, CK // G, N * L),
+          y.reshape(G, O // G, N * L), dt)
+    if N > 1:
+        K.swap01(y, out.reshape(N, O, L), ba)
+    elif ba is not None:
+        out += ba.reshape(1, O, 1, 1)
+
+
+def _dgrad_np(g2, wa, geo, G, OH, OW, gx, dt) -> None:
+    """gx[N,C,H,W] = col2im(W^T @ g2) for g2 (O, N, OH*OW): the input gradient of a conv."""
+    O, N, L = g2.shape
+    CK = gx.shape[1] * geo.kh * geo.kw
+    dcols = _ws("cols", (CK, N, L), gx.dtype)
+    _gemm(wa.reshape(G, O // G, CK // G).transpose(0, 2, 1), g2.reshape(G, O // G, N * L),
+          dcols.reshape(G, CK // G, N * L), dt)
+    K.col2im(dcols, gx, *geo, OH, OW)
+
+
+def _wgrad_np(g2, xa, geo, G, OH, OW, gw, dt) -> None:
+    """gw[O, Cg, kh, kw] = g2 @ cols(xa)^T per group."""
+    O, N, L = g2.shape
+    CK = xa.shape[1] * geo.kh * geo.kw
+    cols = _ws("cols", (CK, N, L), xa.dtype)
+    K.im2col(xa, cols, *geo, OH, OW)
+    _gemm(g2.reshape(G, O // G, N * L), cols.reshape(G, CK // G, N * L).transpose(0, 2, 1),
+          gw.reshape(G, O // G, CK // G), dt)
+
+
+def _hw(t: Tensor) -> tuple:
+    return (1, t._shape[2]) if t.ndim == 3 else t._shape[2:]
+
+
+def _new(shape, like: Tensor) -> Tensor:
+    return empty_tensor(tuple(shape), like._dtype, like._storage.device)
+
+
+def _out4(t: Tensor) -> np.ndarray:
+    a = t._np()
+    return a.reshape(a.shape[0], a.shape[1], 1, a.shape[2]) if a.ndim == 3 else a
+
+
+# --------------------------------------------------------------- differentiable primitives
+def _conv(x: Tensor, w: Tensor, b, geo: Geo, G: int, out_hw) -> Tensor:
+    """y[N, O, *out] = conv(x, w) + b; x is (N, C, L) or (N, C, H, W)."""
+    OH, OW = out_hw
+    N, O = x._shape[0], w._shape[0]
+    out = _new((N, O, OW) if x.ndim == 3 else (N, O, OH, OW), x)
+    if out.numel():
+        ba = None if b is None else np.ascontiguousarray(b._np())
+        _fwd_np(_np4(x), _np4(w), ba, geo, G, OH, OW, _out4(out), x._dtype)
+    if needs_grad(x, w, b):
+        record("ConvolutionBackward0", (x, w, b), (out,), _conv_backward,
+               ((x, False), (w, False)), ctx=(geo, G, False))
+    return out
+
+
+def _conv_t(x: Tensor, w: Tensor, b, geo: Geo, G: int, out_hw) -> Tensor:
+    """Transposed conv: x (N, Cin, *S), w (Cin, Cout/G, *k) -> (N, Cout, *out_hw), the
+    adjoint of ``_conv`` with the same geometry (a conv of the output gives S back)."""
+    N, Cin = x._shape[:2]
+    Cout = w._shape[1] * G
+    H, W = _hw(x)
+    out = _new((N, Cout, out_hw[1]) if x.ndim == 3 else (N, Cout) + tuple(out_hw), x)
+    if out.numel():
+        o4 = _out4(out)
+        if x.numel():
+            _dgrad_np(_to_cnl(_np4(x), "g2"), _np4(w), geo, G, H, W, o4, x._dtype)
+        else:
+            o4[...] = 0
+        if b is not None:
+            o4 += b._np().reshape(1, Cout, 1, 1)
+    if needs_grad(x, w, b):
+        record("ConvolutionBackward0", (x, w, b), (out,), _conv_backward,
+               ((x, False), (w, False)), ctx=(geo, G, True))
+    return out
+
+
+def _conv_wgrad(x: Tensor, g: Tensor, geo: Geo, G: int, w_shape) -> Tensor:
+    """The weight gradient of ``_conv(x, w)`` for grad_out ``g`` (differentiable in both)."""
+    gw = _new(w_shape, x)
+    OH, OW = _hw(g)
+    if x.numel() and g.numel():
+        _wgrad_np(_to_cnl(_np4(g), "g2"), _np4(x), geo, G, OH, OW, _out4(gw), x._dtype)
+    else:
+        gw._fill_nograd(0)
+    if needs_grad(x, g):
+        def bw(node, ggw):
+            xs, gs = node.saved_tensor(0), node.saved_tensor(1)
+            ex, eg = (e[0] is not None for e in node.next_functions)
+            return (_conv_t(gs, ggw, None, geo, G, _hw(xs)) if ex else None,
+                    _conv(xs, ggw, None, geo, G, _hw(gs)) if eg else None)
+        record("ConvolutionBackwardBackward0", (x, g), (gw,), bw, ((x, False), (g, False)))
+    return gw
+
+
+def _bias_grad(g: Tensor):
+    return g.sum(dim=(0, 2) if g.ndim == 3 else (0, 2, 3))
+
+
+def _conv_backward(node, g):
+    x, w = node.saved_tensor(0), node.saved_tensor(1)
+    geo, G, transposed = node.ctx
+    ex, ew, eb = (e[0] is not None for e in node.next_functions)
+    if transposed:  # y = conv_t(x, w): x's grad is a conv of g, w's is wgrad(input=g, out=x)
+        return (_conv(g, w, None, geo, G, _hw(x)) if ex else None,
+                _conv_wgrad(g, x, geo, G, w._shape) if ew else None,
+                _bias_grad(g) if eb else None)
+    if is_grad_enabled():  # create_graph: compose the recorded primitives
+        return (_conv_t(g, w, None, geo, G, _hw(x)) if ex else None,
+                _conv_wgrad(x, g, geo, G, w._shape) if ew else None,
+                _bias_grad(g) if eb else None)
+    return _conv_backward_fused(x, w, g, geo, G, ex, ew, eb)
+
+
+def _conv_backward_fused(x, w, g, geo, G, ex, ew, eb):
+    """All requested conv grads from one (O, N, L) copy of grad_out."""
+    ga = _np4(g)
+    g2 = _to_cnl(ga, "g2")
+    OH, OW = ga.shape[2:]
+    dt = x._dtype
+    gx = gw = gb = None
+    if ew:
+        gw = _new(w._shape, w)
+        _wgrad_np(g2, _np4(x), geo, G, OH, OW, _out4(gw), dt)
+    if ex:
+        gx = _new(x._shape, x)
+        _dgrad_np(g2, _np4(w), geo, G, OH, OW, _out4(gx), dt)
+    if eb:
+        gb = _new((w._shape[0],), w)
+        K.channel_sums(ga.reshape(ga.shape[0], ga.shape[1], -1), gb._np())
+    return gx, gw, gb
+
+
+# ------------------------------------------------------------------------- argument checks
+def _tuple(v, n: int, name: str, op: str) -> tuple:
+    if isinstance(v, (list, tuple)):
+        t = tuple(int(e) for e in v)
+        if len(t) == 1 and n > 1:
+            t = t * n
+        if len(t) != n:
+            raise RuntimeError(f"{op}: expected {name} to be a single integer value or a list "
+                               f"of {n} values to match the convolution dimensions, but got "
+                               f"{name}={list(t)}")
+        return t
+    return (int(v),) * n
+
+
+def _check_tensors(op: str, x, w, b, nd: int) -> None:
+    for nm, t in (("input", x), ("weight", w)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}(): argument '{nm}' must be Tensor, not {type(t).__name__}")
+    if b is not None and not isinstance(b, Tensor):
+        raise TypeError(f"{op}(): argument 'bias' must be Tensor, not {type(b).__name__}")
+    if not x.is_cpu or not w.is_cpu or (b is not None and not b.is_cpu):
+        raise RuntimeError(f"{op}: only CPU tensors are supported so far (got input on "
+                           f"{x.device}, weight on {w.device}); move them with .cpu()")
+    if x._dtype is not w._dtype:
+        raise RuntimeError(f"expected scalar type {_tname(w)} but found {_tname(x)} "
+                           f"({op}: input and weight dtypes must match; use .to(dtype))")
+    if b is not None and b._dtype is not x._dtype:
+        raise RuntimeError(f"Input type ({_tname(x).lower()}) and bias type "
+                           f"({_tname(b).lower()}) should be the same")
+    if not x._dtype.is_floating_point:
+        raise RuntimeError(f"\"{op}\" not implemented for '{_tname(x)}'")
+    if x.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
+                           f"{op}, but got input of size: {shape_str(x._shape)}")
+    if w.ndim != nd + 2:
+        raise RuntimeError(f"{op}: expected weight to be {nd + 2}-D (out_channels, "
+                           f"in_channels/groups, *kernel), but got weight of size "
+                           f"{shape_str(w._shape)}")
+
+
+def _tname(t: Tensor) -> str:
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool"}.get(t._dtype.name, t._dtype.name)
+
+
+def _check_geometry(stride, padding, dilation) -> None:
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("non-positive dilation is not supported")
+
+
+def _padding(padding, k, dilation, stride, nd, op):
+    """(leading pads, total pads) per spatial dim; strings 'same' / 'valid' as PyTorch."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0,) * nd, (0,) * nd
+        if padding != "same":
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+        if any(s != 1 for s in stride):
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
+        tot = tuple(d * (kk - 1) for d, kk in zip(dilation, k))
+        return tuple(t // 2 for t in tot), tot
+    p = _tuple(padding, nd, "padding", op)
+    return p, tuple(2 * e for e in p)
+
+
+def _geo(nd, k, stride, lead, dilation) -> Geo:
+    if nd == 1:
+        return Geo(1, k[0], 1, stride[0], 0, lead[0], 1, dilation[0])
+    return Geo(k[0], k[1], stride[0], stride[1], lead[0], lead[1], dilation[0], dilation[1])
+
+
+def _batched(x: Tensor, nd: int):
+    return (x, False) if x.ndim == nd + 2 else (x.unsqueeze(0), True)
+
+
+def _cast_half(x, w, b):
+    f = D.float32
+    return x.to(f), w.to(f), None if b is None else b.to(f)
+
+
+# ------------------------------------------------------------------------------ public API
+def _convnd(nd, op, x, w, b, stride, padding, dilation, groups) -> Tensor:
+    _check_tensors(op, x, w, b, nd)
+    if x._dtype is D.float16:
+        return _convnd(nd, op, *_cast_half(x, w, b), stride, padding, dilation,
+                       groups).to(D.float16)
+    stride = _tuple(stride, nd, "stride", op)
+    dilation = _tuple(dilation, nd, "dilation", op)
+    k = tuple(w._shape[2:])
+    lead, tot = _padding(padding, k, dilation, stride, nd, op)
+    _check_geometry(stride, lead, dilation)
+    xb, unb = _batched(x, nd)
+    groups = int(groups)
+    O, Cg = w._shape[:2]
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if O % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+                           f"{groups} at dimension 0, but got weight of shape "
+                           f"{shape_str(w._shape)} instead")
+    if xb._shape[1] != Cg * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {shape_str(w._shape)}, "
+                           f"expected input{shape_str(xb._shape)} to have {Cg * groups} "
+                           f"channels, but got {xb._shape[1]} channels instead")
+    if b is not None and (b.ndim != 1 or b._shape[0] != O):
+        raise RuntimeError(f"Given weight of size {shape_str(w._shape)}, expected bias to be "
+                           f"1-dimensional with {O} elements, but got bias of size "
+                           f"{shape_str(b._shape)} instead")
+    S = xb._shape[2:]
+    padded = tuple(s + t for s, t in zip(S, tot))
+    eff = tuple(d * (kk - 1) + 1 for d, kk in zip(dilation, k))
+    if any(p < e for p, e in zip(padded, eff)):
+        raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+                           f"Kernel size: ({' x '.join(map(str, eff))}). Kernel size can't "
+                           "be greater than actual input size")
+    out_s = tuple((p - e) // s + 1 for p, e, s in zip(padded, eff, stride))
+    out_hw = (1, out_s[0]) if nd == 1 else out_s
+    y = _conv(xb, w, b, _geo(nd, k, stride, lead, dilation), groups, out_hw)
+    return y.squeeze(0) if unb else y
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """2-D convolution (cross-correlation) over (N, C, H, W) or (C, H, W) input.
+
+    >>> import engine as torch
+    >>> torch.nn.functional.conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2)).tolist()
+    [[[[4.0, 4.0], [4.0, 4.0]]]]
+    """
+    return _convnd(2, "conv2d", input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """1-D convolution over (N, C, L) or (C, L) input."""
+    return _convnd(1, "conv1d", input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transposend(nd, op, x, w, b, stride, padding, output_padding, groups, dilation):
+    _check_tensors(op, x, w, b, nd)
+    if x._dtype is D.float16:
+        return _conv_transposend(nd, op, *_cast_half(x, w, b), stride, padding,
+                                 output_padding, groups, dilation).to(D.float16)
+    stride = _tuple(stride, nd, "stride", op)
+    dilation = _tuple(dilation, nd, "dilation", op)
+    padding = _tuple(padding, nd, "padding", op)
+    opad = _tuple(output_padding, nd, "output_padding", op)
+    _check_geometry(stride, padding, dilation)
+    groups = int(groups)
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if any(o >= s and o >= d for o, s, d in zip(opad, stride, dilation)) or min(opad) < 0:
+        raise RuntimeError("output padding must be smaller than either stride or dilation, "
+                           f"but got output_padding={list(opad)}, stride={list(stride)}, "
+                           f"dilation={list(dilation)}")
+    xb, unb = _batched(x, nd)
+    Cin = w._shape[0]
+    Cout = w._shape[1] * groups
+    if xb._shape[1] != Cin or Cin % groups:
+        raise RuntimeError(f"Given transposed=1, weight of size {shape_str(w._shape)}, "
+                           f"expected input{shape_str(xb._shape)} to have {Cin} channels, "
+                           f"but got {xb._shape[1]} channels instead")
+    if b is not None and (b.ndim != 1 or b._shape[0] != Cout):
+        raise RuntimeError(f"Given transposed=1, weight of size {shape_str(w._shape)}, "
+                           f"expected bias to be 1-dimensional with {Cout} elements, but got "
+                           f"bias of size {shape_str(b._shape)} instead")
+    k = tuple(w._shape[2:])
+    out_s = tuple((s - 1) * st - 2 * p + d * (kk - 1) + o + 1 for s, st, p, d, kk, o in
+                  zip(xb._shape[2:], stride, padding, dilation, k, opad))
+    if any(o <= 0 for o in out_s):
+        raise RuntimeError(f"{op}: calculated output size {list(out_s)} is too small "
+                           f"(input {shape_str(xb._shape)}, weight {shape_str(w._shape)})")
+    out_hw = (1, out_s[0]) if nd == 1 else out_s
+    y = _conv_t(xb, w, b, _geo(nd, k, stride, padding, dilation), groups, out_hw)
+    return y.squeeze(0) if unb else y
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """2-D transposed convolution; weight is (in_channels, out_channels/groups, kh, kw).
+
+    >>> import engine as torch
+    >>> torch.nn.functional.conv_transpose2d(torch.ones(1, 1, 1, 1), torch.ones(1, 1, 2, 2)).shape
+    torch.Size([1, 1, 2, 2])
+    """
+    return _conv_transposend(2, "conv_transpose2d", input, weight, bias, stride, padding,
+                             output_padding, groups, dilation)
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """1-D transposed convolution; weight is (in_channels, out_channels/groups, k)."""
+    return _conv_transposend(1, "conv_transpose1d", input, weight, bias, stride, padding,
+                             output_padding, groups, dilation)

@@ -1,0 +1,457 @@
+"""CPU kernels for convolution and pooling over numpy arrays (no engine imports).
+
+Layouts (all arrays C-contiguous unless stated):
+- ``im2col(x[N,C,H,W]) -> cols[C*kh*kw, N, OH*OW]`` ("channel-major" columns, so one GEMM
+  ``W[O, C*kh*kw] @ cols`` covers the whole batch); ``col2im`` is its adjoint (sums overlaps).
+  ``cols`` may be any strided 3-D view (e.g. ``unfold``'s ``(N, CK, L)`` buffer transposed).
+- pooling / upsampling kernels work on planes: ``x[P, H, W]`` with ``P = N*C``.
+Every family has a serial and a ``prange`` variant; the caller picks by size (``PAR_MIN``).
+Max-pool NaNs propagate as in PyTorch (``v > best or v != v``); indices are flat ``h*W + w``.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["PAR_MIN", "im2col", "col2im", "maxpool2d", "maxpool2d_backward", "plane_gather",
+           "avgpool2d", "avgpool2d_backward", "adaptive_avgpool2d",
+           "adaptive_avgpool2d_backward", "upsample_nearest2d", "upsample_nearest2d_backward",
+           "swap01", "channel_sums"]
+
+PAR_MIN = 1 << 15  # elements of work below which the serial variant runs
+_opts = dict(cache=True, nogil=True, error_model="numpy")
+
+
+# ------------------------------------------------------------------------- im2col / col2im
+@njit(**_opts)
+def _im2col_one(x, cols, r, n, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    K = kh * kw
+    c = r // K
+    i = (r // kw) % kh
+    j = r % kw
+    H, W = x.shape[2], x.shape[3]
+    # ow range whose input column lies inside [0, W)
+    off_w = j * dw - pw
+    ow0 = 0 if off_w >= 0 else (-off_w + sw - 1) // sw
+    ow1 = 0 if W - off_w <= 0 else min(OW, (W - off_w + sw - 1) // sw)
+    if ow1 < ow0:
+        ow1 = ow0
+    for oh in range(OH):
+        ih = oh * sh - ph + i * dh
+        base = oh * OW
+        if ih < 0 or ih >= H:
+            for ow in range(OW):
+                cols[r, n, base + ow] = 0
+            continue
+        for ow in range(ow0):
+            cols[r, n, base + ow] = 0
+        if sw == 1:
+            for ow in range(ow0, ow1):
+                cols[r, n, base + ow] = x[n, c, ih, ow + off_w]
+        else:
+            for ow in range(ow0, ow1):
+                cols[r, n, base + ow] = x[n, c, ih, ow * sw + off_w]
+        for ow in range(ow1, OW):
+            cols[r, n, base + ow] = 0
+
+
+@njit(**_opts)
+def _im2col_serial(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    N = x.shape[0]
+    for t in range(cols.shape[0] * N):
+        _im2col_one(x, cols, t // N, t % N, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+
+
+@njit(parallel=True, **_opts)
+def _im2col_par(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    N = x.shape[0]
+    for t in prange(cols.shape[0] * N):
+        _im2col_one(x, cols, t // N, t % N, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+
+
+def im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW) -> None:
+    """cols[(c*kh+i)*kw+j, n, oh*OW+ow] = x[n, c, oh*sh-ph+i*dh, ow*sw-pw+j*dw] (0 outside).
+
+    >>> x = np.arange(4.).reshape(1, 1, 2, 2); c = np.empty((4, 1, 1))
+    >>> im2col(x, c, 2, 2, 1, 1, 0, 0, 1, 1, 1, 1); c.ravel().tolist()
+    [0.0, 1.0, 2.0, 3.0]
+    """
+    k = _im2col_par if cols.size >= PAR_MIN else _im2col_serial
+    k(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+
+
+@njit(**_opts)
+def _col2im_plane(cols, gx, n, c, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    H, W = gx.shape[2], gx.shape[3]
+    for ih in range(H):
+        for iw in range(W):
+            gx[n, c, ih, iw] = 0
+    for i in range(kh):
+        for j in range(kw):
+            r = (c * kh + i) * kw + j
+            off_w = j * dw - pw
+            ow0 = 0 if off_w >= 0 else (-off_w + sw - 1) // sw
+            ow1 = 0 if W - off_w <= 0 else min(OW, (W - off_w + sw - 1) // sw)
+            for oh in range(OH):
+                ih = oh * sh - ph + i * dh
+                if ih < 0 or ih >= H:
+                    continue
+                base = oh * OW
+                for ow in range(ow0, ow1):
+                    gx[n, c, ih, ow * sw + off_w] += cols[r, n, base + ow]
+
+
+@njit(**_opts)
+def _col2im_serial(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    N, C = gx.shape[0], gx.shape[1]
+    for t in range(N * C):
+        _col2im_plane(cols, gx, t // C, t % C, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+
+
+@njit(parallel=True, **_opts)
+def _col2im_par(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    N, C = gx.shape[0], gx.shape[1]
+    for t in prange(N * C):
+        _col2im_plane(cols, gx, t // C, t % C, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+
+
+def col2im(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW) -> None:
+    """The adjoint of ``im2col``: gx[N,C,H,W] = sum of cols entries that read each pixel."""
+    k = _col2im_par if cols.size >= PAR_MIN else _col2im_serial
+    k(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+
+
+# -------------------------------------------------------------- layout shuffles (N,C,L)<->(C,N,L)
+@njit(**_opts)
+def _shuffle_row(src, dst, bias, add_bias, a, b):
+    L = src.shape[2]
+    if add_bias:
+        v = bias[a]
+        for k in range(L):
+            dst[b, a, k] = src[a, b, k] + v
+    else:
+        for k in range(L):
+            dst[b, a, k] = src[a, b, k]
+
+
+@njit(**_opts)
+def _shuffle_serial(src, dst, bias, add_bias):
+    B = src.shape[1]
+    for t in range(src.shape[0] * B):
+        _shuffle_row(src, dst, bias, add_bias, t // B, t % B)
+
+
+@njit(parallel=True, **_opts)
+def _shuffle_par(src, dst, bias, add_bias):
+    B = src.shape[1]
+    for t in prange(src.shape[0] * B):
+        _shuffle_row(src, dst, bias, add_bias, t // B, t % B)
+
+
+def swap01(src, dst, bias=None) -> None:
+    """dst[b, a, :] = src[a, b, :] (+ bias[a]): (N,C,L) <-> (C,N,L) layout changes."""
+    k = _shuffle_par if src.size >= PAR_MIN else _shuffle_serial
+    if bias is None:
+        k(src, dst, src[:, 0, 0], False)
+    else:
+        k(src, dst, bias, True)
+
+
+@njit(**_opts)
+def channel_sums(g, out):
+    """out[c] = sum over n, l of g[n, c, l] (accumulated in float64)."""
+    N, C, L = g.shape
+    for c in range(C):
+        s = 0.0
+        for n in range(N):
+            for k in range(L):
+                s += g[n, c, k]
+        out[c] = s
+
+
+# --------------------------------------------------------------------------- max pooling
+@njit(**_opts)
+def _maxpool_plane(x, out, idx, p, kh, kw, sh, sw, ph, pw, dh, dw):
+    H, W = x.shape[1], x.shape[2]
+    OH, OW = out.shape[1], out.shape[2]
+    for oh in range(OH):
+        h0 = oh * sh - ph
+        for ow in range(OW):
+            w0 = ow * sw - pw
+            best = -np.inf
+            hs = h0
+            while hs < 0:
+                hs += dh
+            ws = w0
+            while ws < 0:
+                ws += dw
+            bi = hs * W + ws
+            for i in range(kh):
+                ih = h0 + i * dh
+                if ih < 0 or ih >= H:
+                    continue
+                for j in range(kw):
+                    iw = w0 + j * dw
+                    if iw < 0 or iw >= W:
+                        continue
+                    v = x[p, ih, iw]
+                    if v > best or v != v:
+                        best = v
+                        bi = ih * W + iw
+            out[p, oh, ow] = best
+            idx[p, oh, ow] = bi
+
+
+@njit(**_opts)
+def _maxpool_serial(x, out, idx, kh, kw, sh, sw, ph, pw, dh, dw):
+    for p in range(x.shape[0]):
+        _maxpool_plane(x, out, idx, p, kh, kw, sh, sw, ph, pw, dh, dw)
+
+
+@njit(parallel=True, **_opts)
+def _maxpool_par(x, out, idx, kh, kw, sh, sw, ph, pw, dh, dw):
+    for p in prange(x.shape[0]):
+        _maxpool_plane(x, out, idx, p, kh, kw, sh, sw, ph, pw, dh, dw)
+
+
+def maxpool2d(x, out, idx, kh, kw, sh, sw, ph, pw, dh, dw) -> None:
+    """out[p,oh,ow] = max over the window of x[p] (-inf padding), idx = flat argmax in x[p]."""
+    k = _maxpool_par if x.size * kh * kw >= PAR_MIN * 4 else _maxpool_serial
+    k(x, out, idx, kh, kw, sh, sw, ph, pw, dh, dw)
+
+
+@njit(**_opts)
+def _scatter_plane(g, idx, gx, p):
+    W = gx.shape[2]
+    for ih in range(gx.shape[1]):
+        for iw in range(W):
+            gx[p, ih, iw] = 0
+    for oh in range(g.shape[1]):
+        for ow in range(g.shape[2]):
+            k = idx[p, oh, ow]
+            gx[p, k // W, k % W] += g[p, oh, ow]
+
+
+@njit(**_opts)
+def _scatter_serial(g, idx, gx):
+    for p in range(gx.shape[0]):
+        _scatter_plane(g, idx, gx, p)
+
+
+@njit(parallel=True, **_opts)
+def _scatter_par(g, idx, gx):
+    for p in prange(gx.shape[0]):
+        _scatter_plane(g, idx, gx, p)
+
+
+def maxpool2d_backward(g, idx, gx) -> None:
+    """gx[p] = 0; gx[p].flat[idx[p,o]] += g[p,o] (the adjoint of ``plane_gather``)."""
+    (_scatter_par if gx.size >= PAR_MIN else _scatter_serial)(g, idx, gx)
+
+
+@njit(**_opts)
+def _gather_body(src, idx, out, p):
+    W = src.shape[2]
+    for oh in range(out.shape[1]):
+        for ow in range(out.shape[2]):
+            k = idx[p, oh, ow]
+            out[p, oh, ow] = src[p, k // W, k % W]
+
+
+@njit(**_opts)
+def _gather_serial(src, idx, out):
+    for p in range(out.shape[0]):
+        _gather_body(src, idx, out, p)
+
+
+@njit(parallel=True, **_opts)
+def _gather_par(src, idx, out):
+    for p in prange(out.shape[0]):
+        _gather_body(src, idx, out, p)
+
+
+def plane_gather(src, idx, out) -> None:
+    """out[p,o] = src[p].flat[idx[p,o]]."""
+    (_gather_par if out.size >= PAR_MIN else _gather_serial)(src, idx, out)
+
+
+# --------------------------------------------------------------------------- avg pooling
+@njit(**_opts)
+def _avg_window(oh, ow, H, W, kh, kw, sh, sw, ph, pw, include_pad, divisor):
+    h0, w0 = oh * sh - ph, ow * sw - pw
+    h1, w1 = min(h0 + kh, H + ph), min(w0 + kw, W + pw)
+    pool = (h1 - h0) * (w1 - w0)
+    h0, w0, h1, w1 = max(h0, 0), max(w0, 0), min(h1, H), min(w1, W)
+    if divisor > 0:
+        d = divisor
+    elif include_pad:
+        d = pool
+    else:
+        d = (h1 - h0) * (w1 - w0)
+    return h0, w0, h1, w1, d
+
+
+@njit(**_opts)
+def _avgpool_plane(x, out, p, kh, kw, sh, sw, ph, pw, include_pad, divisor):
+    H, W = x.shape[1], x.shape[2]
+    for oh in range(out.shape[1]):
+        for ow in range(out.shape[2]):
+            h0, w0, h1, w1, d = _avg_window(oh, ow, H, W, kh, kw, sh, sw, ph, pw,
+                                            include_pad, divisor)
+            s = 0.0
+            for ih in range(h0, h1):
+                for iw in range(w0, w1):
+                    s += x[p, ih, iw]
+            out[p, oh, ow] = s / d
+
+
+@njit(**_opts)
+def _avgpool_serial(x, out, kh, kw, sh, sw, ph, pw, include_pad, divisor):
+    for p in range(x.shape[0]):
+        _avgpool_plane(x, out, p, kh, kw, sh, sw, ph, pw, include_pad, divisor)
+
+
+@njit(parallel=True, **_opts)
+def _avgpool_par(x, out, kh, kw, sh, sw, ph, pw, include_pad, divisor):
+    for p in prange(x.shape[0]):
+        _avgpool_plane(x, out, p, kh, kw, sh, sw, ph, pw, include_pad, divisor)
+
+
+def avgpool2d(x, out, kh, kw, sh, sw, ph, pw, include_pad, divisor) -> None:
+    """PyTorch's avg_pool2d on planes (divisor 0 = none given)."""
+    k = _avgpool_par if x.size * kh * kw >= PAR_MIN * 4 else _avgpool_serial
+    k(x, out, kh, kw, sh, sw, ph, pw, include_pad, divisor)
+
+
+@njit(**_opts)
+def _avgpool_bw_plane(g, gx, p, kh, kw, sh, sw, ph, pw, include_pad, divisor):
+    H, W = gx.shape[1], gx.shape[2]
+    for ih in range(H):
+        for iw in range(W):
+            gx[p, ih, iw] = 0
+    for oh in range(g.shape[1]):
+        for ow in range(g.shape[2]):
+            h0, w0, h1, w1, d = _avg_window(oh, ow, H, W, kh, kw, sh, sw, ph, pw,
+                                            include_pad, divisor)
+            v = g[p, oh, ow] / d
+            for ih in range(h0, h1):
+                for iw in range(w0, w1):
+                    gx[p, ih, iw] += v
+
+
+@njit(**_opts)
+def _avgpool_bw_serial(g, gx, kh, kw, sh, sw, ph, pw, include_pad, divisor):
+    for p in range(gx.shape[0]):
+        _avgpool_bw_plane(g, gx, p, kh, kw, sh, sw, ph, pw, include_pad, divisor)
+
+
+@njit(parallel=True, **_opts)
+def _avgpool_bw_par(g, gx, kh, kw, sh, sw, ph, pw, include_pad, divisor):
+    for p in prange(gx.shape[0]):
+        _avgpool_bw_plane(g, gx, p, kh, kw, sh, sw, ph, pw, include_pad, divisor)
+
+
+def avgpool2d_backward(g, gx, kh, kw, sh, sw, ph, pw, include_pad, divisor) -> None:
+    k = _avgpool_bw_par if gx.size * kh * kw >= PAR_MIN * 4 else _avgpool_bw_serial
+    k(g, gx, kh, kw, sh, sw, ph, pw, include_pad, divisor)
+
+
+# ------------------------------------------------------------------ adaptive avg pooling
+@njit(**_opts)
+def _adaptive_plane(x, out, gx, g, p, backward):
+    H, W = (gx.shape[1], gx.shape[2]) if backward else (x.shape[1], x.shape[2])
+    OH, OW = (g.shape[1], g.shape[2]) if backward else (out.shape[1], out.shape[2])
+    if backward:
+        for ih in range(H):
+            for iw in range(W):
+                gx[p, ih, iw] = 0
+    for oh in range(OH):
+        h0 = (oh * H) // OH
+        h1 = -((-(oh + 1) * H) // OH)
+        for ow in range(OW):
+            w0 = (ow * W) // OW
+            w1 = -((-(ow + 1) * W) // OW)
+            cnt = (h1 - h0) * (w1 - w0)
+            if backward:
+                v = g[p, oh, ow] / cnt
+                for ih in range(h0, h1):
+                    for iw in range(w0, w1):
+                        gx[p, ih, iw] += v
+            else:
+                s = 0.0
+                for ih in range(h0, h1):
+                    for iw in range(w0, w1):
+                        s += x[p, ih, iw]
+                out[p, oh, ow] = s / cnt
+
+
+@njit(**_opts)
+def _adaptive_serial(x, out, gx, g, backward):
+    P = gx.shape[0] if backward else x.shape[0]
+    for p in range(P):
+        _adaptive_plane(x, out, gx, g, p, backward)
+
+
+@njit(parallel=True, **_opts)
+def _adaptive_par(x, out, gx, g, backward):
+    P = gx.shape[0] if backward else x.shape[0]
+    for p in prange(P):
+        _adaptive_plane(x, out, gx, g, p, backward)
+
+
+def adaptive_avgpool2d(x, out) -> None:
+    """out[p,oh,ow] = mean of x[p, floor(oh*H/OH):ceil((oh+1)*H/OH), (same for w)]."""
+    k = _adaptive_par if x.size >= PAR_MIN else _adaptive_serial
+    k(x, out, x, out, False)
+
+
+def adaptive_avgpool2d_backward(g, gx) -> None:
+    k = _adaptive_par if gx.size >= PAR_MIN else _adaptive_serial
+    k(gx, g, gx, g, True)
+
+
+# ------------------------------------------------------------------- nearest upsampling
+@njit(**_opts)
+def _up_plane(x, out, hi, wi, p):
+    for oh in range(out.shape[1]):
+        ih = hi[oh]
+        for ow in range(out.shape[2]):
+            out[p, oh, ow] = x[p, ih, wi[ow]]
+
+
+@njit(**_opts)
+def _up_bw_plane(g, gx, hi, wi, p):
+    for ih in range(gx.shape[1]):
+        for iw in range(gx.shape[2]):
+            gx[p, ih, iw] = 0
+    for oh in range(g.shape[1]):
+        ih = hi[oh]
+        for ow in range(g.shape[2]):
+            gx[p, ih, wi[ow]] += g[p, oh, ow]
+
+
+@njit(**_opts)
+def _up_serial(a, b, hi, wi, backward):
+    for p in range(a.shape[0]):
+        if backward:
+            _up_bw_plane(a, b, hi, wi, p)
+        else:
+            _up_plane(a, b, hi, wi, p)
+
+
+@njit(parallel=True, **_opts)
+def _up_par(a, b, hi, wi, backward):
+    for p in prange(a.shape[0]):
+        if backward:
+            _up_bw_plane(a, b, hi, wi, p)
+        else:
+            _up_plane(a, b, hi, wi, p)
+
+
+def upsample_nearest2d(x, out, hi, wi) -> None:
+    """out[p, oh, ow] = x[p, hi[oh], wi[ow]] (hi, wi: int64 source indices)."""
+    (_up_par if out.size >= PAR_MIN else _up_serial)(x, out, hi, wi, False)
+
+
+def upsample_nearest2d_backward(g, gx, hi, wi) -> None:
+    """The adjoint: gx[p, hi[oh], wi[ow]] += g[p, oh, ow]."""
+    (_up_par if g.size >= PAR_MIN else _up_serial)(g, gx, hi, wi, True)

@@ -1,0 +1,329 @@
+"""CPU softmax family along axis 1 of a 2-D (M, K) float array: softmax, log_softmax, their
+backwards, and logsumexp.
+
+Each row is read from memory once: a vectorised max pass, then exp/sum and the final scale run
+on the row while it is still in L1/L2. ``fexp``/``flog`` are the polynomial versions from
+``kernels.fastmath`` (without SVML ``np.exp`` would be a scalar libm call per element).
+Rows that are not unit-stride are copied first (each row is read two or three times).
+
+NaN and inf follow torch without special cases: the max ignores NaN, but a NaN still reaches the
+row sum through exp(NaN - m); an all -inf row gives NaN (softmax) and -inf (logsumexp).
+
+>>> import numpy as np
+>>> out = np.empty((1, 2), np.float32)
+>>> softmax_rows(np.zeros((1, 2), np.float32), out); out
+array([[0.5, 0.5]], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import get_num_threads, njit, prange
+
+from kernels.cpu.reduce import (
+    BLK, FM, PAR_MIN, cast, col_view, mx, plan, row_view, sum_1d, tiles, vadd, zero,
+)
+from kernels.fastmath import fexp, flog
+
+__all__ = [
+    "var_rows",
+    "softmax_rows",
+    "log_softmax_rows",
+    "logsumexp_rows",
+    "softmax_backward_rows",
+    "log_softmax_backward_rows",
+]
+
+SOFTMAX, LOG_SOFTMAX, LSE, SOFTMAX_BW, LOG_SOFTMAX_BW = range(5)
+
+
+# ---------------------------------------------------------------- vectorised row pieces
+@njit(cache=True)
+def _rowmax(r):
+    """max ignoring NaN (vectorises as a reduction); a NaN row still ends NaN via its sum."""
+    m = r[0]
+    for k in range(r.shape[0]):
+        m = mx(m, r[k])
+    return m
+
+
+@njit(cache=True, fastmath=FM)
+def _exp_store(r, m, o, s):
+    """o = exp(r - m); returns s + sum(o)."""
+    for k in range(r.shape[0]):
+        e = fexp(r[k] - m)
+        o[k] = e
+        s += e
+    return s
+
+
+@njit(cache=True, fastmath=FM)
+def _exp_acc(r, m, s):
+    for k in range(r.shape[0]):
+        s += fexp(r[k] - m)
+    return s
+
+
+@njit(cache=True, fastmath=FM)
+def _dot(a, b, s):
+    for k in range(a.shape[0]):
+        s += a[k] * b[k]
+    return s
+
+
+@njit(cache=True, fastmath=FM)
+def _plain_sum(a, s):
+    for k in range(a.shape[0]):
+        s += a[k]
+    return s
+
+
+@njit(cache=True, fastmath=FM)
+def _scale(o, c):
+    for k in range(o.shape[0]):
+        o[k] *= c
+
+
+@njit(cache=True, fastmath=FM)
+def _shift(r, c, o):
+    for k in range(r.shape[0]):
+        o[k] = r[k] - c
+
+
+@njit(cache=True, fastmath=FM)
+def _sm_bw(y, g, d, o):
+    for k in range(y.shape[0]):
+        o[k] = y[k] * (g[k] - d)
+
+
+@njit(cache=True, fastmath=FM)
+def _lsm_bw(y, g, d, o):
+    for k in range(y.shape[0]):
+        o[k] = g[k] - fexp(y[k]) * d
+
+
+# ---------------------------------------------------------------- one row, each op
+@njit(cache=True)
+def _sum_exp(r, m, o, store):
+    """sum(exp(r - m)), per 2048-block so float32 lane sums stay short; o = exp(r - m) if store."""
+    s = zero(r)
+    for b0 in range(0, r.shape[0], BLK):
+        b = r[b0 : b0 + BLK]
+        if store:
+            s += _exp_store(b, m, o[b0 : b0 + BLK], zero(r))
+        else:
+            s += _exp_acc(b, m, zero(r))
+    return s
+
+
+@njit(cache=True)
+def _lse_parts(r):
+    """(m, log sum exp(r - m)) with torch's logsumexp rule: an infinite max is replaced by 0."""
+    m = _rowmax(r)
+    if m == np.inf or m == -np.inf:
+        m = zero(r)
+    return m, flog(_sum_exp(r, m, r, False))
+
+
+@njit(cache=True)
+def _row(op, x, g, o, lse, i):
+    r = x[i]
+    if op == SOFTMAX:
+        m = _rowmax(r)
+        s = _sum_exp(r, m, o[i], True)
+        _scale(o[i], cast(r, 1) / s)
+    elif op == LOG_SOFTMAX:
+        m = _rowmax(r)
+        _shift(r, m + flog(_sum_exp(r, m, r, False)), o[i])
+    elif op == LSE:
+        m, ls = _lse_parts(r)
+        lse[i] = m + ls
+    elif op == SOFTMAX_BW:  # x = y (forward output), g = grad of y
+        d = zero(r)
+        for b0 in range(0, r.shape[0], BLK):
+            d += _dot(r[b0 : b0 + BLK], g[i, b0 : b0 + BLK], zero(r))
+        _sm_bw(r, g[i], d, o[i])
+    else:
+        d = zero(r)
+        for b0 in range(0, r.shape[0], BLK):
+            d += _plain_sum(g[i, b0 : b0 + BLK], zero(r))
+        _lsm_bw(r, g[i], d, o[i])
+
+
+@njit(cache=True)
+def _rows(op, x, g, o, lse, lo, hi):
+    for i in range(lo, hi):
+        _row(op, x, g, o, lse, i)
+
+
+@njit(cache=True, parallel=True)
+def _rows_par(op, x, g, o, lse, nt):
+    m = x.shape[0]
+    for p in prange(nt):
+        _rows(op, x, g, o, lse, p * m // nt, (p + 1) * m // nt)
+
+
+# ---------------------------------------------------------------- var / std (two-pass)
+@njit(cache=True, fastmath=FM)
+def _sqdev_blk(b, mu):
+    s = 0.0
+    for k in range(b.shape[0]):
+        d = b[k] - mu
+        s += d * d
+    return s
+
+
+@njit(cache=True)
+def sqdev_1d(a, mu):
+    s = 0.0
+    for b0 in range(0, a.shape[0], BLK):
+        s += _sqdev_blk(a[b0 : b0 + BLK], mu)
+    return s
+
+
+
+@njit(cache=True, fastmath=FM)
+def vsqdev(acc, r, mu):
+    for j in range(acc.shape[0]):
+        d = r[j] - mu[j]
+        acc[j] += d * d
+
+
+
+@njit(cache=True)
+def _var_tasks(x, k, nch, lo, hi, mean, acc, phase):
+    """Phase 0: per-task sums; phase 1: per-task squared deviations from the row mean."""
+    for t in range(lo, hi):
+        i = t // nch
+        c = t - i * nch
+        r = x[i, c * k // nch : (c + 1) * k // nch]
+        acc[t] = sum_1d(r, 0.0) if phase == 0 else sqdev_1d(r, mean[i])
+
+
+@njit(cache=True, parallel=True)
+def _var_tasks_par(x, k, nch, mean, acc, phase, nt):
+    n = acc.shape[0]
+    for p in prange(nt):
+        _var_tasks(x, k, nch, p * n // nt, (p + 1) * n // nt, mean, acc, phase)
+
+
+@njit(cache=True)
+def _var_rows(x, k, nch, nt, corr, out, mean):
+    m = out.shape[0]
+    acc = np.empty(m * nch)
+    for phase in range(2):
+        if nt > 1:
+            _var_tasks_par(x, k, nch, mean, acc, phase, nt)
+        else:
+            _var_tasks(x, k, nch, 0, m * nch, mean, acc, phase)
+        for i in range(m):
+            s = acc[i * nch : (i + 1) * nch].sum()
+            if phase == 0:
+                mean[i] = s / k
+            else:
+                out[i] = _div_dof(s, k - corr)
+
+
+@njit(cache=True)
+def _div_dof(ssd, dof):
+    """torch: ssd / max(dof, 0); 0/0 -> nan, x/0 -> inf (without Python's ZeroDivisionError)."""
+    if dof > 0:
+        return ssd / dof
+    return np.nan if ssd == 0 or ssd != ssd else np.inf
+
+
+@njit(cache=True)
+def _var_cols(a, m, w, corr, out, mean, j0, j1):
+    kk = a.shape[0]
+    for j in range(j0, j1):
+        c0, c1 = j * w, min(j * w + w, m)
+        s = np.zeros(c1 - c0)
+        for r in range(kk):
+            vadd(s, a[r, c0:c1])
+        mu = s / kk
+        s[:] = 0.0
+        for r in range(kk):
+            vsqdev(s, a[r, c0:c1], mu)
+        for c in range(c1 - c0):
+            mean[c0 + c] = mu[c]
+            out[c0 + c] = _div_dof(s[c], kk - corr)
+
+
+@njit(cache=True, parallel=True)
+def _var_cols_par(a, m, w, corr, out, mean):
+    for j in prange((m + w - 1) // w):
+        _var_cols(a, m, w, corr, out, mean, j, j + 1)
+
+
+# ---------------------------------------------------------------- Python entry points
+def _rowc(a: np.ndarray) -> np.ndarray:
+    """C-contiguous rows: the array itself or a copy (cheaper than three strided passes)."""
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+def _run(op: int, x: np.ndarray, g, out2d, lse) -> None:
+    m, k = x.shape
+    if m == 0 or k == 0:
+        if op == LSE and m:
+            lse[:] = -np.inf
+        return
+    x = _rowc(x)
+    g = x if g is None else _rowc(g)
+    o = x if out2d is None else out2d
+    l1 = lse if lse is not None else np.empty(1, x.dtype)
+    nt = get_num_threads()
+    if nt > 1 and m > 1 and m * k >= PAR_MIN:
+        _rows_par(op, x, g, o, l1, min(nt, m))
+    else:
+        _rows(op, x, g, o, l1, 0, m)
+
+
+def softmax_rows(x: np.ndarray, out2d: np.ndarray) -> None:
+    """out2d = softmax(x) along axis 1 (stable: exp(x - rowmax) / sum)."""
+    _run(SOFTMAX, x, None, out2d, None)
+
+
+def log_softmax_rows(x: np.ndarray, out2d: np.ndarray) -> None:
+    """out2d = x - rowmax - log(sum(exp(x - rowmax)))."""
+    _run(LOG_SOFTMAX, x, None, out2d, None)
+
+
+def logsumexp_rows(x: np.ndarray, out: np.ndarray) -> None:
+    """out[i] = log(sum(exp(x[i]))), stable; an all -inf row gives -inf, K = 0 gives -inf."""
+    _run(LSE, x, None, None, out)
+
+
+def softmax_backward_rows(y: np.ndarray, gy: np.ndarray, out: np.ndarray) -> None:
+    """out = y * (gy - sum(gy * y)) along axis 1, y the softmax output."""
+    _run(SOFTMAX_BW, y, gy, out, None)
+
+
+def log_softmax_backward_rows(y: np.ndarray, gy: np.ndarray, out: np.ndarray) -> None:
+    """out = gy - exp(y) * sum(gy) along axis 1, y the log_softmax output."""
+    _run(LOG_SOFTMAX_BW, y, gy, out, None)
+
+
+def var_rows(x: np.ndarray, out: np.ndarray, correction: float, mean_out=None) -> None:
+    """Variance along axis 1 with ``correction`` (two-pass, float64 accumulators); mean optional."""
+    m, k = x.shape
+    if m == 0:
+        return
+    mean = np.empty(m) if mean_out is None or mean_out.dtype != np.float64 else mean_out
+    if k == 0:
+        out[:] = np.nan
+        mean[:] = np.nan
+    else:
+        nch = plan(m, k)
+        v = row_view(x)
+        a = col_view(x) if v is None else None
+        if a is not None:
+            w, nt = tiles(m, nch > 0)
+            if nch == 0 or nt == 1:
+                _var_cols(a, m, w, float(correction), out, mean, 0, nt)
+            else:
+                _var_cols_par(a, m, w, float(correction), out, mean)
+        else:
+            v = np.ascontiguousarray(x) if v is None else v
+            _var_rows(v, k, max(nch, 1), get_num_threads() if nch else 1, float(correction), out, mean)
+    if mean_out is not None and mean is not mean_out:
+        mean_out[:] = mean
