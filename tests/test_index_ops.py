@@ -138,7 +138,13 @@ def test_empty_and_0d():
         assert tuple(e[[]].shape) == (0, 3)
         assert tuple(e[:, [0, 2]].shape) == (0, 2)
         assert tuple(e[e > 0].shape) == (0,)
-    run_both(lambda L, x: x[None, [0, 0]], np.array(3.0), "contig")
+    run_both(lambda L, x: x[None][[0, 0]] + x[..., None], np.array(3.0), "contig")
+    run_both(lambda L, x: x[True][[0, 0]], np.array(3.0), "contig")
+    for L in (engine, torch):
+        with pytest.raises(IndexError, match="too many indices"):
+            L.tensor(3.0)[None, [0, 0]]
+        with pytest.raises(IndexError, match="invalid index of a 0-dim tensor"):
+            L.tensor(3.0)[0]
 
 
 # ---- __setitem__ ----------------------------------------------------------------------
