@@ -390,7 +390,20 @@ def make(storage, shape, stride, offset, dtype, contig) -> Tensor:
     return t
 
 
+_strides_cache: dict = {}
+
+
 def contiguous_strides(shape) -> tuple:
+    r = _strides_cache.get(shape)
+    if r is not None:
+        return r
+    if len(_strides_cache) > 8192:
+        _strides_cache.clear()
+    r = _strides_cache[shape] = _contiguous_strides(shape)
+    return r
+
+
+def _contiguous_strides(shape) -> tuple:
     st = []
     acc = 1
     for s in reversed(shape):
@@ -404,7 +417,7 @@ def empty_tensor(shape: tuple, dtype: D.dtype, device=CPU) -> Tensor:
     n = 1
     for s in shape:
         n *= s
-    if device.type == "cpu":
+    if device is CPU:
         data, raw = cpu_empty(n, dtype.np)
         st = Storage(data, CPU, raw)
     else:

@@ -57,8 +57,7 @@ _kernels = {}
 
 def _kernel(name):
     """One elementwise loop per function, the way a map kernel would call it."""
-    key = name
-    if key not in _kernels:
+    if name not in _kernels:
         f = getattr(fm, name)
 
         @njit
@@ -66,8 +65,8 @@ def _kernel(name):
             for i in range(a.size):
                 out[i] = f(a[i])
 
-        _kernels[key] = k
-    return _kernels[key]
+        _kernels[name] = k
+    return _kernels[name]
 
 
 def _apply(name, a):
@@ -157,10 +156,10 @@ def _special_ref(name, x):
 @pytest.mark.parametrize("name", NAMES)
 def test_special_values(name, dtype):
     x = np.array(SPECIALS + [-2.0, -1.5, -200.0, 1e300, -1e300, 1e-310], np.float64)
-    x = x.astype(dtype)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # 1e300 -> inf in float32
+        x = x.astype(dtype)
         got = _apply(name, x)
-    want = _special_ref(name, x).astype(dtype)
+        want = _special_ref(name, x).astype(dtype)
     exact = ~np.isfinite(want) | (want == 0) | np.isin(np.abs(want), [1.0])
     np.testing.assert_array_equal(got[exact], want[exact])
     np.testing.assert_array_equal(np.signbit(got[want == 0]), np.signbit(want[want == 0]))
@@ -203,7 +202,7 @@ def test_float32_loop_vectorizes(name):
     asm = k.inspect_asm((k.signatures[0]))
     packed = re.findall(r"^\s*v\w+p[sd]\s.*[yz]mm", asm, re.M)
     libm = re.findall(r"call\w*\s+\w*(exp|log|tanh|erf)", asm)
-    assert len(packed) >= 8 and not libm, f"{name}: {len(packed)} packed ops, calls {libm}"
+    assert len(packed) >= 16 and not libm, f"{name}: {len(packed)} packed ops, calls {libm}"
 
 
 @njit(fastmath=True)

@@ -101,7 +101,9 @@ def test_is_contiguous(bv):
     shape, strides, offset = meta(*bv)
     assert S.is_contiguous(shape, strides) == bv[1].flags.c_contiguous
     if torch is not None:
-        assert S.is_contiguous(shape, strides) == tview(bv[0], shape, strides, offset).is_contiguous()
+        assert (
+            S.is_contiguous(shape, strides) == tview(bv[0], shape, strides, offset).is_contiguous()
+        )
 
 
 @seed(3)
@@ -136,7 +138,9 @@ def test_expand(bv, data):
     tail = [data.draw(st.sampled_from([n, -1, 0, 2, 3] if n == 1 else [n, -1])) for n in shape]
     target = tuple(lead + tail)
     new_shape, new_strides = S.expand(shape, strides, target)
-    expected = np.broadcast_to(bv[1], tuple(lead) + tuple(n if t == -1 else t for n, t in zip(shape, tail)))
+    expected = np.broadcast_to(
+        bv[1], tuple(lead) + tuple(n if t == -1 else t for n, t in zip(shape, tail))
+    )
     assert new_shape == expected.shape
     assert big_strides_equal(new_shape, new_strides, meta(bv[0], expected)[1])
     if torch is not None:
@@ -144,7 +148,10 @@ def test_expand(bv, data):
 
 
 def test_expand_errors():
-    msg = r"expanded size 4 must match existing size 3 at non-singleton dimension 1; target \(2, 4\), tensor \(2, 3\)"
+    msg = (
+        r"^expanded size 4 must match existing size 3 at non-singleton dimension 1; "
+        r"target \(2, 4\), tensor \(2, 3\)$"
+    )
     with pytest.raises(ValueError, match=msg):
         S.expand((2, 3), (3, 1), (2, 4))
     with pytest.raises(ValueError, match="-1"):
@@ -259,7 +266,10 @@ def test_permute_errors():
         S.permute((2, 3), (3, 1), (1, 1))
     with pytest.raises(ValueError):  # out of range: a DimensionError, also an IndexError like torch
         S.permute((2, 3), (3, 1), (0, 2))
-    with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)"):
+    with pytest.raises(
+        IndexError,
+        match=r"Dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)",
+    ):
         S.permute((2, 3), (3, 1), (0, 2))
     assert S.permute((), (), ()) == ((), ())
 

@@ -13,6 +13,7 @@ import math
 
 from .._tensor import Tensor
 from ..ops import inplace as _I
+from ..ops._common import needs_grad
 from ..ops.elementwise import unary as _u, where
 from ._softmax import softmax, log_softmax, softmin, logsumexp
 from ._shape_fns import pad, one_hot, embedding, _safe_norm
@@ -34,7 +35,11 @@ def _act(name, x, p=0, q=0, inplace=False, op=None):
         raise TypeError(f"{op or name}(): argument 'input' must be Tensor, not "
                         f"{type(x).__name__}")
     if inplace:
-        return _I.inplace_unary(name, x, (op or name) + "_", p, q)
+        opn = (op or name) + "_"
+        if needs_grad(x):  # compute from a copy: the op saves its input, which x overwrites
+            _I._check_leaf(x, opn)
+            return _I.apply_inplace(x, _u(name, x.clone(), p, q), opn)
+        return _I.inplace_unary(name, x, opn, p, q)
     return _u(name, x, p, q)
 
 

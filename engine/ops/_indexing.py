@@ -112,7 +112,7 @@ class IndexSpec:
             if t._stride[d]:
                 adv = adv + ix * t._stride[d]
         adv = adv.reshape((1,) * p + self.bshape + (1,) * (len(rest) - p))
-        return np.ascontiguousarray(np.broadcast_to(base + adv, self.out_shape))
+        return np.broadcast_to(base + adv, self.out_shape).copy()
 
 
 def make_spec(shape, items) -> IndexSpec:
@@ -159,6 +159,10 @@ def _strip_values(values, out_shape, dtype) -> tuple:
     """Check ``values`` broadcasts to the indexing result (leading size-1 dims dropped)."""
     if not isinstance(values, Tensor):
         return values, None
+    if values._dtype is not dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{_TNAME[dtype.name]} for the destination and "
+                           f"{_TNAME[values._dtype.name]} for the source.")
     vs = values._shape
     while len(vs) > len(out_shape) and vs[0] == 1:
         vs = vs[1:]
@@ -206,6 +210,10 @@ def index_put(x: Tensor, spec: IndexSpec, values, accumulate: bool = False) -> T
             return (gx if xdt is g._dtype else gx.to(xdt)), gv
         record("IndexPutBackward0", (x, vt), (out,), bw)
     return out
+
+
+_TNAME = {"float64": "Double", "float32": "Float", "float16": "Half", "int64": "Long",
+          "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
 
 def _stripped(vs, out_shape):

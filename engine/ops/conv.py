@@ -1,17 +1,17 @@
-"""Convolutions: im2col (Numba, kernels/cpu/conv.py) + one GEMM per group over the whole batch.
+"""Convolutions: im2col (Numba, kernels/cpu/conv.py) + per-sample GEMMs over the batch.
 
-Columns use a channel-major layout ``cols[C*kh*kw, N, OH*OW]`` so the forward, the weight
-gradient and the input gradient are each a single (grouped) GEMM:
+Columns use F.unfold's layout ``cols[N, C*kh*kw, OH*OW]``; with W as (O, C*kh*kw) and
+grad_out g as (N, O, OH*OW) (both plain views of NCHW data, nothing is transposed):
 
-    forward  y2[O, N*L]   = W[O, CK] @ cols(x)          then (O,N,L) -> (N,O,L) (+ bias)
-    weight   gW[O, CK]    = g2[O, N*L] @ cols(x)^T      (g2: grad_out as (O, N, L))
-    input    gx           = col2im(W^T @ g2)            (= conv_transpose of grad_out)
+    forward  y[n]  = W @ cols[n]                     (batched GEMM, W broadcast)
+    weight   gW    = sum_n g[n] @ cols[n]^T          (batched GEMM + sum over n)
+    input    gx    = col2im(W^T @ g[n])              (= conv_transpose of grad_out)
 
+Per-sample products keep each operand in cache and need no layout shuffles (measured faster
+than one (O, N*L) GEMM plus NCHW <-> CNHW copies). Groups add a group axis to every operand.
 Three recorded primitives carry autograd, each backward written with the others, so double
 backward works: ``_conv`` and ``_conv_t`` (node ConvolutionBackward0) and ``_conv_wgrad``
-(ConvolutionBackwardBackward0). When the backward runs without ``create_graph`` the conv
-node takes a fused path that shares grad_out's layout change between both gradients.
-1-D convolutions are the same kernels with H = 1. Spatial data are 2-D (H, W) internally."""
+(ConvolutionBackwardBackward0). 1-D convolutions are the same kernels with H = 1."""
 
 from __future__ import annotations
 
@@ -67,30 +67,54 @@ def _np4(t: Tensor) -> np.ndarray:
     return a
 
 
-def _gemm(a, b, out, dt) -> None:
-    """out[G] = a[G] @ b[G] for 3-D numpy operands (BLAS or the engine GEMM, as matmul)."""
+def _bgemm(a, b, out, dt) -> None:
+    """out[n, g] = a[g] @ b[n, g] for a (G, M, K), b (N, G, K, L), out (N, G, M, L)."""
+    G = a.shape[0]
     if _use_blas(dt):
-        if a.shape[0] == 1:
-            np.matmul(a[0], b[0], out=out[0])
+        if G == 1:
+            np.matmul(a[0], b[:, 0], out=out[:, 0])
         else:
             np.matmul(a, b, out=out)
         return
     from kernels.cpu import matmul as MM
-    if a.shape[0] == 1:
-        MM.gemm(a[0], b[0], out[0])
-    else:
-        MM.gemm_batched(a, b, out)
+    N = b.shape[0]
+    for g in range(G):
+        MM.gemm_batched(np.broadcast_to(a[g], (N,) + a.shape[1:]), b[:, g], out[:, g])
 
 
-def _to_cnl(a4: np.ndarray, key: str) -> np.ndarray:
-    """(N, C, H, W) -> (C, N, H*W) (a view when N == 1)."""
-    N, C = a4.shape[:2]
-    src = a4.reshape(N, C, -1)
+def _wgemm(g4, c4, gw3, dt) -> None:
+    """gw3[g] = sum_n g4[n, g] @ c4[n, g]^T for g4 (N, G, M, L), c4 (N, G, R, L)."""
+    N, G, M, _ = g4.shape
+    R = c4.shape[2]
     if N == 1:
-        return src.reshape(C, 1, -1)
-    dst = _ws(key, (C, N, src.shape[2]), a4.dtype)
-    K.swap01(src, dst)
-    return dst
+        if _use_blas(dt):
+            np.matmul(g4[0], c4[0].transpose(0, 2, 1), out=gw3)
+        else:
+            from kernels.cpu import matmul as MM
+            MM.gemm_batched(g4[0], c4[0].transpose(0, 2, 1), gw3)
+        return
+    tmp = _ws("wtmp", (N, G, M, R), g4.dtype)
+    if _use_blas(dt):
+        np.matmul(g4, c4.transpose(0, 1, 3, 2), out=tmp)
+    else:
+        from kernels.cpu import matmul as MM
+        for g in range(G):
+            MM.gemm_batched(g4[:, g], c4[:, g].transpose(0, 2, 1), tmp[:, g])
+    np.sum(tmp, axis=0, out=gw3)
+
+
+def _is_pointwise(geo: Geo, H, W, OH, OW) -> bool:
+    return geo.kh == geo.kw == 1 and geo.ph == geo.pw == 0 and (OH, OW) == (H, W)
+
+
+def _cols(xa, geo, OH, OW) -> np.ndarray:
+    """im2col of xa (N, C, H, W) into a scratch (N, C*kh*kw, OH*OW) (xa itself for 1x1)."""
+    N, C, H, W = xa.shape
+    if _is_pointwise(geo, H, W, OH, OW):
+        return xa.reshape(N, C, H * W)
+    cols = _ws("cols", (N, C * geo.kh * geo.kw, OH * OW), xa.dtype)
+    K.im2col(xa, cols, *geo, OH, OW)
+    return cols
 
 
 def _fwd_np(xa, wa, ba, geo, G, OH, OW, out, dt) -> None:
@@ -98,35 +122,36 @@ def _fwd_np(xa, wa, ba, geo, G, OH, OW, out, dt) -> None:
     N, C = xa.shape[:2]
     O = wa.shape[0]
     CK, L = C * geo.kh * geo.kw, OH * OW
-    cols = _ws("cols", (CK, N, L), xa.dtype)
-    K.im2col(xa, cols, *geo, OH, OW)
-    y = out.reshape(O, 1, L) if N == 1 else _ws("y", (O, N, L), xa.dtype)
-    _gemm(wa.reshape(G, O // G, CK // G), cols.reshape(G, CK // G, N * L),
-          y.reshape(G, O // G, N * L), dt)
-    if N > 1:
-        K.swap01(y, out.reshape(N, O, L), ba)
-    elif ba is not None:
+    cols = _cols(xa, geo, OH, OW)
+    _bgemm(wa.reshape(G, O // G, CK // G), cols.reshape(N, G, CK // G, L),
+           out.reshape(N, G, O // G, L), dt)
+    if ba is not None:
         out += ba.reshape(1, O, 1, 1)
 
 
-def _dgrad_np(g2, wa, geo, G, OH, OW, gx, dt) -> None:
-    """gx[N,C,H,W] = col2im(W^T @ g2) for g2 (O, N, OH*OW): the input gradient of a conv."""
-    O, N, L = g2.shape
-    CK = gx.shape[1] * geo.kh * geo.kw
-    dcols = _ws("cols", (CK, N, L), gx.dtype)
-    _gemm(wa.reshape(G, O // G, CK // G).transpose(0, 2, 1), g2.reshape(G, O // G, N * L),
-          dcols.reshape(G, CK // G, N * L), dt)
+def _dgrad_np(ga, wa, geo, G, gx, dt) -> None:
+    """gx[N,C,H,W] = col2im(W^T @ g[n]) for ga (N, O, OH, OW): the input gradient of a conv
+    (and the forward of a transposed conv)."""
+    N, O, OH, OW = ga.shape
+    C, H, W = gx.shape[1:]
+    CK, L = C * geo.kh * geo.kw, OH * OW
+    wt = wa.reshape(G, O // G, CK // G).transpose(0, 2, 1)
+    g4 = ga.reshape(N, G, O // G, L)
+    if _is_pointwise(geo, H, W, OH, OW):
+        _bgemm(wt, g4, gx.reshape(N, G, CK // G, L), dt)
+        return
+    dcols = _ws("cols", (N, CK, L), gx.dtype)
+    _bgemm(wt, g4, dcols.reshape(N, G, CK // G, L), dt)
     K.col2im(dcols, gx, *geo, OH, OW)
 
 
-def _wgrad_np(g2, xa, geo, G, OH, OW, gw, dt) -> None:
-    """gw[O, Cg, kh, kw] = g2 @ cols(xa)^T per group."""
-    O, N, L = g2.shape
-    CK = xa.shape[1] * geo.kh * geo.kw
-    cols = _ws("cols", (CK, N, L), xa.dtype)
-    K.im2col(xa, cols, *geo, OH, OW)
-    _gemm(g2.reshape(G, O // G, N * L), cols.reshape(G, CK // G, N * L).transpose(0, 2, 1),
-          gw.reshape(G, O // G, CK // G), dt)
+def _wgrad_np(ga, xa, geo, G, gw, dt) -> None:
+    """gw[O, Cg, kh, kw] = sum_n g[n] @ cols(xa)[n]^T per group."""
+    N, O, OH, OW = ga.shape
+    CK, L = xa.shape[1] * geo.kh * geo.kw, OH * OW
+    cols = _cols(xa, geo, OH, OW)
+    _wgemm(ga.reshape(N, G, O // G, L), cols.reshape(N, G, CK // G, L),
+           gw.reshape(G, O // G, CK // G), dt)
 
 
 def _hw(t: Tensor) -> tuple:

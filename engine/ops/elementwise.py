@@ -8,6 +8,9 @@ from kernels import scalar as F
 from .. import _dtype as D
 from .._strided import broadcast_shapes
 from ..autograd.graph import record
+from kernels.cpu.elementwise import map_kernels, zip_kernels, PARALLEL_MIN
+from .._device import CPU
+from ..autograd.grad_mode import _enabled
 from ._common import (Tensor, empty_tensor, needs_grad, backend, scalar_array,
                       check_same_device, sum_to, shape_str)
 
@@ -53,8 +56,29 @@ def _compute_dtype(dt: D.dtype):
 
 
 # ---- unary ---------------------------------------------------------------------------
+def _fast_unary(op, x, p, q):
+    dt = x._dtype
+    if x._storage.device is not CPU or not x._contig or dt.category != 2 or dt is D.float16 \
+            or op.kind not in ("float", "same"):
+        return None
+    out = empty_tensor(x._shape, dt, CPU)
+    n = out.numel()
+    if n:
+        k = map_kernels(op.fn)
+        off = x._offset
+        np_t = dt.np.type
+        (k.flat_par if n >= PARALLEL_MIN else k.flat)(x._storage.data[off:off + n],
+                                                       out._storage.data, np_t(p), np_t(q))
+    return out
+
+
 def unary(name: str, x: Tensor, p=0, q=0, out=None) -> Tensor:
     op = UNARY[name]
+    if out is None and isinstance(x, Tensor) and not (
+            _enabled.get() and (x._requires_grad or x._grad_fn is not None)):
+        r = _fast_unary(op, x, p, q)
+        if r is not None:
+            return r
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(x).__name__}")
     dt = x._dtype
@@ -94,8 +118,54 @@ def _operand(v, dt, dev):
     return scalar_array(v, dt)
 
 
+def _fast_binary(op, a, b):
+    """The common case without the general machinery: contiguous CPU float/int tensors of one
+    dtype and shape, or a tensor with a Python scalar of its own category. None otherwise."""
+    dt = a._dtype
+    if a._storage.device is not CPU or not a._contig or dt is D.float16 or op.kind == "int":
+        return None
+    if type(b) is float:
+        if dt.category != 2:
+            return None
+        bv = scalar_array(b, dt)
+    elif type(b) is int:
+        if dt.category == 0:
+            return None
+        bv = scalar_array(b, dt)
+    elif isinstance(b, Tensor):
+        if b._dtype is not dt or b._shape != a._shape or not b._contig or \
+                b._storage.device is not CPU:
+            return None
+        bv = None
+    else:
+        return None
+    if op.kind == "float" and dt.category != 2:
+        return None
+    fn = op.fn
+    if isinstance(fn, tuple):
+        fn = fn[0] if dt.category == 2 else fn[1]
+    shape = a._shape
+    out = empty_tensor(shape, D.bool_ if op.kind == "bool" else dt, CPU)
+    n = out.numel()
+    if n:
+        k = zip_kernels(fn)
+        off = a._offset
+        av = a._storage.data[off:off + n]
+        if bv is None:
+            off = b._offset
+            bv = b._storage.data[off:off + n]
+        (k.flat_par if n >= PARALLEL_MIN else k.flat)(av, bv, out._storage.data)
+    return out
+
+
 def binary(name: str, a, b, out=None) -> Tensor:
     op = BINARY[name]
+    if out is None and isinstance(a, Tensor) and not (
+            _enabled.get() and (a._requires_grad or a._grad_fn is not None or (
+                isinstance(b, Tensor) and (b._requires_grad or b._grad_fn is not None)))):
+        r = _fast_binary(op, a, b)
+        if r is not None:
+            return r
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     if not (ta or tb):
         raise TypeError(f"{name}(): expected at least one Tensor argument")

@@ -239,8 +239,8 @@ def _record_scatter_reduce(x, d, index, src, reduce, include_self, out, cnt, off
             gn = g / c
             return (gn if include_self else keep), _pad_to(gather(gn, d, index), sshape)
         if reduce == "prod":
-            gx = g * res / xs if include_self else keep
-            return gx, _pad_to(gather(g * res, d, index) / _crop(ss, index), sshape)
+            return _prod_grads(g, xs, _crop(ss, index), res, d, index, include_self, keep,
+                               sshape)
         ms = (xs == res) if include_self else xs.new_zeros(xshape, dtype=D.bool_)
         sc = _crop(ss, index)
         msrc = sc == gather(res, d, index)
@@ -250,6 +250,22 @@ def _record_scatter_reduce(x, d, index, src, reduce, include_self, out, cnt, off
         return gx, _pad_to(gather(gc, d, index) * msrc, sshape)
     record("ScatterReduceBackward0", (x, src), (out,), bw,
            saved=((x, False), (src, False), (out, True)))
+
+
+def _prod_grads(g, xs, sc, res, d, index, include_self, keep, sshape):
+    """PyTorch's zero-safe gradient of a scatter product (one zero in a group is exact)."""
+    from .masked import where
+    one = g.new_ones(())
+    mself = xs.masked_fill(xs == 0, 1)
+    gx = g * scatter_reduce(mself, d, index, sc, "prod", include_self=include_self) / mself
+    szero = sc == 0
+    nz = gather(scatter_add(g.new_zeros(xs._shape), d, index, szero.to(g._dtype)), d, index)
+    single = szero & (nz == 1)
+    mres = scatter_reduce(xs, d, index, sc.masked_fill(single, one), "prod",
+                          include_self=include_self)
+    gs = where(single, gather(g * mres, d, index),
+               gather(g * res, d, index) / sc.masked_fill(szero, one))
+    return (gx if include_self else keep), _pad_to(gs, sshape)
 
 
 def _crop(s: Tensor, index: Tensor) -> Tensor:
@@ -375,11 +391,14 @@ def index_fill(x: Tensor, dim: int, index: Tensor, value, *, _inplace=False) -> 
 
 # ---- in-place forms -------------------------------------------------------------------
 def _make_inplace(fn, name):
+    saves_self = fn is scatter_reduce  # its backward reads the original self: keep a copy
+
     def method(x, *args, **kwargs):
         I._check_leaf(x, name)
         ts = [a for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor)]
         if needs_grad(x, *ts):
-            return I.apply_inplace(x, fn(x, *args, **kwargs), name)
+            return I.apply_inplace(x, fn(x.clone() if saves_self else x, *args, **kwargs),
+                                   name)
         fn(x, *args, _inplace=True, **kwargs)
         I._bump(x, name)
         return x

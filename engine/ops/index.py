@@ -24,7 +24,8 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import _enabled
 from . import inplace as I
 from ._common import needs_grad, shape_str
-from ._indexing import make_spec, index, index_put, index_put_into, host_index
+from ._indexing import make_spec, index, index_put_into, host_index
+from ._indexing import index_put as _index_put
 from .views import select, slice_dim, unsqueeze, make_view
 
 __all__ = ["index_put", "where", "nonzero", "argwhere", "masked_fill", "masked_select",
@@ -182,7 +183,7 @@ def setitem(x: Tensor, idx, value) -> None:
     if adv:
         spec = _spec(r, adv)
         if needs_grad(r, value if isinstance(value, Tensor) else None):
-            I.apply_inplace(r, index_put(r, spec, value, False), "index_put_")
+            I.apply_inplace(r, _index_put(r, spec, value, False), "index_put_")
         else:
             index_put_into(r, spec, value, False)
             I._bump(r, "index_put_")
@@ -243,16 +244,14 @@ def index_put(x: Tensor, indices, values, accumulate: bool = False) -> Tensor:
     >>> engine.zeros(3).index_put((engine.tensor([0, 0]),), engine.tensor(1.), True)
     tensor([2., 0., 0.])
     """
-    from ._indexing import index_put as ip
-    return ip(x, _spec_from_list(x, indices), values, accumulate)
+    return _index_put(x, _spec_from_list(x, indices), values, accumulate)
 
 
 def index_put_(x: Tensor, indices, values, accumulate: bool = False) -> Tensor:
     I._check_leaf(x, "index_put_")
     spec = _spec_from_list(x, indices)
-    from ._indexing import index_put as ip
     if needs_grad(x, values if isinstance(values, Tensor) else None):
-        return I.apply_inplace(x, ip(x, spec, values, accumulate), "index_put_")
+        return I.apply_inplace(x, _index_put(x, spec, values, accumulate), "index_put_")
     index_put_into(x, spec, values, accumulate)
     I._bump(x, "index_put_")
     return x

@@ -93,7 +93,7 @@ def _rebase(x: Tensor, r: Tensor) -> None:
     def cs_bw(n, g):
         gb = g.clone()
         with_grad = viewfn(gb)
-        gr = viewfn(g).clone()
+        gr = with_grad.clone()  # g itself may be a stride-0 expand: view the clone
         from ..autograd.grad_mode import no_grad
         with no_grad():
             with_grad._fill_nograd(0)

@@ -18,7 +18,8 @@ from ..autograd.graph import record
 from ..autograd.grad_mode import no_grad
 from . import inplace as I
 from ._common import needs_grad, shape_str, sum_to
-from ._indexing import K, IndexSpec, check_idx, index, index_put, host_index, make_spec
+from ._indexing import K, IndexSpec, check_idx, host_index, make_spec
+from ._indexing import index as _index, index_put as _index_put
 
 __all__ = ["where", "nonzero", "argwhere", "masked_fill", "masked_select", "masked_scatter",
            "take", "take_along_dim", "put", "one_hot"]
@@ -26,7 +27,7 @@ __all__ = ["where", "nonzero", "argwhere", "masked_fill", "masked_select", "mask
 
 def _from_np(a: np.ndarray, device) -> Tensor:
     from .creation import from_numpy
-    t = from_numpy(np.ascontiguousarray(a))
+    t = from_numpy(a if a.flags.c_contiguous else a.copy())  # keeps 0-d arrays 0-d
     return t if device.type == "cpu" else t.to(device)
 
 
@@ -141,7 +142,7 @@ def masked_select(x: Tensor, mask: Tensor) -> Tensor:
     xb = x.expand(shape) if shape != x._shape else x
     if not shape:
         xb = xb.reshape(1)
-    return index(xb, _mask_spec(mask, shape))
+    return _index(xb, _mask_spec(mask, shape))
 
 
 def masked_scatter(x: Tensor, mask: Tensor, source: Tensor, *, _inplace=False) -> Tensor:
@@ -168,7 +169,7 @@ def masked_scatter(x: Tensor, mask: Tensor, source: Tensor, *, _inplace=False) -
         from ._indexing import index_put_into
         index_put_into(x.reshape(1) if not shape else x, spec, vals.detach(), False)
         return x
-    out = index_put(xb.contiguous() if xb is not x else xb, spec, vals, False)
+    out = _index_put(xb, spec, vals, False)
     return out.reshape(()) if not shape else out
 
 
@@ -188,7 +189,7 @@ def _flat_spec(x: Tensor, index: Tensor) -> IndexSpec:
 def take(x: Tensor, index: Tensor) -> Tensor:
     """Elements of ``x`` as if flattened, at ``index`` (negative indices wrap)."""
     spec = _flat_spec(x, index)
-    return index(x.reshape(-1), spec)
+    return _index(x.reshape(-1), spec)
 
 
 def put(x: Tensor, index: Tensor, source: Tensor, accumulate: bool = False, *,
@@ -210,7 +211,7 @@ def put(x: Tensor, index: Tensor, source: Tensor, accumulate: bool = False, *,
                                                                   spec.out_shape, x),
                           "add" if accumulate else "assign")
         return x
-    return index_put(x.reshape(-1), spec, src, accumulate).reshape(x._shape)
+    return _index_put(x.reshape(-1), spec, src, accumulate).reshape(x._shape)
 
 
 def take_along_dim(x: Tensor, indices: Tensor, dim=None) -> Tensor:

@@ -21,7 +21,11 @@ __all__ = ["sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmi
 
 def _plan(x: Tensor, dims: tuple):
     """(2-D tensor (M, K) view or copy, kept shape) for reducing ``dims`` of ``x``."""
-    nd = x.ndim
+    nd = len(x._shape)
+    if x._contig and len(dims) == nd:  # all-reduce of a contiguous tensor: one row
+        from .views import make_view
+        n = x.numel()
+        return make_view(x, (1, n), (n, 1), x._offset), ()
     kept = [d for d in range(nd) if d not in dims]
     order = kept + list(dims)
     shape = tuple(x._shape[d] for d in order)

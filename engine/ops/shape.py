@@ -168,7 +168,7 @@ def _remap_offsets(t: Tensor, maps) -> np.ndarray:
         if t._stride[d]:
             acc = acc + (np.asarray(m, np.int64) * t._stride[d]).reshape(
                 (1,) * d + (-1,) + (1,) * (nd - d - 1))
-    return np.ascontiguousarray(np.broadcast_to(acc, tuple(len(m) for m in maps)))
+    return np.broadcast_to(acc, tuple(len(m) for m in maps)).copy()
 
 
 def remap(x: Tensor, maps, name: str) -> Tensor:
@@ -231,6 +231,8 @@ def roll(x: Tensor, shifts, dims=None) -> Tensor:
     if len(shifts) != len(dims):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:"
                            f"{len(dims)}")
+    if x.ndim == 0:
+        return x.clone()
     maps = [_ar(n) for n in x._shape]
     for s, d in zip(shifts, dims):
         d = _wrap_dim(d, x.ndim)
@@ -433,7 +435,6 @@ def meshgrid(*tensors, indexing: str | None = None):
            for i, t in enumerate(ts)]
     if swap:
         out[0], out[1] = out[1], out[0]
-        out = [o.transpose(0, 1) for o in out]
     return tuple(out)
 
 

@@ -24,7 +24,7 @@ __all__ = ["tril", "triu", "diagonal", "diag", "diag_embed", "diagflat", "trace"
 
 def _from_np(a: np.ndarray, device) -> Tensor:
     from .creation import from_numpy
-    t = from_numpy(np.ascontiguousarray(a))
+    t = from_numpy(a if a.flags.c_contiguous else a.copy())  # keeps 0-d arrays 0-d
     return t if device.type == "cpu" else t.to(device)
 
 

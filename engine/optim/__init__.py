@@ -7,14 +7,14 @@
 tensor([0.2000, 0.2000, 0.2000], requires_grad=True)
 """
 
-from .optimizer import Optimizer
-from .sgd import SGD
-from .adam import Adam, AdamW
-from .rmsprop import RMSprop
-from .adagrad import Adagrad
-from .adadelta import Adadelta
-from .adamax import Adamax
 from . import lr_scheduler
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .adamax import Adamax
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Optimizer", "RMSprop",
            "lr_scheduler"]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from kernels.cpu.optim import adadelta_step
+
 from .. import _tensor as _T
 from ..autograd.grad_mode import no_grad
 from ..ops.creation import zeros_like
 from . import optimizer as _O
-from .optimizer import Optimizer, _cast_scalars, _flat, _fusable, _incr_step, _new_step, \
-    _to_scalar
+from .optimizer import Optimizer, _cast_scalars, _flat, _fusable, _incr_step, _new_step, _to_scalar
 
 __all__ = ["Adadelta"]
 
@@ -52,7 +53,6 @@ class Adadelta(Optimizer):
 
 
 def _adadelta_group(state, group) -> None:
-    from kernels.cpu.optim import adadelta_step
     lr = _to_scalar(group["lr"])
     rho = group["rho"]
     eps = group["eps"]
@@ -77,7 +77,7 @@ def _adadelta_group(state, group) -> None:
             sc = scal.get(dt)
             if sc is None:
                 sc = scal[dt] = _cast_scalars(dt, wd, rho, 1 - rho, eps, -lr)
-            adadelta_step(_flat(p), _flat(g), _flat(sq), _flat(acc), maximize, *sc)
+            adadelta_step(_flat(p), _flat(g), _flat(sq), _flat(acc), maximize, sc)
             for t in (p, sq, acc):
                 t._storage.version += 1
             continue

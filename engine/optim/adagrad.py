@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from kernels.cpu.optim import adagrad_step
+
 from .. import _tensor as _T
 from ..autograd.grad_mode import no_grad
 from ..ops.creation import full_like
 from . import optimizer as _O
-from .optimizer import Optimizer, _cast_scalars, _flat, _fusable, _incr_step, _new_step, \
-    _to_scalar
+from .optimizer import Optimizer, _cast_scalars, _flat, _fusable, _incr_step, _new_step, _to_scalar
 
 __all__ = ["Adagrad"]
 
@@ -68,7 +69,6 @@ class Adagrad(Optimizer):
 
 
 def _adagrad_group(state, group, init_value) -> None:
-    from kernels.cpu.optim import adagrad_step
     lr = _to_scalar(group["lr"])
     lr_decay = group["lr_decay"]
     wd = group["weight_decay"]
@@ -88,7 +88,7 @@ def _adagrad_group(state, group, init_value) -> None:
         clr = lr / (1 + (step - 1) * lr_decay)
         if fused and _fusable(p, g, s):
             sc = _cast_scalars(p._dtype, wd, eps, -clr)
-            adagrad_step(_flat(p), _flat(g), _flat(s), maximize, sc[0], sc[1], sc[2])
+            adagrad_step(_flat(p), _flat(g), _flat(s), maximize, sc)
             p._storage.version += 1
             s._storage.version += 1
             continue

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from kernels.cpu.optim import adam_step
+
 from .. import _tensor as _T
 from ..autograd.grad_mode import no_grad
 from ..ops.creation import zeros_like
 from . import optimizer as _O
-from .optimizer import Optimizer, _cast_scalars, _flat, _fusable, _incr_step, _new_step, \
-    _to_scalar
+from .optimizer import Optimizer, _cast_scalars, _flat, _fusable, _incr_step, _new_step, _to_scalar
 
 __all__ = ["Adam", "AdamW"]
 
@@ -36,7 +37,8 @@ class Adam(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
                 or (isinstance(betas[0], _T.Tensor) and isinstance(betas[1], _T.Tensor))):
-            raise ValueError("betas must be either both floats or both Tensors")
+            raise ValueError(  # noqa: TRY004 (PyTorch raises ValueError)
+                "betas must be either both floats or both Tensors")
         betas = tuple(_to_scalar(b) for b in betas)
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                     "amsgrad": amsgrad, "maximize": maximize, "foreach": foreach,
@@ -85,7 +87,6 @@ class AdamW(Adam):
 
 
 def _adam_group(state, group) -> None:
-    from kernels.cpu.optim import adam_step
     lr = _to_scalar(group["lr"])
     beta1, beta2 = group["betas"]
     beta1, beta2 = _to_scalar(beta1), _to_scalar(beta2)
@@ -125,8 +126,7 @@ def _adam_group(state, group) -> None:
                                                beta2, 1 - beta2, bc2 ** 0.5, eps,
                                                -(lr / bc1))
             adam_step(_flat(p), _flat(g), _flat(m), _flat(v), _flat(vmax), amsgrad, maximize,
-                      sc[0], sc[1], sc[2], abs(w1) >= 0.5, sc[3], sc[4], sc[5], sc[6], sc[7],
-                      sc[8])
+                      abs(w1) >= 0.5, sc)
             p._storage.version += 1
             m._storage.version += 1
             v._storage.version += 1

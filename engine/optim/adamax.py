@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from kernels.cpu.optim import adamax_step
+
 from .. import _tensor as _T
 from ..autograd.grad_mode import no_grad
 from ..ops.creation import zeros_like
 from . import optimizer as _O
-from .optimizer import Optimizer, _cast_scalars, _flat, _fusable, _incr_step, _new_step, \
-    _to_scalar
+from .optimizer import Optimizer, _cast_scalars, _flat, _fusable, _incr_step, _new_step, _to_scalar
 
 __all__ = ["Adamax"]
 
@@ -54,7 +55,6 @@ class Adamax(Optimizer):
 
 
 def _adamax_group(state, group) -> None:
-    from kernels.cpu.optim import adamax_step
     lr = _to_scalar(group["lr"])
     beta1, beta2 = group["betas"]
     eps = group["eps"]
@@ -78,8 +78,7 @@ def _adamax_group(state, group) -> None:
         if fused and _fusable(p, g, m, u):
             dt = p._dtype
             sc = _cast_scalars(dt, wd, w1, 1 - dt.np.type(w1), beta2, eps, -clr)
-            adamax_step(_flat(p), _flat(g), _flat(m), _flat(u), maximize, sc[0], sc[1],
-                        abs(w1) >= 0.5, sc[2], sc[3], sc[4], sc[5])
+            adamax_step(_flat(p), _flat(g), _flat(m), _flat(u), maximize, abs(w1) >= 0.5, sc)
             for t in (p, m, u):
                 t._storage.version += 1
             continue

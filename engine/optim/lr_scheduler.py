@@ -18,10 +18,24 @@ from weakref import ref
 from .._tensor import Tensor
 from .optimizer import Optimizer
 
-__all__ = ["LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
-           "ExponentialLR", "SequentialLR", "CosineAnnealingLR", "ChainedScheduler",
-           "ReduceLROnPlateau", "CyclicLR", "CosineAnnealingWarmRestarts", "OneCycleLR",
-           "PolynomialLR", "LRScheduler"]
+__all__ = [
+    "ChainedScheduler",
+    "ConstantLR",
+    "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
+    "MultiplicativeLR",
+    "OneCycleLR",
+    "PolynomialLR",
+    "ReduceLROnPlateau",
+    "SequentialLR",
+    "StepLR",
+]
 
 EPOCH_DEPRECATION_WARNING = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being "
@@ -398,7 +412,7 @@ class SequentialLR(LRScheduler):
                 raise TypeError(f"{self.__class__.__name__} at index {idx} should have "
                                 "`optimizer` as its attribute.")
             if isinstance(scheduler, ReduceLROnPlateau):
-                raise ValueError(
+                raise ValueError(  # noqa: TRY004 (PyTorch raises ValueError)
                     f"{self.__class__.__name__} does not support `ReduceLROnPlateau` scheduler "
                     "as it requires additional kwargs to be specified when calling `step`, "
                     f"but got one at index {idx} in the given schedulers sequence.")
@@ -525,7 +539,7 @@ class ChainedScheduler(LRScheduler):
                 raise TypeError(f"{self.__class__.__name__} at index {idx} should have "
                                 "`optimizer` as its attribute.")
             if isinstance(scheduler, ReduceLROnPlateau):
-                raise ValueError(
+                raise ValueError(  # noqa: TRY004 (PyTorch raises ValueError)
                     f"{self.__class__.__name__} does not support `ReduceLROnPlateau` scheduler "
                     "as it requires additional kwargs to be specified when calling `step`, "
                     f"but got one at index {idx} in the given schedulers sequence.")
@@ -779,8 +793,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         if T_mult < 1 or not isinstance(T_mult, int):
             raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
         if not isinstance(eta_min, (float, int)):
-            raise ValueError(f"Expected float or int eta_min, but got {eta_min} of type "
-                             f"{type(eta_min)}")
+            raise ValueError(  # noqa: TRY004 (PyTorch raises ValueError)
+                f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}")
         self.T_0 = T_0
         self.T_i = T_0
         self.T_mult = T_mult

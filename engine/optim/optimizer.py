@@ -20,8 +20,12 @@ import numpy as np
 from .. import _dtype as D
 from .._tensor import Tensor
 
-__all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
-           "register_optimizer_step_post_hook"]
+__all__ = [
+    "Optimizer",
+    "register_optimizer_step_post_hook",
+    "register_optimizer_step_pre_hook",
+    "required",
+]
 
 # Tests flip this to run the engine-op path on CPU as well.
 _FUSED = True
@@ -160,10 +164,10 @@ def _fusable(p: Tensor, g: Tensor, *state) -> bool:
     return True
 
 
-def _cast_scalars(dt: D.dtype, *vals):
-    """Scalars in the parameter's precision (the fused kernels compute in that dtype)."""
-    t = dt.np.type
-    return tuple(t(v) for v in vals)
+def _cast_scalars(dt: D.dtype, *vals) -> np.ndarray:
+    """The hyperparameters packed in the parameter's precision (the fused kernels compute in
+    that dtype)."""
+    return np.array(vals, dtype=dt.np)
 
 
 class Optimizer:

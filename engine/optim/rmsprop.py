@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from kernels.cpu.optim import rmsprop_step
+
 from .. import _tensor as _T
 from ..autograd.grad_mode import no_grad
 from ..ops.creation import zeros_like
 from . import optimizer as _O
-from .optimizer import Optimizer, _cast_scalars, _flat, _fusable, _incr_step, _new_step, \
-    _to_scalar
+from .optimizer import Optimizer, _cast_scalars, _flat, _fusable, _incr_step, _new_step, _to_scalar
 
 __all__ = ["RMSprop"]
 
@@ -61,7 +62,6 @@ class RMSprop(Optimizer):
 
 
 def _rmsprop_group(state, group) -> None:
-    from kernels.cpu.optim import rmsprop_step
     lr = _to_scalar(group["lr"])
     alpha = group["alpha"]
     eps = group["eps"]
@@ -95,8 +95,7 @@ def _rmsprop_group(state, group) -> None:
                 sc = scal[dt] = _cast_scalars(dt, wd, alpha, 1 - alpha, w, 1 - dt.np.type(w),
                                               eps, momentum, -1, -lr)
             rmsprop_step(_flat(p), _flat(g), _flat(sq), _flat(gavg), _flat(buf), maximize,
-                         sc[0], sc[1], sc[2], centered, sc[3], abs(w) >= 0.5, sc[4], sc[5],
-                         momentum > 0, sc[6], sc[7], sc[8])
+                         centered, abs(w) >= 0.5, momentum > 0, sc)
             for t in (p, sq, buf, gavg):
                 t._storage.version += 1
             continue

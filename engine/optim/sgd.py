@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from kernels.cpu.optim import sgd_step
+
 from .. import _tensor as _T
 from ..autograd.grad_mode import no_grad
 from . import optimizer as _O
@@ -57,7 +59,6 @@ class SGD(Optimizer):
 
 
 def _sgd_group(state, group) -> None:
-    from kernels.cpu.optim import sgd_step
     lr = _to_scalar(group["lr"])
     momentum = group["momentum"]
     dampening = group["dampening"]
@@ -90,7 +91,7 @@ def _sgd_group(state, group) -> None:
             else:
                 mode, bf = 2, _flat(buf)
                 buf._storage.version += 1
-            sgd_step(pf, _flat(g), bf, maximize, sc[0], sc[1], sc[2], nesterov, mode, sc[3])
+            sgd_step(pf, _flat(g), bf, maximize, nesterov, mode, sc)
             p._storage.version += 1
             continue
         # engine-op path (CUDA, strided, float16): PyTorch's single-tensor SGD

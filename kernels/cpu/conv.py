@@ -23,14 +23,14 @@ _opts = dict(cache=True, nogil=True, error_model="numpy")
 
 # ------------------------------------------------------------------------- im2col / col2im
 @njit(**_opts)
-def _im2col_one(x, cols, r, n, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+def _im2col_row(x, cols, n, r, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    """cols[n, r, :] for row r = (c*kh + i)*kw + j."""
     K = kh * kw
     c = r // K
     i = (r // kw) % kh
     j = r % kw
     H, W = x.shape[2], x.shape[3]
-    # ow range whose input column lies inside [0, W)
-    off_w = j * dw - pw
+    off_w = j * dw - pw  # input column of output column 0
     ow0 = 0 if off_w >= 0 else (-off_w + sw - 1) // sw
     ow1 = 0 if W - off_w <= 0 else min(OW, (W - off_w + sw - 1) // sw)
     if ow1 < ow0:
@@ -40,38 +40,39 @@ def _im2col_one(x, cols, r, n, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
         base = oh * OW
         if ih < 0 or ih >= H:
             for ow in range(OW):
-                cols[r, n, base + ow] = 0
+                cols[n, r, base + ow] = 0
             continue
         for ow in range(ow0):
-            cols[r, n, base + ow] = 0
+            cols[n, r, base + ow] = 0
         if sw == 1:
             for ow in range(ow0, ow1):
-                cols[r, n, base + ow] = x[n, c, ih, ow + off_w]
+                cols[n, r, base + ow] = x[n, c, ih, ow + off_w]
         else:
             for ow in range(ow0, ow1):
-                cols[r, n, base + ow] = x[n, c, ih, ow * sw + off_w]
+                cols[n, r, base + ow] = x[n, c, ih, ow * sw + off_w]
         for ow in range(ow1, OW):
-            cols[r, n, base + ow] = 0
+            cols[n, r, base + ow] = 0
 
 
 @njit(**_opts)
 def _im2col_serial(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    N = x.shape[0]
-    for t in range(cols.shape[0] * N):
-        _im2col_one(x, cols, t // N, t % N, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+    R = cols.shape[1]
+    for t in range(cols.shape[0] * R):
+        _im2col_row(x, cols, t // R, t % R, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
 
 
 @njit(parallel=True, **_opts)
 def _im2col_par(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    N = x.shape[0]
-    for t in prange(cols.shape[0] * N):
-        _im2col_one(x, cols, t // N, t % N, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+    R = cols.shape[1]
+    for t in prange(cols.shape[0] * R):
+        _im2col_row(x, cols, t // R, t % R, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
 
 
 def im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW) -> None:
-    """cols[(c*kh+i)*kw+j, n, oh*OW+ow] = x[n, c, oh*sh-ph+i*dh, ow*sw-pw+j*dw] (0 outside).
+    """cols[n, (c*kh+i)*kw+j, oh*OW+ow] = x[n, c, oh*sh-ph+i*dh, ow*sw-pw+j*dw] (0 outside);
+    ``cols`` has F.unfold's layout (N, C*kh*kw, OH*OW).
 
-    >>> x = np.arange(4.).reshape(1, 1, 2, 2); c = np.empty((4, 1, 1))
+    >>> x = np.arange(4.).reshape(1, 1, 2, 2); c = np.empty((1, 4, 1))
     >>> im2col(x, c, 2, 2, 1, 1, 0, 0, 1, 1, 1, 1); c.ravel().tolist()
     [0.0, 1.0, 2.0, 3.0]
     """
@@ -96,26 +97,31 @@ def _col2im_plane(cols, gx, n, c, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
                 if ih < 0 or ih >= H:
                     continue
                 base = oh * OW
-                for ow in range(ow0, ow1):
-                    gx[n, c, ih, ow * sw + off_w] += cols[r, n, base + ow]
+                if sw == 1:
+                    for ow in range(ow0, ow1):
+                        gx[n, c, ih, ow + off_w] += cols[n, r, base + ow]
+                else:
+                    for ow in range(ow0, ow1):
+                        gx[n, c, ih, ow * sw + off_w] += cols[n, r, base + ow]
 
 
 @njit(**_opts)
 def _col2im_serial(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    N, C = gx.shape[0], gx.shape[1]
-    for t in range(N * C):
+    C = gx.shape[1]
+    for t in range(gx.shape[0] * C):
         _col2im_plane(cols, gx, t // C, t % C, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
 
 
 @njit(parallel=True, **_opts)
 def _col2im_par(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    N, C = gx.shape[0], gx.shape[1]
-    for t in prange(N * C):
+    C = gx.shape[1]
+    for t in prange(gx.shape[0] * C):
         _col2im_plane(cols, gx, t // C, t % C, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
 
 
 def col2im(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW) -> None:
-    """The adjoint of ``im2col``: gx[N,C,H,W] = sum of cols entries that read each pixel."""
+    """The adjoint of ``im2col`` (F.fold): gx[N,C,H,W] = sum of the cols entries that read
+    each pixel."""
     k = _col2im_par if cols.size >= PAR_MIN else _col2im_serial
     k(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
 
@@ -202,21 +208,82 @@ def _maxpool_plane(x, out, idx, p, kh, kw, sh, sw, ph, pw, dh, dw):
 
 
 @njit(**_opts)
-def _maxpool_serial(x, out, idx, kh, kw, sh, sw, ph, pw, dh, dw):
-    for p in range(x.shape[0]):
+def _maxpool_plane_inside(x, out, idx, p, kh, kw, sh, sw, dh, dw):
+    """Every window lies inside the plane (no padding): no bounds checks."""
+    W = x.shape[2]
+    for oh in range(out.shape[1]):
+        h0 = oh * sh
+        for ow in range(out.shape[2]):
+            w0 = ow * sw
+            best = x[p, h0, w0]
+            bi = h0 * W + w0
+            for i in range(kh):
+                for j in range(kw):
+                    v = x[p, h0 + i * dh, w0 + j * dw]
+                    if v > best or v != v:
+                        best = v
+                        bi = (h0 + i * dh) * W + w0 + j * dw
+            out[p, oh, ow] = best
+            idx[p, oh, ow] = bi
+
+
+@njit(**_opts)
+def _maxpool_plane_2x2(x, out, idx, p):
+    """kernel 2, stride 2, no padding, windows inside: the common CNN downsampling."""
+    W = x.shape[2]
+    for oh in range(out.shape[1]):
+        r0, r1 = x[p, 2 * oh], x[p, 2 * oh + 1]
+        orow, irow = out[p, oh], idx[p, oh]
+        b0 = 2 * oh * W
+        for ow in range(out.shape[2]):
+            k = 2 * ow
+            best, bi = r0[k], b0 + k
+            v = r0[k + 1]
+            if v > best or v != v:
+                best, bi = v, b0 + k + 1
+            v = r1[k]
+            if v > best or v != v:
+                best, bi = v, b0 + W + k
+            v = r1[k + 1]
+            if v > best or v != v:
+                best, bi = v, b0 + W + k + 1
+            orow[ow] = best
+            irow[ow] = bi
+
+
+@njit(**_opts)
+def _maxpool_any(x, out, idx, p, mode, kh, kw, sh, sw, ph, pw, dh, dw):
+    if mode == 2:
+        _maxpool_plane_2x2(x, out, idx, p)
+    elif mode == 1:
+        _maxpool_plane_inside(x, out, idx, p, kh, kw, sh, sw, dh, dw)
+    else:
         _maxpool_plane(x, out, idx, p, kh, kw, sh, sw, ph, pw, dh, dw)
+
+
+@njit(**_opts)
+def _maxpool_serial(x, out, idx, mode, kh, kw, sh, sw, ph, pw, dh, dw):
+    for p in range(x.shape[0]):
+        _maxpool_any(x, out, idx, p, mode, kh, kw, sh, sw, ph, pw, dh, dw)
 
 
 @njit(parallel=True, **_opts)
-def _maxpool_par(x, out, idx, kh, kw, sh, sw, ph, pw, dh, dw):
+def _maxpool_par(x, out, idx, mode, kh, kw, sh, sw, ph, pw, dh, dw):
     for p in prange(x.shape[0]):
-        _maxpool_plane(x, out, idx, p, kh, kw, sh, sw, ph, pw, dh, dw)
+        _maxpool_any(x, out, idx, p, mode, kh, kw, sh, sw, ph, pw, dh, dw)
 
 
 def maxpool2d(x, out, idx, kh, kw, sh, sw, ph, pw, dh, dw) -> None:
     """out[p,oh,ow] = max over the window of x[p] (-inf padding), idx = flat argmax in x[p]."""
-    k = _maxpool_par if x.size * kh * kw >= PAR_MIN * 4 else _maxpool_serial
-    k(x, out, idx, kh, kw, sh, sw, ph, pw, dh, dw)
+    H, W = x.shape[1], x.shape[2]
+    OH, OW = out.shape[1], out.shape[2]
+    inside = (ph == 0 and pw == 0 and (OH - 1) * sh + (kh - 1) * dh < H
+              and (OW - 1) * sw + (kw - 1) * dw < W)
+    mode = 0
+    if inside:
+        mode = 2 if (kh, kw, sh, sw, dh, dw) == (2, 2, 2, 2, 1, 1) else 1
+    k = _maxpool_par if out.size * kh * kw >= PAR_MIN * 2 else _maxpool_serial
+    k(x, out, idx, mode, kh, kw, sh, sw, ph, pw, dh, dw)
 
 
 @njit(**_opts)

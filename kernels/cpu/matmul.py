@@ -18,7 +18,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .simd import VBYTES, lanes_for, vbroadcast, vfma, vlanes, vload, vput, vzero
+from .simd import VBYTES, lanes_for, ld, prefetch, st, tblock, transpose_copy, vbroadcast, vfma, vlanes, vload, vput, vzero
 
 __all__ = ["gemm", "gemm_batched"]
 
@@ -95,19 +95,31 @@ _micro = _micro_8x2 if MR == 8 else _micro_4x3  # fixed per compile target (see 
 def _pack_a(a, ao, ars, acs, mc, kc, Ap):
     """Ap[ir*kc + k*MR + r] = a[ao + (ir+r)*ars + k*acs]; rows past mc are zero."""
     for ir in range(0, mc, MR):
-        for r in range(MR):
-            # Slice views indexed by range variables: no wraparound selects in the copy loop.
-            dst = Ap[ir * kc + r : (ir + MR) * kc : MR]
-            src = ao + (ir + r) * ars
-            if ir + r >= mc:
-                dst[:] = 0
-            elif acs == 1:
-                row = a[src : src + kc]
-                for k in range(kc):
-                    dst[k] = row[k]
-            else:
-                for k in range(kc):
-                    dst[k] = a[src + k * acs]
+        mr = min(MR, mc - ir)
+        src, dst = ao + ir * ars, ir * kc
+        for k in range(kc):  # contiguous writes; reads walk mr rows (or one column)
+            for r in range(mr):
+                st(Ap, dst + r, ld(a, src + r * ars))
+            for r in range(mr, MR):
+                st(Ap, dst + r, 0)
+            src += acs
+            dst += MR
+
+
+@njit(cache=True)
+def _pack_b_cols(b, bo, bcs, kc, nr, Bp, dst):
+    """One sliver of a column-major b (brs == 1, e.g. W.T): T x T in-register transposes,
+    scalar moves only for the ragged edges."""
+    NR = NV * vlanes(Bp)
+    T = tblock(Bp)
+    kt, jt = kc - kc % T, nr - nr % T
+    for j in range(0, jt, T):
+        for k in range(0, kt, T):
+            transpose_copy(b, bo + j * bcs + k, bcs, Bp, dst + k * NR + j, NR)
+    for j in range(nr):
+        src = bo + j * bcs
+        for k in range(kt if j < jt else 0, kc):
+            st(Bp, dst + k * NR + j, ld(b, src + k))
 
 
 @njit(cache=True)
@@ -116,18 +128,20 @@ def _pack_b(b, bo, brs, bcs, kc, nc, Bp):
     NR = NV * vlanes(Bp)
     for jr in range(0, nc, NR):
         nr = min(NR, nc - jr)
+        if brs == 1 and bcs != 1:
+            _pack_b_cols(b, bo + jr * bcs, bcs, kc, nr, Bp, jr * kc)
+        else:  # row runs: contiguous writes, a vectorized copy when bcs == 1
+            for k in range(kc):
+                src, dst = bo + k * brs + jr * bcs, jr * kc + k * NR
+                if bcs == 1:
+                    for j in range(nr):
+                        st(Bp, dst + j, ld(b, src + j))
+                else:
+                    for j in range(nr):
+                        st(Bp, dst + j, ld(b, src + j * bcs))
         for k in range(kc):
-            dst = Bp[jr * kc + k * NR : jr * kc + (k + 1) * NR]
-            src = bo + k * brs + jr * bcs
-            if bcs == 1:  # unit stride: a plain vectorizable copy
-                row = b[src : src + nr]
-                for j in range(nr):
-                    dst[j] = row[j]
-            else:
-                for j in range(nr):
-                    dst[j] = b[src + j * bcs]
             for j in range(nr, NR):
-                dst[j] = 0
+                st(Bp, jr * kc + k * NR + j, 0)
 
 
 @njit(cache=True)
@@ -149,6 +163,9 @@ def _macro(Ap, Bp, Ct, mc, nc, kc, out, oo, ors, ocs, acc):
             mr = min(MR, mc - ir)
             co = oo + ir * ors + jr * ocs
             if ocs == 1 and mr == MR and nr == NR:
+                for r in range(MR):  # C rows are cold; fetch them while the k loop runs
+                    prefetch(out, co + r * ors)
+                    prefetch(out, co + r * ors + NR - 1)
                 _micro(Ap, ir * kc, Bp, jr * kc, kc, out, co, ors, acc)
             else:
                 _micro(Ap, ir * kc, Bp, jr * kc, kc, Ct, 0, NR, False)
@@ -287,24 +304,26 @@ def _workspace(dtype, nt):
     return _WS[key]
 
 
-def _flat(x, readonly):
-    """(1-D buffer starting at x's first element, 0, *element strides); copies only when the
-    strides are negative or not whole elements. Inputs are made read-only so every call with
-    one dtype hits one compiled specialization."""
+def _flat(x):
+    """(1-D writable buffer starting at x's first element, 0, *element strides).
+
+    Every operand becomes the same Numba type (1-D C array), so each dtype compiles once.
+    Copies only when strides are negative or not whole elements (whole array), or when x is
+    read-only (just its memory span: a stride-0 broadcast stays small)."""
     isz = x.itemsize
-    st = [0 if n == 1 else s for n, s in zip(x.shape, x.strides)]
-    if any(s < 0 or s % isz for s in st):
-        x = np.ascontiguousarray(x)
-        st = [0 if n == 1 else s for n, s in zip(x.shape, x.strides)]
-    st = [s // isz for s in st]
     if x.flags.c_contiguous:
         buf = x.reshape(-1)
+    elif x.ndim == 2 and x.flags.f_contiguous:  # e.g. W.T of a Linear layer
+        buf = x.T.reshape(-1)
+    elif any(s < 0 or s % isz for s in x.strides):
+        x = np.ascontiguousarray(x)
+        buf = x.reshape(-1)
     else:
-        span = 1 + sum((n - 1) * s for n, s in zip(x.shape, st))
-        buf = np.lib.stride_tricks.as_strided(x, (span,), (isz,), writeable=not readonly)
-    if readonly and buf.flags.writeable:
-        buf.flags.writeable = False
-    return (buf, 0, *st)
+        span = 1 + sum((n - 1) * (s // isz) for n, s in zip(x.shape, x.strides))
+        buf = np.lib.stride_tricks.as_strided(x, (span,), (isz,))
+    if not buf.flags.writeable:
+        buf = buf.copy()
+    return (buf, 0, *(0 if n == 1 else s // isz for n, s in zip(x.shape, x.strides)))
 
 
 def _check(name, a, b, out, nd):
@@ -361,7 +380,7 @@ def gemm(a, b, out, accumulate=False) -> None:
         return
     if _needs_temp(a, b, out):
         return _via_temp(gemm, a, b, out, accumulate)
-    fa, fb, fo = _flat(a, True), _flat(b, True), _flat(out, False)
+    fa, fb, fo = _flat(a), _flat(b), _flat(out)
     args = (*fa, *fb, *fo)
     mnk = M * N * K
     if out.dtype not in FLOATS or mnk < SMALL_MNK or min(M, N) < MR:
@@ -392,7 +411,7 @@ def gemm_batched(a, b, out) -> None:
         return
     if _needs_temp(a, b, out):
         return _via_temp(gemm_batched, a, b, out, False)
-    args = (*_flat(a, True), *_flat(b, True), *_flat(out, False), nb, M, N, K)
+    args = (*_flat(a), *_flat(b), *_flat(out), nb, M, N, K)
     nt = numba.get_num_threads()
     small = out.dtype not in FLOATS or M * N * K < SMALL_MNK or min(M, N) < MR
     if small and nb * M * N * K < SERIAL_MNK:

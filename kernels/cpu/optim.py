@@ -1,7 +1,8 @@
 """Fused optimizer updates (one pass over a parameter, its gradient and its state).
 
-Flat, contiguous 1-D arrays of one float dtype; every scalar argument arrives already cast to
-that dtype, so the arithmetic stays in the parameter's precision, in the same order as
+Flat, contiguous 1-D arrays of one float dtype; the scalar hyperparameters arrive packed in one
+small array ``sc`` of that dtype (cheap to dispatch), so the arithmetic stays in the parameter's
+precision, in the same order as
 PyTorch's single-tensor ("for-loop") implementations:
 
 * ``add(x, y, alpha)``  -> ``x + alpha * y``
@@ -17,15 +18,23 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["sgd_step", "adam_step", "rmsprop_step", "adagrad_step", "adadelta_step",
-           "adamax_step"]
+__all__ = [
+    "adadelta_step",
+    "adagrad_step",
+    "adam_step",
+    "adamax_step",
+    "rmsprop_step",
+    "sgd_step",
+]
 
-_opts = dict(cache=True, nogil=True, error_model="numpy")
+_opts = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 @njit(**_opts)
-def sgd_step(p, g, buf, maximize, wd, momentum, one_m_damp, nesterov, buf_mode, neg_lr):
-    """buf_mode: 0 no momentum, 1 first step (buf <- grad), 2 buf <- buf*momentum + (1-d)*grad."""
+def sgd_step(p, g, buf, maximize, nesterov, buf_mode, sc):
+    """buf_mode: 0 no momentum, 1 first step (buf <- grad), 2 buf <- buf*momentum + (1-d)*grad.
+    sc = [weight_decay, momentum, 1 - dampening, -lr]."""
+    wd, momentum, one_m_damp, neg_lr = sc[0], sc[1], sc[2], sc[3]
     for i in range(p.size):
         gi = -g[i] if maximize else g[i]
         if wd != 0:
@@ -44,10 +53,12 @@ def sgd_step(p, g, buf, maximize, wd, momentum, one_m_damp, nesterov, buf_mode, 
 
 
 @njit(**_opts)
-def adam_step(p, g, m, v, vmax, amsgrad, maximize, wd, decoupled_mul, w1, w1_hi, one_m_w1,
-              beta2, one_m_beta2, bc2_sqrt, eps, neg_step_size):
-    """Adam / AdamW. ``wd`` is the coupled (L2) decay (0 for AdamW); ``decoupled_mul`` is
-    ``1 - lr * weight_decay`` for AdamW (1 otherwise)."""
+def adam_step(p, g, m, v, vmax, amsgrad, maximize, w1_hi, sc):
+    """Adam / AdamW. sc = [wd, decoupled_mul, w1, 1 - w1, beta2, 1 - beta2, sqrt(bc2), eps,
+    -lr / bc1]: ``wd`` is the coupled (L2) decay (0 for AdamW); ``decoupled_mul`` is
+    ``1 - lr * weight_decay`` for AdamW (1 otherwise); w1 = 1 - beta1 (lerp weight)."""
+    wd, decoupled_mul, w1, one_m_w1, beta2 = sc[0], sc[1], sc[2], sc[3], sc[4]
+    one_m_beta2, bc2_sqrt, eps, neg_step_size = sc[5], sc[6], sc[7], sc[8]
     for i in range(p.size):
         gi = -g[i] if maximize else g[i]
         pi = p[i]
@@ -65,7 +76,7 @@ def adam_step(p, g, m, v, vmax, amsgrad, maximize, wd, decoupled_mul, w1, w1_hi,
         v[i] = vi
         if amsgrad:
             a = vmax[i]
-            if vi > a or vi != vi:
+            if vi > a or np.isnan(vi):
                 a = vi
             vmax[i] = a
             vi = a
@@ -74,8 +85,10 @@ def adam_step(p, g, m, v, vmax, amsgrad, maximize, wd, decoupled_mul, w1, w1_hi,
 
 
 @njit(**_opts)
-def rmsprop_step(p, g, sq, gavg, buf, maximize, wd, alpha, one_m_alpha, centered, w, w_hi,
-                 one_m_w, eps, use_momentum, momentum, neg_one, neg_lr):
+def rmsprop_step(p, g, sq, gavg, buf, maximize, centered, w_hi, use_momentum, sc):
+    """sc = [wd, alpha, 1 - alpha, w (= 1 - alpha), 1 - w, eps, momentum, -1, -lr]."""
+    wd, alpha, one_m_alpha, w, one_m_w = sc[0], sc[1], sc[2], sc[3], sc[4]
+    eps, momentum, neg_one, neg_lr = sc[5], sc[6], sc[7], sc[8]
     for i in range(p.size):
         gi = -g[i] if maximize else g[i]
         if wd != 0:
@@ -102,7 +115,9 @@ def rmsprop_step(p, g, sq, gavg, buf, maximize, wd, alpha, one_m_alpha, centered
 
 
 @njit(**_opts)
-def adagrad_step(p, g, s, maximize, wd, eps, neg_clr):
+def adagrad_step(p, g, s, maximize, sc):
+    """sc = [wd, eps, -clr]."""
+    wd, eps, neg_clr = sc[0], sc[1], sc[2]
     for i in range(p.size):
         gi = -g[i] if maximize else g[i]
         if wd != 0:
@@ -113,7 +128,9 @@ def adagrad_step(p, g, s, maximize, wd, eps, neg_clr):
 
 
 @njit(**_opts)
-def adadelta_step(p, g, sq, acc, maximize, wd, rho, one_m_rho, eps, neg_lr):
+def adadelta_step(p, g, sq, acc, maximize, sc):
+    """sc = [wd, rho, 1 - rho, eps, -lr]."""
+    wd, rho, one_m_rho, eps, neg_lr = sc[0], sc[1], sc[2], sc[3], sc[4]
     for i in range(p.size):
         gi = -g[i] if maximize else g[i]
         if wd != 0:
@@ -128,7 +145,9 @@ def adadelta_step(p, g, sq, acc, maximize, wd, rho, one_m_rho, eps, neg_lr):
 
 
 @njit(**_opts)
-def adamax_step(p, g, m, u, maximize, wd, w1, w1_hi, one_m_w1, beta2, eps, neg_clr):
+def adamax_step(p, g, m, u, maximize, w1_hi, sc):
+    """sc = [wd, w1 (= 1 - beta1), 1 - w1, beta2, eps, -clr]."""
+    wd, w1, one_m_w1, beta2, eps, neg_clr = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5]
     for i in range(p.size):
         gi = -g[i] if maximize else g[i]
         if wd != 0:
@@ -141,7 +160,7 @@ def adamax_step(p, g, m, u, maximize, wd, w1, w1_hi, one_m_w1, beta2, eps, neg_c
         m[i] = mi
         a = u[i] * beta2
         b = np.abs(gi) + eps
-        if b > a or b != b:
+        if b > a or np.isnan(b):
             a = b
         u[i] = a
         p[i] = p[i] + neg_clr * mi / a

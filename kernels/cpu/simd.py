@@ -27,6 +27,10 @@ __all__ = [
     "vaddstore",
     "vput",
     "prefetch",
+    "ld",
+    "st",
+    "tblock",
+    "transpose_copy",
 ]
 
 
@@ -76,6 +80,28 @@ def _elem_ptr(context, builder, arrty, arr, idx):
 
 def _vec_ptr(context, builder, vt, ptr):
     return builder.bitcast(ptr, context.get_value_type(vt).as_pointer())
+
+
+@intrinsic
+def ld(typingctx, arr, i):
+    """arr[i] with no wraparound select (lets LLVM keep strided loops simple)."""
+
+    def codegen(context, builder, sig, args):
+        return builder.load(_elem_ptr(context, builder, sig.args[0], args[0], args[1]))
+
+    return arr.dtype(arr, types.intp), codegen
+
+
+@intrinsic
+def st(typingctx, arr, i, x):
+    """arr[i] = x (cast to arr's dtype) with no wraparound select."""
+
+    def codegen(context, builder, sig, args):
+        v = context.cast(builder, args[2], sig.args[2], sig.args[0].dtype)
+        builder.store(v, _elem_ptr(context, builder, sig.args[0], args[0], args[1]))
+        return context.get_dummy_value()
+
+    return types.void(arr, types.intp, x), codegen
 
 
 @intrinsic
@@ -216,3 +242,52 @@ def prefetch(typingctx, arr, i):
         return context.get_dummy_value()
 
     return types.void(arr, types.intp), codegen
+
+
+def _interleave_masks(n):
+    h = n // 2
+    i32 = ir.IntType(32)
+    lo = [x for m in range(h) for x in (m, n + m)]
+    hi = [x for m in range(h, n) for x in (m, n + m)]
+    return ir.Constant(ir.VectorType(i32, n), lo), ir.Constant(ir.VectorType(i32, n), hi)
+
+
+@intrinsic
+def tblock(typingctx, arr):
+    """Side of the square block transpose_copy moves: one 32-byte vector (8 f32, 4 f64)."""
+    n = 32 // (arr.dtype.bitwidth // 8)
+
+    def codegen(context, builder, sig, args):
+        return context.get_constant(types.intp, n)
+
+    return types.intp(arr), codegen
+
+
+@intrinsic
+def transpose_copy(typingctx, src, si, ss, dst, di, ds):
+    """dst[di + c*ds + r] = src[si + r*ss + c] for r, c < T = tblock(src): an in-register
+    T x T transpose (log2(T) rounds of interleaving shuffles) instead of T*T scalar moves."""
+    if src.dtype != dst.dtype:
+        return None
+    n = 32 // (src.dtype.bitwidth // 8)
+    align = src.dtype.bitwidth // 8
+
+    def codegen(context, builder, sig, args):
+        vt = ir.VectorType(context.get_value_type(src.dtype), n)
+
+        def vptr(arrty, arr, idx):
+            return builder.bitcast(_elem_ptr(context, builder, arrty, arr, idx), vt.as_pointer())
+
+        def offset(base, stride, r):
+            return builder.add(base, builder.mul(stride, ir.Constant(base.type, r)))
+
+        rows = [builder.load(vptr(sig.args[0], args[0], offset(args[1], args[2], r)), align=align) for r in range(n)]
+        lo, hi = _interleave_masks(n)
+        for _ in range(n.bit_length() - 1):  # perfect-shuffle rounds: rows become columns
+            pairs = [(rows[m], rows[m + n // 2]) for m in range(n // 2)]
+            rows = [builder.shuffle_vector(a, b, msk) for a, b in pairs for msk in (lo, hi)]
+        for c, v in enumerate(rows):
+            builder.store(v, vptr(sig.args[3], args[3], offset(args[4], args[5], c)), align=align)
+        return context.get_dummy_value()
+
+    return types.void(src, types.intp, types.intp, dst, types.intp, types.intp), codegen

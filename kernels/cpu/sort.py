@@ -140,10 +140,15 @@ def _par(kind, x, ov, oi, desc, nt):
         lo, hi = p * m // nt, (p + 1) * m // nt
         if kind == 0:
             _sort_rows(x, ov, oi, desc, lo, hi)
-        elif kind == 1:
-            _topk_buf(x, ov, oi, desc, lo, hi)
         else:
-            _median(x, ov, oi, lo, hi)
+            _topk_buf(x, ov, oi, desc, lo, hi)
+
+
+@njit(cache=True, parallel=True)
+def _median_par(x, ov, oi, nt):
+    m = x.shape[0]
+    for p in prange(nt):
+        _median(x, ov, oi, p * m // nt, (p + 1) * m // nt)
 
 
 # ---------------------------------------------------------------- argmax / argmin
@@ -261,7 +266,7 @@ def median_rows(x, out_values, out_indices) -> None:
         raise ValueError(f"median: empty rows (x shape {x.shape}) have no median")
     x, nt = _prep(x)
     if nt > 1:
-        _par(2, x, out_values, out_indices, False, nt)
+        _median_par(x, out_values, out_indices, nt)
     else:
         _median(x, out_values, out_indices, 0, m)
 

@@ -117,7 +117,7 @@ def test_reduce_nan(op, dtype):
         R.reduce_rows(op, layout(a, kind), out)
         want = getattr(torch, "a" + op)(tt(a), 1).numpy()
         np.testing.assert_array_equal(out, want)
-    b = np.array([[np.nan, 0.0, np.inf]], dtype)
+    b = np.array([[np.nan, 1.0, np.inf]], dtype)
     out = np.empty(1, bool)
     R.reduce_rows("all", b, out)
     assert out[0]  # NaN is truthy
@@ -150,7 +150,11 @@ def test_reduce_parallel_paths(op, dtype):
             x = layout(a, kind)
             out = _out(op, x, shape[0])
             R.reduce_rows(op, x, out)
-            close(out, _ref(op, x), dtype, 1e-5)
+            if op == "sum" and dtype == "float32":  # error relative to sum(|x|), not to the sum
+                want = x.sum(1, dtype=np.float64)
+                assert np.all(np.abs(out - want) <= 1e-6 * np.abs(x).sum(1, dtype=np.float64))
+            else:
+                close(out, _ref(op, x), dtype)
 
 
 @settings(deadline=None, max_examples=25, derandomize=True)
@@ -355,7 +359,7 @@ def test_topk(dtype):
             assert all(len(set(r)) == k for r in idx)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", [d for d in DTYPES if d != "bool"])  # torch lacks bool median
 def test_median(dtype):
     a = data(dtype, (7, 31), 19, -5, 5)
     if dtype in FLOATS:

@@ -118,11 +118,11 @@ METRICS = [1.0, 0.9, 0.9, 0.95, 0.91, 0.92, 0.9, 0.93, 0.89999, 0.7, 0.7, 0.71, 
            0.57, 0.58, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4]
 
 PLATEAU = {
-    "min-rel": dict(patience=2, factor=0.5),
-    "min-abs": dict(patience=1, threshold=0.05, threshold_mode="abs", cooldown=2),
-    "max-rel": dict(mode="max", patience=2, factor=0.3, min_lr=[0.01, 0.002]),
-    "max-abs": dict(mode="max", patience=0, threshold=0.01, threshold_mode="abs",
-                    min_lr=0.004, eps=1e-3),
+    "min-rel": {"patience": 2, "factor": 0.5},
+    "min-abs": {"patience": 1, "threshold": 0.05, "threshold_mode": "abs", "cooldown": 2},
+    "max-rel": {"mode": "max", "patience": 2, "factor": 0.3, "min_lr": [0.01, 0.002]},
+    "max-abs": {"mode": "max", "patience": 0, "threshold": 0.01, "threshold_mode": "abs",
+                    "min_lr": 0.004, "eps": 1e-3},
 }
 
 

@@ -58,36 +58,36 @@ def _run_torch(torch, cls, kwargs, arrays, steps, skip_at=None):
 
 
 CASES = [
-    ("SGD", dict(lr=0.1)),
-    ("SGD", dict(lr=0.05, momentum=0.9)),
-    ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.2)),
-    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
-    ("SGD", dict(lr=0.1, weight_decay=0.1)),
-    ("SGD", dict(lr=0.05, momentum=0.5, weight_decay=0.1, nesterov=True, maximize=True)),
-    ("Adam", dict()),
-    ("Adam", dict(lr=0.05, weight_decay=0.1)),
-    ("Adam", dict(lr=0.05, amsgrad=True)),
-    ("Adam", dict(lr=0.05, maximize=True)),
-    ("Adam", dict(lr=0.05, betas=(0.3, 0.9), eps=1e-6)),
-    ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.05, maximize=True)),
-    ("AdamW", dict(lr=0.05)),
-    ("AdamW", dict(lr=0.05, weight_decay=0.1, amsgrad=True)),
-    ("AdamW", dict(lr=0.05, maximize=True, betas=(0.4, 0.99))),
-    ("RMSprop", dict()),
-    ("RMSprop", dict(lr=0.01, centered=True)),
-    ("RMSprop", dict(lr=0.01, momentum=0.9)),
-    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.1)),
-    ("RMSprop", dict(lr=0.01, alpha=0.3, centered=True, maximize=True)),
-    ("Adagrad", dict()),
-    ("Adagrad", dict(lr=0.1, lr_decay=0.1)),
-    ("Adagrad", dict(lr=0.1, weight_decay=0.1, initial_accumulator_value=0.5)),
-    ("Adagrad", dict(lr=0.1, maximize=True, eps=1e-6)),
-    ("Adadelta", dict()),
-    ("Adadelta", dict(lr=0.5, rho=0.5, weight_decay=0.1)),
-    ("Adadelta", dict(maximize=True, eps=1e-4)),
-    ("Adamax", dict()),
-    ("Adamax", dict(lr=0.05, weight_decay=0.1)),
-    ("Adamax", dict(lr=0.05, betas=(0.3, 0.99), maximize=True)),
+    ("SGD", {"lr": 0.1}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "dampening": 0.2}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
+    ("SGD", {"lr": 0.1, "weight_decay": 0.1}),
+    ("SGD", {"lr": 0.05, "momentum": 0.5, "weight_decay": 0.1, "nesterov": True, "maximize": True}),
+    ("Adam", {}),
+    ("Adam", {"lr": 0.05, "weight_decay": 0.1}),
+    ("Adam", {"lr": 0.05, "amsgrad": True}),
+    ("Adam", {"lr": 0.05, "maximize": True}),
+    ("Adam", {"lr": 0.05, "betas": (0.3, 0.9), "eps": 1e-6}),
+    ("Adam", {"lr": 0.01, "amsgrad": True, "weight_decay": 0.05, "maximize": True}),
+    ("AdamW", {"lr": 0.05}),
+    ("AdamW", {"lr": 0.05, "weight_decay": 0.1, "amsgrad": True}),
+    ("AdamW", {"lr": 0.05, "maximize": True, "betas": (0.4, 0.99)}),
+    ("RMSprop", {}),
+    ("RMSprop", {"lr": 0.01, "centered": True}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9}),
+    ("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.5, "weight_decay": 0.1}),
+    ("RMSprop", {"lr": 0.01, "alpha": 0.3, "centered": True, "maximize": True}),
+    ("Adagrad", {}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.1}),
+    ("Adagrad", {"lr": 0.1, "weight_decay": 0.1, "initial_accumulator_value": 0.5}),
+    ("Adagrad", {"lr": 0.1, "maximize": True, "eps": 1e-6}),
+    ("Adadelta", {}),
+    ("Adadelta", {"lr": 0.5, "rho": 0.5, "weight_decay": 0.1}),
+    ("Adadelta", {"maximize": True, "eps": 1e-4}),
+    ("Adamax", {}),
+    ("Adamax", {"lr": 0.05, "weight_decay": 0.1}),
+    ("Adamax", {"lr": 0.05, "betas": (0.3, 0.99), "maximize": True}),
 ]
 
 
@@ -126,13 +126,13 @@ def test_trajectory_matches_torch(case, fused):
 
 
 @pytest.mark.parametrize("name,kwargs", [
-    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.1)),
-    ("Adam", dict(lr=0.05, amsgrad=True, weight_decay=0.1)),
-    ("AdamW", dict(lr=0.05)),
-    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)),
-    ("Adagrad", dict(lr=0.1, lr_decay=0.05)),
-    ("Adadelta", dict(weight_decay=0.1)),
-    ("Adamax", dict(lr=0.05)),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1}),
+    ("Adam", {"lr": 0.05, "amsgrad": True, "weight_decay": 0.1}),
+    ("AdamW", {"lr": 0.05}),
+    ("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.5}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.05}),
+    ("Adadelta", {"weight_decay": 0.1}),
+    ("Adamax", {"lr": 0.05}),
 ])
 def test_float64_trajectory_matches_torch(name, kwargs, fused):
     torch = pytest.importorskip("torch")
@@ -163,11 +163,12 @@ def test_strided_param_takes_engine_op_path():
 
 # --- numpy references (run without torch) ------------------------------------------------------
 def _np_sgd(arrays, steps, lr, momentum=0.0, dampening=0.0, wd=0.0, nesterov=False):
+    dt = arrays[0].dtype
     ps = [a.astype(np.float64) for a in arrays]
     bufs = [None] * len(ps)
     for k in range(steps):
         for i, p in enumerate(ps):
-            g = _grad_fn(p.astype(np.float32), k, i).astype(np.float64) + wd * p
+            g = _grad_fn(p.astype(dt), k, i).astype(np.float64) + wd * p
             if momentum:
                 bufs[i] = g.copy() if bufs[i] is None else momentum * bufs[i] + (1 - dampening) * g
                 g = g + momentum * bufs[i] if nesterov else bufs[i]
@@ -177,6 +178,7 @@ def _np_sgd(arrays, steps, lr, momentum=0.0, dampening=0.0, wd=0.0, nesterov=Fal
 
 def _np_adam(arrays, steps, lr, b1=0.9, b2=0.999, eps=1e-8, wd=0.0, amsgrad=False,
              decoupled=False):
+    dt = arrays[0].dtype
     ps = [a.astype(np.float64) for a in arrays]
     ms = [np.zeros_like(p) for p in ps]
     vs = [np.zeros_like(p) for p in ps]
@@ -184,7 +186,7 @@ def _np_adam(arrays, steps, lr, b1=0.9, b2=0.999, eps=1e-8, wd=0.0, amsgrad=Fals
     for k in range(steps):
         t = k + 1
         for i, p in enumerate(ps):
-            g = _grad_fn(p.astype(np.float32), k, i).astype(np.float64)
+            g = _grad_fn(p.astype(dt), k, i).astype(np.float64)
             if decoupled:
                 p = p * (1 - lr * wd)
             else:
@@ -200,8 +202,9 @@ def _np_adam(arrays, steps, lr, b1=0.9, b2=0.999, eps=1e-8, wd=0.0, amsgrad=Fals
     return ps
 
 
-@pytest.mark.parametrize("kw", [dict(lr=0.1), dict(lr=0.05, momentum=0.9, dampening=0.1),
-                                dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.1)])
+@pytest.mark.parametrize("kw", [
+    {"lr": 0.1}, {"lr": 0.05, "momentum": 0.9, "dampening": 0.1},
+    {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1}])
 def test_sgd_matches_numpy(kw, fused):
     arrays = _init_arrays()
     ep, _ = _run_engine(eoptim.SGD, kw, arrays, 5)
@@ -212,9 +215,9 @@ def test_sgd_matches_numpy(kw, fused):
 
 
 @pytest.mark.parametrize("cls,kw", [
-    (eoptim.Adam, dict(lr=0.05)),
-    (eoptim.Adam, dict(lr=0.05, amsgrad=True, weight_decay=0.1, betas=(0.3, 0.9))),
-    (eoptim.AdamW, dict(lr=0.05, weight_decay=0.1)),
+    (eoptim.Adam, {"lr": 0.05}),
+    (eoptim.Adam, {"lr": 0.05, "amsgrad": True, "weight_decay": 0.1, "betas": (0.3, 0.9)}),
+    (eoptim.AdamW, {"lr": 0.05, "weight_decay": 0.1}),
 ])
 def test_adam_matches_numpy(cls, kw, fused):
     arrays = _init_arrays()
@@ -228,9 +231,9 @@ def test_adam_matches_numpy(cls, kw, fused):
 
 # --- state dict ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("name,kwargs", [
-    ("SGD", dict(lr=0.05, momentum=0.9)), ("Adam", dict(lr=0.05, amsgrad=True)),
-    ("AdamW", dict(lr=0.05)), ("RMSprop", dict(centered=True, momentum=0.3)),
-    ("Adagrad", dict(lr=0.1)), ("Adadelta", dict()), ("Adamax", dict(lr=0.05))])
+    ("SGD", {"lr": 0.05, "momentum": 0.9}), ("Adam", {"lr": 0.05, "amsgrad": True}),
+    ("AdamW", {"lr": 0.05}), ("RMSprop", {"centered": True, "momentum": 0.3}),
+    ("Adagrad", {"lr": 0.1}), ("Adadelta", {}), ("Adamax", {"lr": 0.05})])
 def test_state_dict_round_trip_continues_identically(name, kwargs):
     cls = getattr(eoptim, name)
     arrays = _init_arrays()
@@ -514,3 +517,46 @@ def test_mlp_training_matches_torch():
     np.testing.assert_allclose(el, tl, rtol=1e-4)
     for a, b in zip(ep, tp):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_user_defined_optimizer_subclass():
+    class PlainSGD(eoptim.Optimizer):
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, {"lr": lr})
+
+        @engine.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        p.add_(p.grad, alpha=-group["lr"])
+
+    w = engine.tensor([1.0, 2.0], requires_grad=True)
+    opt = PlainSGD([w])
+    seen = []
+    opt.register_step_post_hook(lambda o, a, k: seen.append(1))
+    w.grad = engine.ones(2)
+    opt.step()
+    assert seen == [1]
+    np.testing.assert_allclose(w.detach().numpy(), [0.9, 1.9], rtol=1e-6)
+    assert repr(opt) == "PlainSGD (\nParameter Group 0\n    lr: 0.1\n)"
+
+
+def test_adam_random_hyperparameters_match_numpy():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=15, deadline=None, derandomize=True)
+    @given(lr=st.floats(1e-4, 0.5), b1=st.floats(0.0, 0.99), b2=st.floats(0.5, 0.9999),
+           wd=st.sampled_from([0.0, 0.01, 0.3]), amsgrad=st.booleans(),
+           decoupled=st.booleans())
+    def check(lr, b1, b2, wd, amsgrad, decoupled):
+        arrays = _init_arrays(np.float64, seed=7)
+        cls = eoptim.AdamW if decoupled else eoptim.Adam
+        ep, _ = _run_engine(cls, {"lr": lr, "betas": (b1, b2), "weight_decay": wd,
+                                      "amsgrad": amsgrad}, arrays, 4)
+        ref = _np_adam(arrays, 4, lr, b1, b2, wd=wd, amsgrad=amsgrad, decoupled=decoupled)
+        for a, r in zip(ep, ref):
+            np.testing.assert_allclose(a.detach().numpy(), r, rtol=1e-9, atol=1e-12)
+
+    check()
