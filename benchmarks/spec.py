@@ -66,11 +66,11 @@ class Row:
     label: str
     area: str
     build: Callable | None = None
-    runner: Callable | None = None
     unit: str | None = None
     work: float = 0.0
     targets: dict = field(default_factory=dict)
     bound: str = ""
+    runner: Callable | None = None
 
 
 def _rate(work: float, unit: str | None, seconds: float | None):

@@ -8,10 +8,14 @@ torch.Size([3, 2])
 
 from __future__ import annotations
 
-from .parameter import Parameter, Buffer
-from .modules import *  # noqa: F401,F403
+from . import (
+    functional,
+    init,
+    modules,
+    utils,
+)
+from .modules import *
 from .modules import __all__ as _modules_all
-from . import functional, init, utils  # noqa: F401
-from . import modules  # noqa: F401
+from .parameter import Buffer, Parameter
 
 __all__ = ["Parameter", "Buffer", "functional", "init", "utils", "modules"] + list(_modules_all)

@@ -11,7 +11,7 @@ from ..autograd.grad_mode import no_grad
 from ..ops.elementwise import where
 from ..ops.shape import cat
 
-__all__ = ["pad", "one_hot", "embedding", "take_rows", "_safe_norm"]
+__all__ = ["_safe_norm", "embedding", "one_hot", "pad", "take_rows"]
 
 
 def _safe_norm(x: Tensor, p, dim, keepdim: bool = False) -> Tensor:

@@ -10,7 +10,7 @@ from .._tensor import Tensor
 from ..ops import reduce as R
 from ..ops.elementwise import where
 
-__all__ = ["softmax", "log_softmax", "softmin", "logsumexp"]
+__all__ = ["log_softmax", "logsumexp", "softmax", "softmin"]
 
 _fused = {"softmax": True, "log_softmax": True, "logsumexp": True}
 

@@ -14,10 +14,11 @@ import math
 from .._tensor import Tensor
 from ..ops import inplace as _I
 from ..ops._common import needs_grad
-from ..ops.elementwise import unary as _u, where
-from ._softmax import softmax, log_softmax, softmin, logsumexp
-from ._shape_fns import pad, one_hot, embedding, _safe_norm
-from .functional_loss import *  # noqa: F401,F403
+from ..ops.elementwise import unary as _u
+from ..ops.elementwise import where
+from ._shape_fns import _safe_norm, embedding, one_hot, pad
+from ._softmax import log_softmax, logsumexp, softmax, softmin
+from .functional_loss import *
 from .functional_loss import __all__ as _loss_all
 
 __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_",
@@ -360,13 +361,14 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
                       keepdim: bool = False) -> Tensor:
     d = max(x1.ndim, x2.ndim) - 1
-    return _safe_norm(x1 - x2 + eps, p, d if d >= 0 else 0, keepdim=keepdim)
+    return _safe_norm(x1 - x2 + eps, p, max(d, 0), keepdim=keepdim)
 
 
 try:  # convolution / pooling / batch norm / interpolation (another module, may be absent)
     from . import functional_conv as _conv
     for _name in getattr(_conv, "__all__", ()):
-        globals()[_name] = getattr(_conv, _name)
-    __all__ += list(getattr(_conv, "__all__", ()))
+        if _name not in globals():
+            globals()[_name] = getattr(_conv, _name)
+            __all__.append(_name)
 except ImportError:  # pragma: no cover
     pass

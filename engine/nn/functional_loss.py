@@ -8,17 +8,31 @@ import warnings
 
 from .. import _dtype as D
 from .._tensor import Tensor
-from ..autograd.graph import record
 from ..autograd.grad_mode import no_grad
+from ..autograd.graph import record
 from ..ops._common import needs_grad
 from ..ops.elementwise import where
 from ._softmax import log_softmax
 
-__all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
-           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
-           "cosine_embedding_loss", "soft_margin_loss", "margin_ranking_loss",
-           "hinge_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss",
-           "triplet_margin_loss", "multi_margin_loss"]
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cosine_embedding_loss",
+    "cross_entropy",
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "margin_ranking_loss",
+    "mse_loss",
+    "multi_margin_loss",
+    "nll_loss",
+    "poisson_nll_loss",
+    "smooth_l1_loss",
+    "soft_margin_loss",
+    "triplet_margin_loss",
+]
 
 _INT = (D.int64, D.int32, D.int16, D.int8, D.uint8)
 
@@ -28,10 +42,10 @@ def _legacy_reduction(size_average, reduce, reduction="mean"):
         return reduction
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
-    warnings.warn("size_average and reduce args will be deprecated, please use "
-                  f"reduction='{'mean' if size_average and reduce else 'sum' if reduce else 'none'}'"
+    ret = ("mean" if size_average else "sum") if reduce else "none"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}'"
                   " instead.", stacklevel=3)
-    return ("mean" if size_average else "sum") if reduce else "none"
+    return ret
 
 
 def _reduce(loss, reduction, name):

@@ -10,11 +10,29 @@ from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 
-__all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
-           "zeros_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
-           "kaiming_normal_", "orthogonal_", "sparse_", "_calculate_fan_in_and_fan_out",
-           "_calculate_correct_fan", "_no_grad_uniform_", "_no_grad_normal_",
-           "_no_grad_fill_", "_no_grad_zero_"]
+__all__ = [
+    "_calculate_correct_fan",
+    "_calculate_fan_in_and_fan_out",
+    "_no_grad_fill_",
+    "_no_grad_normal_",
+    "_no_grad_uniform_",
+    "_no_grad_zero_",
+    "calculate_gain",
+    "constant_",
+    "dirac_",
+    "eye_",
+    "kaiming_normal_",
+    "kaiming_uniform_",
+    "normal_",
+    "ones_",
+    "orthogonal_",
+    "sparse_",
+    "trunc_normal_",
+    "uniform_",
+    "xavier_normal_",
+    "xavier_uniform_",
+    "zeros_",
+]
 
 
 def calculate_gain(nonlinearity: str, param=None) -> float:
@@ -81,6 +99,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     if _hi_minus_lo(norm_cdf, mean, std, a, b) <= 0:
         raise ValueError(f"nn.init.trunc_normal_: empty interval [a, b] = [{a}, {b}]")
     import numpy as np
+
     from ..ops.creation import tensor as mk
     rng = (generator or _default_gen()).np
     n = tensor.numel()
@@ -210,7 +229,8 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
         return tensor
-    from ..ops.creation import randn, tensor as mk
+    from ..ops.creation import randn
+    from ..ops.creation import tensor as mk
     rows = tensor.size(0)
     cols = tensor.numel() // rows
     flat = randn(rows, cols, generator=generator, dtype=D.float64).numpy()
@@ -227,10 +247,12 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     import numpy as np
-    from ..ops.creation import randn, randperm, tensor as mk
+
+    from ..ops.creation import randn, randperm
+    from ..ops.creation import tensor as mk
     rows, cols = tensor.shape
     w = randn(rows, cols, generator=generator, dtype=D.float64).numpy() * std
-    nz = int(math.ceil(sparsity * rows))
+    nz = math.ceil(sparsity * rows)
     for c in range(cols):
         w[randperm(rows, generator=generator).numpy()[:nz], c] = 0
     return _fill_from(tensor, mk(np.ascontiguousarray(w)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._tensor import Tensor
 
-__all__ = ["Parameter", "Buffer", "is_lazy"]
+__all__ = ["Buffer", "Parameter", "is_lazy"]
 
 
 class Parameter(Tensor):

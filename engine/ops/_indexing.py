@@ -101,18 +101,30 @@ class IndexSpec:
         self.pos = dims[0] if adjacent else 0
         self.out_shape = tuple(rest[:self.pos]) + self.bshape + tuple(rest[self.pos:])
 
-    def addresses(self, t: Tensor) -> np.ndarray:
-        """Offsets into ``t``'s storage (``t`` has ``self.shape``) of the indexed elements."""
-        rest = [d for d in range(len(self.shape)) if d not in self.dims]
-        base = offsets(t, [t._shape[d] for d in rest], [t._stride[d] for d in rest])
-        p, nb = self.pos, len(self.bshape)
-        base = base.reshape(base.shape[:p] + (1,) * nb + base.shape[p:])
+    def remap(self, t: Tensor):
+        """(strides, maps) of a separable remap of ``t``'s storage giving the indexed
+        elements: the broadcast block becomes one virtual dim of stride 1 whose map is the
+        combined element offset of the advanced indices (no full-size address array)."""
         adv = np.zeros(self.bshape, np.int64)
         for d, ix in zip(self.dims, self.idx):
             if t._stride[d]:
                 adv = adv + ix * t._stride[d]
-        adv = adv.reshape((1,) * p + self.bshape + (1,) * (len(rest) - p))
-        return np.broadcast_to(base + adv, self.out_shape).copy()
+        rest = [d for d in range(len(self.shape)) if d not in self.dims]
+        strides = [t._stride[d] for d in rest]
+        maps = [np.arange(t._shape[d], dtype=np.int64) for d in rest]
+        strides.insert(self.pos, 1)
+        maps.insert(self.pos, adv.reshape(-1))
+        return strides, maps
+
+    def take(self, t: Tensor) -> Tensor:
+        strides, maps = self.remap(t)
+        out = empty_tensor(self.out_shape, t._dtype, t._storage.device)
+        K(t, "index").remap_take(t._storage.data, t._offset, strides, maps, out._np())
+        return out
+
+    def put(self, t: Tensor, vals: np.ndarray, mode: str) -> None:
+        strides, maps = self.remap(t)
+        K(t, "index_put_").remap_put(t._storage.data, t._offset, strides, maps, vals, mode)
 
 
 def make_spec(shape, items) -> IndexSpec:
@@ -146,7 +158,7 @@ def make_spec(shape, items) -> IndexSpec:
 
 def index(x: Tensor, spec: IndexSpec) -> Tensor:
     """``x[indices]`` for validated advanced indices (a copy)."""
-    out = take_at(x, spec.addresses(x), "index")
+    out = spec.take(x)
     if needs_grad(x):
         def bw(node, g):
             z = g.new_zeros(spec.shape)
@@ -183,7 +195,7 @@ def index_put_into(dst: Tensor, spec: IndexSpec, values, accumulate: bool) -> No
     if isinstance(values, Tensor) and vs != values._shape:
         values = values.detach().reshape(vs)
     vals = values_array(values, dst._dtype, spec.out_shape, dst)
-    put_at(dst, spec.addresses(dst), vals, "add" if accumulate else "assign", "index_put_")
+    spec.put(dst, vals, "add" if accumulate else "assign")
 
 
 def index_put(x: Tensor, spec: IndexSpec, values, accumulate: bool = False) -> Tensor:

@@ -45,6 +45,7 @@ class Geo(NamedTuple):
 
 # ------------------------------------------------------------------------- numpy helpers
 _tls = threading.local()
+_KEEP_COLS_MAX = 64 << 20  # forward keeps its im2col columns for backward up to this size
 
 
 def _ws(key: str, shape, dtype) -> np.ndarray:
@@ -107,22 +108,24 @@ def _is_pointwise(geo: Geo, H, W, OH, OW) -> bool:
     return geo.kh == geo.kw == 1 and geo.ph == geo.pw == 0 and (OH, OW) == (H, W)
 
 
-def _cols(xa, geo, OH, OW) -> np.ndarray:
-    """im2col of xa (N, C, H, W) into a scratch (N, C*kh*kw, OH*OW) (xa itself for 1x1)."""
+def _cols(xa, geo, OH, OW, into=None) -> np.ndarray:
+    """im2col of xa (N, C, H, W) into ``into`` or a scratch (N, C*kh*kw, OH*OW); xa itself
+    for a 1x1 kernel."""
     N, C, H, W = xa.shape
     if _is_pointwise(geo, H, W, OH, OW):
         return xa.reshape(N, C, H * W)
-    cols = _ws("cols", (N, C * geo.kh * geo.kw, OH * OW), xa.dtype)
+    cols = into if into is not None else _ws("cols", (N, C * geo.kh * geo.kw, OH * OW),
+                                             xa.dtype)
     K.im2col(xa, cols, *geo, OH, OW)
     return cols
 
 
-def _fwd_np(xa, wa, ba, geo, G, OH, OW, out, dt) -> None:
-    """out[N,O,OH,OW] = conv(xa, wa) + ba."""
+def _fwd_np(xa, wa, ba, geo, G, OH, OW, out, dt, keep=None) -> None:
+    """out[N,O,OH,OW] = conv(xa, wa) + ba; the columns go to ``keep`` when given."""
     N, C = xa.shape[:2]
     O = wa.shape[0]
     CK, L = C * geo.kh * geo.kw, OH * OW
-    cols = _cols(xa, geo, OH, OW)
+    cols = _cols(xa, geo, OH, OW, keep)
     _bgemm(wa.reshape(G, O // G, CK // G), cols.reshape(N, G, CK // G, L),
            out.reshape(N, G, O // G, L), dt)
     if ba is not None:
@@ -145,11 +148,12 @@ def _dgrad_np(ga, wa, geo, G, gx, dt) -> None:
     K.col2im(dcols, gx, *geo, OH, OW)
 
 
-def _wgrad_np(ga, xa, geo, G, gw, dt) -> None:
-    """gw[O, Cg, kh, kw] = sum_n g[n] @ cols(xa)[n]^T per group."""
+def _wgrad_np(ga, xa, geo, G, gw, dt, cols=None) -> None:
+    """gw[O, Cg, kh, kw] = sum_n g[n] @ cols(xa)[n]^T per group (``cols`` if already made)."""
     N, O, OH, OW = ga.shape
     CK, L = xa.shape[1] * geo.kh * geo.kw, OH * OW
-    cols = _cols(xa, geo, OH, OW)
+    if cols is None:
+        cols = _cols(xa, geo, OH, OW)
     _wgemm(ga.reshape(N, G, O // G, L), cols.reshape(N, G, CK // G, L),
            gw.reshape(G, O // G, CK // G), dt)
 
@@ -173,12 +177,19 @@ def _conv(x: Tensor, w: Tensor, b, geo: Geo, G: int, out_hw) -> Tensor:
     OH, OW = out_hw
     N, O = x._shape[0], w._shape[0]
     out = _new((N, O, OW) if x.ndim == 3 else (N, O, OH, OW), x)
+    grad = needs_grad(x, w, b)
+    keep = None
+    if grad and needs_grad(w) and not _is_pointwise(geo, *_hw(x), OH, OW):
+        nbytes = N * x._shape[1] * geo.kh * geo.kw * OH * OW * x._dtype.itemsize
+        if nbytes <= _KEEP_COLS_MAX:  # keep the columns for the weight gradient
+            keep = _new((N, x._shape[1] * geo.kh * geo.kw, OH * OW), x)
     if out.numel():
         ba = None if b is None else np.ascontiguousarray(b._np())
-        _fwd_np(_np4(x), _np4(w), ba, geo, G, OH, OW, _out4(out), x._dtype)
-    if needs_grad(x, w, b):
+        _fwd_np(_np4(x), _np4(w), ba, geo, G, OH, OW, _out4(out), x._dtype,
+                None if keep is None else keep._np())
+    if grad:
         record("ConvolutionBackward0", (x, w, b), (out,), _conv_backward,
-               ((x, False), (w, False)), ctx=(geo, G, False))
+               ((x, False), (w, False)), ctx=(geo, G, False, keep))
     return out
 
 
@@ -187,28 +198,26 @@ def _conv_t(x: Tensor, w: Tensor, b, geo: Geo, G: int, out_hw) -> Tensor:
     adjoint of ``_conv`` with the same geometry (a conv of the output gives S back)."""
     N, Cin = x._shape[:2]
     Cout = w._shape[1] * G
-    H, W = _hw(x)
     out = _new((N, Cout, out_hw[1]) if x.ndim == 3 else (N, Cout) + tuple(out_hw), x)
     if out.numel():
         o4 = _out4(out)
         if x.numel():
-            _dgrad_np(_to_cnl(_np4(x), "g2"), _np4(w), geo, G, H, W, o4, x._dtype)
+            _dgrad_np(_np4(x), _np4(w), geo, G, o4, x._dtype)
         else:
             o4[...] = 0
         if b is not None:
             o4 += b._np().reshape(1, Cout, 1, 1)
     if needs_grad(x, w, b):
         record("ConvolutionBackward0", (x, w, b), (out,), _conv_backward,
-               ((x, False), (w, False)), ctx=(geo, G, True))
+               ((x, False), (w, False)), ctx=(geo, G, True, None))
     return out
 
 
 def _conv_wgrad(x: Tensor, g: Tensor, geo: Geo, G: int, w_shape) -> Tensor:
     """The weight gradient of ``_conv(x, w)`` for grad_out ``g`` (differentiable in both)."""
     gw = _new(w_shape, x)
-    OH, OW = _hw(g)
     if x.numel() and g.numel():
-        _wgrad_np(_to_cnl(_np4(g), "g2"), _np4(x), geo, G, OH, OW, _out4(gw), x._dtype)
+        _wgrad_np(_np4(g), _np4(x), geo, G, _out4(gw), x._dtype)
     else:
         gw._fill_nograd(0)
     if needs_grad(x, g):
@@ -227,7 +236,7 @@ def _bias_grad(g: Tensor):
 
 def _conv_backward(node, g):
     x, w = node.saved_tensor(0), node.saved_tensor(1)
-    geo, G, transposed = node.ctx
+    geo, G, transposed, keep = node.ctx
     ex, ew, eb = (e[0] is not None for e in node.next_functions)
     if transposed:  # y = conv_t(x, w): x's grad is a conv of g, w's is wgrad(input=g, out=x)
         return (_conv(g, w, None, geo, G, _hw(x)) if ex else None,
@@ -237,22 +246,21 @@ def _conv_backward(node, g):
         return (_conv_t(g, w, None, geo, G, _hw(x)) if ex else None,
                 _conv_wgrad(x, g, geo, G, w._shape) if ew else None,
                 _bias_grad(g) if eb else None)
-    return _conv_backward_fused(x, w, g, geo, G, ex, ew, eb)
+    return _conv_backward_fused(x, w, g, geo, G, ex, ew, eb, keep)
 
 
-def _conv_backward_fused(x, w, g, geo, G, ex, ew, eb):
-    """All requested conv grads from one (O, N, L) copy of grad_out."""
+def _conv_backward_fused(x, w, g, geo, G, ex, ew, eb, keep=None):
+    """All requested conv grads straight from numpy (backward without create_graph);
+    ``keep``: the forward's columns, when it kept them."""
     ga = _np4(g)
-    g2 = _to_cnl(ga, "g2")
-    OH, OW = ga.shape[2:]
     dt = x._dtype
     gx = gw = gb = None
     if ew:
         gw = _new(w._shape, w)
-        _wgrad_np(g2, _np4(x), geo, G, OH, OW, _out4(gw), dt)
+        _wgrad_np(ga, _np4(x), geo, G, _out4(gw), dt, None if keep is None else keep._np())
     if ex:
         gx = _new(x._shape, x)
-        _dgrad_np(g2, _np4(w), geo, G, OH, OW, _out4(gx), dt)
+        _dgrad_np(ga, _np4(w), geo, G, _out4(gx), dt)
     if eb:
         gb = _new((w._shape[0],), w)
         K.channel_sums(ga.reshape(ga.shape[0], ga.shape[1], -1), gb._np())

@@ -17,7 +17,7 @@ from .._tensor import Tensor, _wrap_dim
 from ..autograd.graph import record
 from ..autograd.grad_mode import no_grad
 from . import inplace as I
-from ._common import needs_grad, shape_str
+from ._common import needs_grad, shape_str, empty_tensor
 from ._indexing import K, check_idx, idx_error, offsets, take_at, put_at, values_array
 
 __all__ = ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
@@ -293,16 +293,27 @@ def _vec_index(op, x, dim, index, wrap, kind=RuntimeError, prefix=""):
     return d, check_idx(index.reshape(-1), size, wrap, err)
 
 
-def _sel_offsets(t: Tensor, d: int, idx: np.ndarray) -> np.ndarray:
-    t1 = _g1(t)
-    shape = t1._shape[:d] + (len(idx),) + t1._shape[d + 1:]
-    return _dim_offsets(t1, shape, d, idx.reshape((1,) * d + (-1,) + (1,) * (t1.ndim - d - 1)))
+def _sel_maps(t: Tensor, d: int, idx: np.ndarray) -> list:
+    return [idx.reshape(-1) if k == d else np.arange(n, dtype=np.int64)
+            for k, n in enumerate(_g1(t)._shape)]
+
+
+def _sel_take(x: Tensor, d: int, idx: np.ndarray, op: str) -> Tensor:
+    maps = _sel_maps(x, d, idx)
+    out = empty_tensor(tuple(len(m) for m in maps), x._dtype, x._storage.device)
+    K(x, op).remap_take(x._storage.data, x._offset, _g1(x)._stride, maps, out._np())
+    return out
+
+
+def _sel_put(dst: Tensor, d: int, idx: np.ndarray, vals: np.ndarray, mode: str, op: str):
+    K(dst, op).remap_put(dst._storage.data, dst._offset, _g1(dst)._stride,
+                         _sel_maps(dst, d, idx), vals, mode)
 
 
 def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
     """Rows (for dim=0) of ``x`` picked by a 1-D ``index``."""
     d, idx = _vec_index("index_select", x, dim, index, False)
-    out = take_at(x, _sel_offsets(x, d, idx), "index_select")
+    out = _sel_take(x, d, idx, "index_select")
     if x.ndim == 0:
         out = out.reshape(())
     if needs_grad(x):
@@ -343,8 +354,7 @@ def index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1,
     _check_source("index_add_", x, d, len(idx), source)
     out = x if _inplace else _clone(x)
     s = source if alpha == 1 else source.detach() * alpha
-    put_at(_g1(out), _sel_offsets(out, d, idx), values_array(s, out._dtype, s._shape, out),
-           "add", "index_add")
+    _sel_put(out, d, idx, values_array(s, out._dtype, s._shape, out), "add", "index_add")
     if not _inplace and needs_grad(x, source):
         record("IndexAddBackward0", (x, source), (out,), lambda n, g: (
             g, _reshape_like(index_select(g, d, index), source._shape) * alpha
@@ -361,8 +371,8 @@ def index_copy(x: Tensor, dim: int, index: Tensor, source: Tensor, *, _inplace=F
     d, idx = _vec_index("index_copy", x, dim, index, False, IndexError, "index_copy_(): ")
     _check_source("index_copy_", x, d, len(idx), source)
     out = x if _inplace else _clone(x)
-    put_at(_g1(out), _sel_offsets(out, d, idx),
-           values_array(source, out._dtype, source._shape, out), "assign", "index_copy")
+    _sel_put(out, d, idx, values_array(source, out._dtype, source._shape, out), "assign",
+             "index_copy")
     if not _inplace and needs_grad(x, source):
         record("IndexCopyBackward0", (x, source), (out,), lambda n, g: (
             index_fill(g, d, index, 0), _reshape_like(index_select(g, d, index),
@@ -379,8 +389,7 @@ def index_fill(x: Tensor, dim: int, index: Tensor, value, *, _inplace=False) -> 
                            f"tensor with {vt.ndim} dimension(s).")
     v = vt.item() if vt is not None else value
     out = x if _inplace else _clone(x)
-    put_at(_g1(out), _sel_offsets(out, d, idx), values_array(v, out._dtype, ()), "assign",
-           "index_fill")
+    _sel_put(out, d, idx, values_array(v, out._dtype, ()), "assign", "index_fill")
     if not _inplace and needs_grad(x, vt):
         def bw(n, g):
             gx = index_fill(g, d, index, 0)

@@ -20,7 +20,7 @@ from .._size import Size
 from .._tensor import Tensor, _wrap_dim
 from ..autograd.graph import record
 from ._common import needs_grad, empty_tensor, shape_str, check_same_device, normalize_dims
-from ._indexing import take_at, put_at
+from ._indexing import K
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack",
            "column_stack", "row_stack", "repeat", "tile", "repeat_interleave", "flip",
@@ -161,19 +161,10 @@ def column_stack(tensors, *, out=None) -> Tensor:
 
 
 # ---- separable remap ------------------------------------------------------------------
-def _remap_offsets(t: Tensor, maps) -> np.ndarray:
-    nd = len(maps)
-    acc = np.full((), t._offset, np.int64)
-    for d, m in enumerate(maps):
-        if t._stride[d]:
-            acc = acc + (np.asarray(m, np.int64) * t._stride[d]).reshape(
-                (1,) * d + (-1,) + (1,) * (nd - d - 1))
-    return np.broadcast_to(acc, tuple(len(m) for m in maps)).copy()
-
-
 def remap(x: Tensor, maps, name: str) -> Tensor:
     """out[j0, j1, ...] = x[maps[0][j0], maps[1][j1], ...] (maps already validated)."""
-    out = take_at(x, _remap_offsets(x, maps), name)
+    out = empty_tensor(tuple(len(m) for m in maps), x._dtype, x._storage.device)
+    K(x, name).remap_take(x._storage.data, x._offset, x._stride, maps, out._np())
     if needs_grad(x):
         xshape = x._shape
         record(name, (x,), (out,), lambda n, g: (_unmap(g, xshape, maps, name),))
@@ -184,7 +175,7 @@ def _unmap(g: Tensor, shape, maps, name) -> Tensor:
     """The adjoint of ``remap``: scatter-add ``g`` back into zeros(shape)."""
     z = empty_tensor(tuple(shape), g._dtype, g._storage.device)
     z._fill_nograd(0)
-    put_at(z, _remap_offsets(z, maps), np.ascontiguousarray(g._np()), "add", name)
+    K(z, name).remap_put(z._storage.data, 0, z._stride, maps, g._np(), "add")
     if needs_grad(g):
         record(name.replace("Backward0", "BackwardBackward0"), (g,), (z,),
                lambda n, gg: (remap(gg, maps, name),))

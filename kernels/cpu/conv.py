@@ -162,15 +162,23 @@ def swap01(src, dst, bias=None) -> None:
         k(src, dst, bias, True)
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _row_sum(g, n, c):
+    s = g[n, c, 0] * 0
+    for k in range(g.shape[2]):
+        s += g[n, c, k]
+    return s
+
+
 @njit(**_opts)
 def channel_sums(g, out):
-    """out[c] = sum over n, l of g[n, c, l] (accumulated in float64)."""
+    """out[c] = sum over n, l of g[n, c, l] (vectorised rows, rows added in float64)."""
     N, C, L = g.shape
     for c in range(C):
         s = 0.0
-        for n in range(N):
-            for k in range(L):
-                s += g[n, c, k]
+        if L:
+            for n in range(N):
+                s += _row_sum(g, n, c)
         out[c] = s
 
 
@@ -299,20 +307,54 @@ def _scatter_plane(g, idx, gx, p):
 
 
 @njit(**_opts)
-def _scatter_serial(g, idx, gx):
-    for p in range(gx.shape[0]):
+def _scatter_plane_2x2(g, idx, gx, p):
+    """Non-overlapping 2x2 windows: write every input pixel once (no zero pass)."""
+    H, W = gx.shape[1], gx.shape[2]
+    OH, OW = g.shape[1], g.shape[2]
+    for ih in range(2 * OH, H):
+        for iw in range(W):
+            gx[p, ih, iw] = 0
+    for oh in range(OH):
+        r0, r1 = gx[p, 2 * oh], gx[p, 2 * oh + 1]
+        grow, irow = g[p, oh], idx[p, oh]
+        b0 = 2 * oh * W
+        for ow in range(OW):
+            k = irow[ow] - b0 - 2 * ow
+            v = grow[ow]
+            z = v * 0
+            r0[2 * ow] = v if k == 0 else z
+            r0[2 * ow + 1] = v if k == 1 else z
+            r1[2 * ow] = v if k == W else z
+            r1[2 * ow + 1] = v if k == W + 1 else z
+        for iw in range(2 * OW, W):
+            r0[iw] = 0
+            r1[iw] = 0
+
+
+@njit(**_opts)
+def _scatter_any(g, idx, gx, p, two):
+    if two:
+        _scatter_plane_2x2(g, idx, gx, p)
+    else:
         _scatter_plane(g, idx, gx, p)
+
+
+@njit(**_opts)
+def _scatter_serial(g, idx, gx, two):
+    for p in range(gx.shape[0]):
+        _scatter_any(g, idx, gx, p, two)
 
 
 @njit(parallel=True, **_opts)
-def _scatter_par(g, idx, gx):
+def _scatter_par(g, idx, gx, two):
     for p in prange(gx.shape[0]):
-        _scatter_plane(g, idx, gx, p)
+        _scatter_any(g, idx, gx, p, two)
 
 
-def maxpool2d_backward(g, idx, gx) -> None:
-    """gx[p] = 0; gx[p].flat[idx[p,o]] += g[p,o] (the adjoint of ``plane_gather``)."""
-    (_scatter_par if gx.size >= PAR_MIN else _scatter_serial)(g, idx, gx)
+def maxpool2d_backward(g, idx, gx, two_by_two: bool = False) -> None:
+    """gx[p] = 0; gx[p].flat[idx[p,o]] += g[p,o] (the adjoint of ``plane_gather``).
+    ``two_by_two``: the indices come from kernel 2 / stride 2 windows inside the plane."""
+    (_scatter_par if gx.size >= PAR_MIN else _scatter_serial)(g, idx, gx, two_by_two)
 
 
 @njit(**_opts)

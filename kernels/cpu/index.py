@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["check_index", "strided_offsets", "take", "put", "count_hits", "nonzero",
-           "unique_sorted", "searchsorted_rows", "PUT_MODES"]
+__all__ = ["check_index", "strided_offsets", "take", "put", "remap_take", "remap_put",
+           "count_hits", "nonzero", "unique_sorted", "searchsorted_rows", "PUT_MODES"]
 
 _opts = dict(cache=True, nogil=True)
 
@@ -130,6 +130,114 @@ def put(buf: np.ndarray, offs: np.ndarray, vals: np.ndarray, mode: str = "assign
     if buf.dtype == np.bool_ and mode in ("add", "multiply"):
         mode = "amax" if mode == "add" else "amin"   # logical or / logical and
     _put(_as_bits(buf), o, _as_bits(v), PUT_MODES[mode])
+
+
+# ---- separable remap: output coordinate j along dim d reads input coordinate maps[d][j] ----
+@njit(**_opts)
+def _remap_take(buf, base, strides, maps, starts, shape, out):
+    nd = shape.shape[0]
+    m = shape[nd - 1]
+    if m == 0:
+        return
+    sl, ml = strides[nd - 1], starts[nd - 1]
+    outer = out.shape[0] // m
+    pos = np.zeros(nd, np.int64)
+    for o in range(outer):
+        off = base
+        for d in range(nd - 1):
+            off += maps[starts[d] + pos[d]] * strides[d]
+        k = o * m
+        for j in range(m):
+            out[k + j] = buf[off + maps[ml + j] * sl]
+        d = nd - 2
+        while d >= 0:
+            pos[d] += 1
+            if pos[d] < shape[d]:
+                break
+            pos[d] = 0
+            d -= 1
+
+
+@njit(**_opts)
+def _remap_put(buf, base, strides, maps, starts, shape, vals, mode):
+    nd = shape.shape[0]
+    m = shape[nd - 1]
+    if m == 0:
+        return
+    sl, ml = strides[nd - 1], starts[nd - 1]
+    outer = (vals.shape[0] if vals.shape[0] > 1 else _prod(shape)) // m
+    scalar = vals.shape[0] == 1
+    pos = np.zeros(nd, np.int64)
+    for o in range(outer):
+        off = base
+        for d in range(nd - 1):
+            off += maps[starts[d] + pos[d]] * strides[d]
+        k = o * m
+        for j in range(m):
+            v = vals[0] if scalar else vals[k + j]
+            a = off + maps[ml + j] * sl
+            if mode == 0:
+                buf[a] = v
+            elif mode == 1:
+                buf[a] += v
+            else:
+                buf[a] *= v
+        d = nd - 2
+        while d >= 0:
+            pos[d] += 1
+            if pos[d] < shape[d]:
+                break
+            pos[d] = 0
+            d -= 1
+
+
+@njit(**_opts)
+def _prod(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _pack_maps(maps, strides):
+    shape = np.array([len(m) for m in maps] or [1], np.int64)
+    starts = np.zeros(len(shape), np.int64)
+    if maps:
+        starts[1:] = np.cumsum(shape[:-1])
+        flat = np.concatenate([np.asarray(m, np.int64) for m in maps])
+        st = np.asarray(strides, np.int64)
+    else:
+        flat, st = np.zeros(1, np.int64), np.zeros(1, np.int64)
+    return flat, starts, shape, st
+
+
+def remap_take(buf: np.ndarray, base: int, strides, maps, out: np.ndarray) -> None:
+    """``out[j0, j1, ...] = buf[base + sum_d maps[d][j_d] * strides[d]]`` (maps validated);
+    ``out`` is a contiguous array of shape ``[len(m) for m in maps]``."""
+    flat, starts, shape, st = _pack_maps(maps, strides)
+    if out.size:
+        _remap_take(_as_bits(buf), np.int64(base), st, flat, starts, shape,
+                    _as_bits(out.reshape(-1)))
+
+
+def remap_put(buf: np.ndarray, base: int, strides, maps, vals: np.ndarray,
+              mode: str = "assign") -> None:
+    """The scatter twin of ``remap_take``: write (or add / multiply) ``vals`` (one value per
+    output element, or a single value) at the remapped places, in C order."""
+    flat, starts, shape, st = _pack_maps(maps, strides)
+    v = np.ascontiguousarray(vals).reshape(-1)
+    if not int(np.prod(shape)) or not v.shape[0]:
+        return
+    if buf.dtype == np.float16 and mode != "assign" or buf.dtype == np.bool_ and \
+            mode != "assign":
+        offs = np.broadcast_to(np.asarray(base, np.int64), tuple(shape)).copy()
+        for d in range(len(maps)):
+            offs += (flat[starts[d]:starts[d] + shape[d]] * st[d]).reshape(
+                (1,) * d + (-1,) + (1,) * (len(shape) - d - 1))
+        put(buf, offs, v, mode)
+        return
+    _remap_put(_as_bits(buf), np.int64(base), st, flat, starts, shape,
+               _as_bits(v), PUT_MODES[mode])
 
 
 @njit(**_opts)

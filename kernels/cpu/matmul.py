@@ -18,17 +18,15 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .simd import VBYTES, lanes_for, ld, prefetch, st, tblock, transpose_copy, vbroadcast, vfma, vlanes, vload, vput, vzero
+from .simd import MR, NV, lanes_for, ld, micro, prefetch, st, tblock, transpose_copy, vbroadcast, vfma, vlanes, vload, vput, vzero
 
 __all__ = ["gemm", "gemm_batched"]
 
-# Tile shape: MR rows x NV vectors of columns (NR = NV * lanes). Both use 16 accumulators or
-# fewer of the register file: 4 x 3 ymm on AVX2 (16 regs), 8 x 2 zmm on AVX-512 (32 regs).
-MR, NV = (8, 2) if VBYTES == 64 else (4, 3)
 KC = 256  # depth of a packed block: the NR x KC B sliver stays in L1
 MC = 96  # rows of a packed A block: MC x KC stays in L2
 NC = 4096  # columns of a packed B block
-SMALL_MNK = 48**3  # below this: simple loop kernel (packing + threads would dominate)
+DIRECT_ROWS = 2 * MR  # up to this many rows, B is read in place (when its rows are contiguous)
+SMALL_MNK = 16**3  # below this: simple loop kernel (call overhead dominates anyway)
 SERIAL_MNK = 96**3  # below this: packed kernel on the calling thread only
 FLOATS = (np.float32, np.float64)
 _FASTMATH = {"contract", "reassoc"}  # no nnan/ninf: NaN and Inf must propagate like numpy
@@ -43,52 +41,6 @@ def _nr(dtype) -> int:
 
 
 # ---------------------------------------------------------------- packed float kernel (njit)
-
-
-@njit(cache=True)
-def _micro_4x3(Ap, ao, Bp, bo, kc, C, co, ldc, acc):
-    """C[co + r*ldc + j] (+)= sum_k Ap[ao + k*4 + r] * Bp[bo + k*NR + j]; r < 4, j < NR = 3L."""
-    L = vlanes(Bp)
-    c00 = c01 = c02 = c10 = c11 = c12 = vzero(Bp)
-    c20 = c21 = c22 = c30 = c31 = c32 = vzero(Bp)
-    for k in range(kc):
-        pb, pa = bo + k * 3 * L, ao + k * 4
-        b0, b1, b2 = vload(Bp, pb), vload(Bp, pb + L), vload(Bp, pb + 2 * L)
-        x = vbroadcast(Ap, pa)
-        c00, c01, c02 = vfma(x, b0, c00), vfma(x, b1, c01), vfma(x, b2, c02)
-        x = vbroadcast(Ap, pa + 1)
-        c10, c11, c12 = vfma(x, b0, c10), vfma(x, b1, c11), vfma(x, b2, c12)
-        x = vbroadcast(Ap, pa + 2)
-        c20, c21, c22 = vfma(x, b0, c20), vfma(x, b1, c21), vfma(x, b2, c22)
-        x = vbroadcast(Ap, pa + 3)
-        c30, c31, c32 = vfma(x, b0, c30), vfma(x, b1, c31), vfma(x, b2, c32)
-    for r, (u, v, w) in enumerate(((c00, c01, c02), (c10, c11, c12), (c20, c21, c22), (c30, c31, c32))):
-        vput(C, co + r * ldc, u, acc), vput(C, co + r * ldc + L, v, acc), vput(C, co + r * ldc + 2 * L, w, acc)
-
-
-@njit(cache=True)
-def _micro_8x2(Ap, ao, Bp, bo, kc, C, co, ldc, acc):
-    """C[co + r*ldc + j] (+)= sum_k Ap[ao + k*8 + r] * Bp[bo + k*NR + j]; r < 8, j < NR = 2L."""
-    L = vlanes(Bp)
-    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = vzero(Bp)
-    c40 = c41 = c50 = c51 = c60 = c61 = c70 = c71 = vzero(Bp)
-    for k in range(kc):
-        pb, pa = bo + k * 2 * L, ao + k * 8
-        b0, b1 = vload(Bp, pb), vload(Bp, pb + L)
-        x, y = vbroadcast(Ap, pa), vbroadcast(Ap, pa + 1)
-        c00, c01, c10, c11 = vfma(x, b0, c00), vfma(x, b1, c01), vfma(y, b0, c10), vfma(y, b1, c11)
-        x, y = vbroadcast(Ap, pa + 2), vbroadcast(Ap, pa + 3)
-        c20, c21, c30, c31 = vfma(x, b0, c20), vfma(x, b1, c21), vfma(y, b0, c30), vfma(y, b1, c31)
-        x, y = vbroadcast(Ap, pa + 4), vbroadcast(Ap, pa + 5)
-        c40, c41, c50, c51 = vfma(x, b0, c40), vfma(x, b1, c41), vfma(y, b0, c50), vfma(y, b1, c51)
-        x, y = vbroadcast(Ap, pa + 6), vbroadcast(Ap, pa + 7)
-        c60, c61, c70, c71 = vfma(x, b0, c60), vfma(x, b1, c61), vfma(y, b0, c70), vfma(y, b1, c71)
-    rows = ((c00, c01), (c10, c11), (c20, c21), (c30, c31), (c40, c41), (c50, c51), (c60, c61), (c70, c71))
-    for r, (u, v) in enumerate(rows):
-        vput(C, co + r * ldc, u, acc), vput(C, co + r * ldc + L, v, acc)
-
-
-_micro = _micro_8x2 if MR == 8 else _micro_4x3  # fixed per compile target (see simd.VBYTES)
 
 
 @njit(cache=True)
@@ -154,11 +106,13 @@ def _spill(Ct, NR, mr, nr, out, co, ors, ocs, acc):
 
 
 @njit(cache=True)
-def _macro(Ap, Bp, Ct, mc, nc, kc, out, oo, ors, ocs, acc):
-    """out block [mc, nc] at oo (+)= packed A block @ packed B block."""
+def _macro(Ap, Bp, b, bo, brs, direct, Ct, mc, nc, kc, out, oo, ors, ocs, acc):
+    """out block [mc, nc] at oo (+)= packed A block @ B block. B slivers come from Bp, or, when
+    direct, full-width ones straight from b's rows (pitch brs) and only the tail from Bp."""
     NR = NV * vlanes(Bp)
     for jr in range(0, nc, NR):
         nr = min(NR, nc - jr)
+        B, boff, ldb = (b, bo + jr, brs) if direct and nr == NR else (Bp, jr * kc, NR)
         for ir in range(0, mc, MR):
             mr = min(MR, mc - ir)
             co = oo + ir * ors + jr * ocs
@@ -166,9 +120,9 @@ def _macro(Ap, Bp, Ct, mc, nc, kc, out, oo, ors, ocs, acc):
                 for r in range(MR):  # C rows are cold; fetch them while the k loop runs
                     prefetch(out, co + r * ors)
                     prefetch(out, co + r * ors + NR - 1)
-                _micro(Ap, ir * kc, Bp, jr * kc, kc, out, co, ors, acc)
+                micro(Ap, ir * kc, B, boff, ldb, kc, out, co, ors, acc)
             else:
-                _micro(Ap, ir * kc, Bp, jr * kc, kc, Ct, 0, NR, False)
+                micro(Ap, ir * kc, B, boff, ldb, kc, Ct, 0, NR, False)
                 _spill(Ct, NR, mr, nr, out, co, ors, ocs, acc)
 
 
@@ -179,17 +133,22 @@ def _gemm_block(a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, r0, r1, c0,
     Ap = w[: MC * KC]
     Bp = w[MC * KC : MC * KC + NC * KC]
     Ct = w[MC * KC + NC * KC : MC * KC + NC * KC + MR * NR]
+    # Few rows: each B sliver is used once or twice, so reading b in place beats packing it.
+    direct = bcs == 1 and r1 - r0 <= DIRECT_ROWS
     ncs = (NC // NR) * NR
     for jc in range(c0, c1, ncs):
         nc = min(ncs, c1 - jc)
+        nfull = nc - nc % NR if direct else 0
         for pc in range(0, K, KC):
             kc = min(KC, K - pc)
-            _pack_b(b, bo + pc * brs + jc * bcs, brs, bcs, kc, nc, Bp)
+            bpc = bo + pc * brs + jc * bcs
+            _pack_b(b, bpc + nfull * bcs, brs, bcs, kc, nc - nfull, Bp[nfull * kc :])
             beta = acc or pc > 0  # later K blocks add onto the first one
             for ic in range(r0, r1, MC):
                 mc = min(MC, r1 - ic)
                 _pack_a(a, ao + ic * ars + pc * acs, ars, acs, mc, kc, Ap)
-                _macro(Ap, Bp, Ct, mc, nc, kc, out, oo + ic * ors + jc * ocs, ors, ocs, beta)
+                oc = oo + ic * ors + jc * ocs
+                _macro(Ap, Bp, b, bpc, brs, direct, Ct, mc, nc, kc, out, oc, ors, ocs, beta)
 
 
 @njit(cache=True, parallel=True)
@@ -363,6 +322,16 @@ def _grid(M, N, nt, nr):
     return 1, nt
 
 
+def _use_simple(M, N, K, nr, acs, brs, bcs):
+    """Where the packed kernel loses: tiny products, narrow N with dot-friendly operands, and
+    a few rows when b's rows are strided (B would have to be packed for one use)."""
+    if M * N * K < SMALL_MNK:
+        return True
+    if 2 * N < nr and acs == 1 and brs == 1:
+        return True
+    return M < MR and bcs != 1
+
+
 def gemm(a, b, out, accumulate=False) -> None:
     """out[M,N] = a[M,K] @ b[K,N] (or += when accumulate), for any strides.
 
@@ -382,17 +351,18 @@ def gemm(a, b, out, accumulate=False) -> None:
         return _via_temp(gemm, a, b, out, accumulate)
     fa, fb, fo = _flat(a), _flat(b), _flat(out)
     args = (*fa, *fb, *fo)
-    mnk = M * N * K
-    if out.dtype not in FLOATS or mnk < SMALL_MNK or min(M, N) < MR:
+    if out.dtype not in FLOATS:
+        return _small(*args, M, N, K, accumulate)
+    nr = _nr(out.dtype)
+    if _use_simple(M, N, K, nr, fa[3], fb[2], fb[3]):
         return _small(*args, M, N, K, accumulate)
     if fo[3] != 1 and fo[2] == 1:  # column-major out: compute out.T = b.T @ a.T instead
         return gemm(b.T, a.T, out.T, accumulate)
     nt = numba.get_num_threads()
     ws = _workspace(out.dtype, nt)
-    if nt == 1 or mnk < SERIAL_MNK:
+    if nt == 1 or M * N * K < SERIAL_MNK:
         return _gemm_block(*args, 0, M, 0, N, K, accumulate, ws[0])
-    tm, tn = _grid(M, N, nt, _nr(out.dtype))
-    _gemm_par(*args, M, N, K, accumulate, ws, tm, tn)
+    _gemm_par(*args, M, N, K, accumulate, ws, *_grid(M, N, nt, nr))
 
 
 def gemm_batched(a, b, out) -> None:

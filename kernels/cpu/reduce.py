@@ -23,7 +23,10 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 from numba import get_num_threads, njit, prange, types
+from numba.core import cgutils
 from numba.extending import intrinsic, overload
+
+from kernels.cpu.simd import Vec, vlanes, vload
 
 __all__ = [
     "reduce_rows", "arg_reduce_rows", "var_rows", "logsumexp_rows", "row_view", "col_view", "plan",
@@ -113,38 +116,90 @@ def prod_1d(a, p):
     return p
 
 
-@njit(cache=True)
-def _nan_cnt(b):
-    c = 0
-    for k in range(b.shape[0]):
-        c += 1 if b[k] != b[k] else 0
-    return c
+def _vbin(name):
+    """Lane-wise llvm.maximum/minimum on simd.Vec: NaN-propagating, so no separate NaN pass."""
+
+    @intrinsic
+    def f(typingctx, a, b):
+        if not (isinstance(a, Vec) and a == b and isinstance(a.dtype, types.Float)):
+            return None
+
+        def codegen(context, builder, sig, args):
+            t = args[0].type
+            fname = f"{name}.v{a.lanes}f{a.dtype.bitwidth}"
+            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(t, [t, t]), fname)
+            return builder.call(fn, args)
+
+        return a(a, b), codegen
+
+    return f
+
+
+_vmaximum, _vminimum = _vbin("llvm.maximum"), _vbin("llvm.minimum")
+
+
+@intrinsic
+def _lane(typingctx, v, j):
+    def codegen(context, builder, sig, args):
+        return builder.extract_element(args[0], args[1])
+
+    return v.dtype(v, types.intp), codegen
+
+
+def _make_fext(big):
+    """Float max (big) / min of a row with explicit vectors: LLVM does not vectorise a
+    NaN-propagating select, and maxnum + a NaN count costs two passes."""
+
+    @njit(cache=True)
+    def fext(a):
+        n, w = a.shape[0], vlanes(a)
+        m = a[0]
+        if n < 4 * w:
+            for k in range(n):
+                m = pmax(m, a[k]) if big else pmin(m, a[k])
+            return m
+        v0 = v1 = v2 = v3 = vload(a, 0)
+        for k in range(0, n - 4 * w + 1, 4 * w):
+            if big:
+                v0, v1 = _vmaximum(v0, vload(a, k)), _vmaximum(v1, vload(a, k + w))
+                v2, v3 = _vmaximum(v2, vload(a, k + 2 * w)), _vmaximum(v3, vload(a, k + 3 * w))
+            else:
+                v0, v1 = _vminimum(v0, vload(a, k)), _vminimum(v1, vload(a, k + w))
+                v2, v3 = _vminimum(v2, vload(a, k + 2 * w)), _vminimum(v3, vload(a, k + 3 * w))
+        for k in range(n - n % (4 * w), n):  # tail
+            m = pmax(m, a[k]) if big else pmin(m, a[k])
+        for j in range(w):
+            for v in (v0, v1, v2, v3):
+                m = pmax(m, _lane(v, j)) if big else pmin(m, _lane(v, j))
+        return m
+
+    return fext
+
+
+_fmax, _fmin = _make_fext(True), _make_fext(False)
 
 
 @njit(cache=True)
-def _blk_ext(b, big):
-    m = b[0]
-    if big:
-        for k in range(b.shape[0]):
-            m = mx(m, b[k])
-    else:
-        for k in range(b.shape[0]):
-            m = mn(m, b[k])
-    return m
-
-
-@njit(cache=True)
-def ext_1d(a, big):
-    """max (big) or min of a non-empty row, NaN-propagating: mx/mn skip NaN, so NaNs are counted
-    beside them, block by block (the second pass reads L1)."""
+def _iext(a, big):
     m = a[0]
-    for b0 in range(0, a.shape[0], BLK):
-        b = a[b0 : b0 + BLK]
-        if _nan_cnt(b):
-            return b[find_1d(b, b[0] * 0 + np.nan)]
-        v = _blk_ext(b, big)
-        m = mx(m, v) if big else mn(m, v)
+    if big:
+        for k in range(a.shape[0]):
+            m = mx(m, a[k])
+    else:
+        for k in range(a.shape[0]):
+            m = mn(m, a[k])
     return m
+
+
+def ext_1d(a, big):
+    """max (big) or min of a non-empty row, NaN-propagating."""
+
+
+@overload(ext_1d)
+def _ov_ext(a, big):
+    if isinstance(a.dtype, types.Float):
+        return lambda a, big: _fmax(a) if big else _fmin(a)
+    return lambda a, big: _iext(a, big)
 
 
 @njit(cache=True)

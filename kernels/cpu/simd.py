@@ -12,6 +12,7 @@ checks: callers guarantee `0 <= i` and `i + lanes <= len(arr)`.
 import llvmlite.binding as llb
 from llvmlite import ir
 from numba.core import cgutils, config, types
+from numba import njit
 from numba.extending import intrinsic, models, register_model
 
 __all__ = [
@@ -31,6 +32,9 @@ __all__ = [
     "st",
     "tblock",
     "transpose_copy",
+    "MR",
+    "NV",
+    "micro",
 ]
 
 
@@ -291,3 +295,55 @@ def transpose_copy(typingctx, src, si, ss, dst, di, ds):
         return context.get_dummy_value()
 
     return types.void(src, types.intp, types.intp, dst, types.intp, types.intp), codegen
+
+
+# ---------------------------------------------------------------- register-tile GEMM kernels
+# Tile: MR rows x NV vectors of columns (NR = NV * lanes). Each uses at most 16 accumulators
+# plus the B vectors and one broadcast: 4 x 3 ymm fits AVX2's 16 registers, 8 x 2 zmm AVX-512's 32.
+MR, NV = (8, 2) if VBYTES == 64 else (4, 3)
+
+
+@njit(cache=True)
+def micro_4x3(Ap, ao, Bp, bo, ldb, kc, C, co, ldc, acc):
+    """C[co + r*ldc + j] (+)= sum_k Ap[ao + k*4 + r] * Bp[bo + k*ldb + j]; r < 4, j < 3L."""
+    L = vlanes(Bp)
+    c00 = c01 = c02 = c10 = c11 = c12 = vzero(Bp)
+    c20 = c21 = c22 = c30 = c31 = c32 = vzero(Bp)
+    for k in range(kc):
+        pb, pa = bo + k * ldb, ao + k * 4
+        b0, b1, b2 = vload(Bp, pb), vload(Bp, pb + L), vload(Bp, pb + 2 * L)
+        x = vbroadcast(Ap, pa)
+        c00, c01, c02 = vfma(x, b0, c00), vfma(x, b1, c01), vfma(x, b2, c02)
+        x = vbroadcast(Ap, pa + 1)
+        c10, c11, c12 = vfma(x, b0, c10), vfma(x, b1, c11), vfma(x, b2, c12)
+        x = vbroadcast(Ap, pa + 2)
+        c20, c21, c22 = vfma(x, b0, c20), vfma(x, b1, c21), vfma(x, b2, c22)
+        x = vbroadcast(Ap, pa + 3)
+        c30, c31, c32 = vfma(x, b0, c30), vfma(x, b1, c31), vfma(x, b2, c32)
+    for r, (u, v, w) in enumerate(((c00, c01, c02), (c10, c11, c12), (c20, c21, c22), (c30, c31, c32))):
+        vput(C, co + r * ldc, u, acc), vput(C, co + r * ldc + L, v, acc), vput(C, co + r * ldc + 2 * L, w, acc)
+
+
+@njit(cache=True)
+def micro_8x2(Ap, ao, Bp, bo, ldb, kc, C, co, ldc, acc):
+    """C[co + r*ldc + j] (+)= sum_k Ap[ao + k*8 + r] * Bp[bo + k*ldb + j]; r < 8, j < 2L."""
+    L = vlanes(Bp)
+    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = vzero(Bp)
+    c40 = c41 = c50 = c51 = c60 = c61 = c70 = c71 = vzero(Bp)
+    for k in range(kc):
+        pb, pa = bo + k * ldb, ao + k * 8
+        b0, b1 = vload(Bp, pb), vload(Bp, pb + L)
+        x, y = vbroadcast(Ap, pa), vbroadcast(Ap, pa + 1)
+        c00, c01, c10, c11 = vfma(x, b0, c00), vfma(x, b1, c01), vfma(y, b0, c10), vfma(y, b1, c11)
+        x, y = vbroadcast(Ap, pa + 2), vbroadcast(Ap, pa + 3)
+        c20, c21, c30, c31 = vfma(x, b0, c20), vfma(x, b1, c21), vfma(y, b0, c30), vfma(y, b1, c31)
+        x, y = vbroadcast(Ap, pa + 4), vbroadcast(Ap, pa + 5)
+        c40, c41, c50, c51 = vfma(x, b0, c40), vfma(x, b1, c41), vfma(y, b0, c50), vfma(y, b1, c51)
+        x, y = vbroadcast(Ap, pa + 6), vbroadcast(Ap, pa + 7)
+        c60, c61, c70, c71 = vfma(x, b0, c60), vfma(x, b1, c61), vfma(y, b0, c70), vfma(y, b1, c71)
+    rows = ((c00, c01), (c10, c11), (c20, c21), (c30, c31), (c40, c41), (c50, c51), (c60, c61), (c70, c71))
+    for r, (u, v) in enumerate(rows):
+        vput(C, co + r * ldc, u, acc), vput(C, co + r * ldc + L, v, acc)
+
+
+micro = micro_8x2 if VBYTES == 64 else micro_4x3  # fixed per compile target, like VBYTES

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import engine
-import engine.nn as nn
 import engine.nn.functional as F
+from engine import nn
 from engine.autograd import gradcheck
 
 RNG = np.random.default_rng(1234)

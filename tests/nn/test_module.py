@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import engine
-import engine.nn as nn
+from engine import nn
 from engine.nn.parameter import Parameter
 
 
@@ -86,9 +86,9 @@ def test_shared_modules_and_remove_duplicate():
 def test_getattr_setattr_delattr_dir():
     net = Net()
     with pytest.raises(AttributeError, match="'Net' object has no attribute 'foo'"):
-        net.foo
+        _ = net.foo
     with pytest.raises(AttributeError, match="'Linear' object has no attribute 'foo'"):
-        nn.Linear(1, 1).foo
+        _ = nn.Linear(1, 1).foo
     net.steps = engine.full((1,), 5.0)  # buffer reassignment stays a buffer
     assert net.state_dict()["steps"].item() == 5.0
     d = dir(net)
@@ -226,6 +226,29 @@ def test_forward_hooks():
     h.remove()
 
 
+def test_full_backward_hook_vs_torch():
+    torch = pytest.importorskip("torch")
+
+    def run(lib, mk):
+        lin = lib.Linear(3, 2)
+        lin.load_state_dict({"weight": mk(np.arange(6.0).reshape(2, 3) / 7),
+                             "bias": mk(np.array([0.1, 0.2]))})
+        seen = []
+        h = lin.register_full_backward_hook(
+            lambda m, gi, go: seen.append((gi[0].tolist(), go[0].tolist())) or (gi[0] * 2,))
+        x = mk(np.ones((2, 3))).requires_grad_(True)
+        (lin(x) ** 2).sum().backward()
+        h.remove()
+        lin(x).sum().backward()  # removed: no call
+        return seen, x.grad.tolist()
+    e = run(nn, lambda v: engine.tensor(v, dtype=engine.float32))
+    t = run(torch.nn, lambda v: torch.tensor(v, dtype=torch.float32))
+    assert len(e[0]) == len(t[0]) == 1
+    np.testing.assert_allclose(e[0][0][0], t[0][0][0], rtol=1e-6)
+    np.testing.assert_allclose(e[0][0][1], t[0][0][1], rtol=1e-6)
+    np.testing.assert_allclose(e[1], t[1], rtol=1e-6)
+
+
 def _torch_lib():
     torch = pytest.importorskip("torch")
     return torch, torch.nn
@@ -266,7 +289,7 @@ def _custom(lib):
 
 
 def test_reprs_match_torch():
-    torch, tnn = _torch_lib()
+    _, tnn = _torch_lib()
     for e, t in zip(_repr_pairs(nn), _repr_pairs(tnn)):
         assert repr(e) == repr(t)
     assert repr(_custom(nn)) == repr(_custom(tnn))

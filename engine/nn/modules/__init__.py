@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import importlib
 
-from .module import Module
-from .container import Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict
-from .linear import Identity, Linear, Bilinear
-from .activation import *  # noqa: F401,F403
+from .activation import *
 from .activation import __all__ as _act_all
-from .dropout import Dropout, Dropout1d, Dropout2d, Dropout3d, AlphaDropout
-from .sparse import Embedding
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
 from .flatten import Flatten, Unflatten
-from .layernorm import LayerNorm, GroupNorm, RMSNorm
-from .loss import *  # noqa: F401,F403
+from .layernorm import GroupNorm, LayerNorm, RMSNorm
+from .linear import Bilinear, Identity, Linear
+from .loss import *
 from .loss import __all__ as _loss_all
+from .module import Module
+from .sparse import Embedding
 
 __all__ = (["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
             "ParameterDict", "Identity", "Linear", "Bilinear", "Dropout", "Dropout1d",

@@ -11,7 +11,7 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Identity", "Linear", "Bilinear"]
+__all__ = ["Bilinear", "Identity", "Linear"]
 
 
 def _empty(*shape, device=None, dtype=None):
@@ -36,8 +36,6 @@ class Linear(Module):
     >>> engine.nn.Linear(784, 256)
     Linear(in_features=784, out_features=256, bias=True)
     """
-
-    __constants__ = ["in_features", "out_features"]
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
                  dtype=None) -> None:

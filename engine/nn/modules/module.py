@@ -4,13 +4,14 @@ state_dict, train/eval, device/dtype conversion, hooks and PyTorch's repr."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..._tensor import Tensor
 from ..parameter import Parameter
+from ._convert import ConvertMixin
 from ._state import StateDictMixin, _IncompatibleKeys
 
-__all__ = ["Module", "_addindent", "_IncompatibleKeys"]
+__all__ = ["Module", "_IncompatibleKeys", "_addindent"]
 
 
 def _addindent(s_: str, num_spaces: int) -> str:
@@ -48,7 +49,7 @@ class _DictHandle:
         self.remove()
 
 
-class Module(StateDictMixin):
+class Module(StateDictMixin, ConvertMixin):
     """Base class for all neural network modules.
 
     >>> import engine.nn as nn
@@ -91,7 +92,7 @@ class Module(StateDictMixin):
 
     def _call_impl(self, *args, **kwargs):
         pre, post = self._forward_pre_hooks, self._forward_hooks
-        if not pre and not post:
+        if not pre and not post and not self._backward_hooks:
             return self.forward(*args, **kwargs)
         for hid, hook in list(pre.items()):
             if hid in self._forward_pre_hooks_with_kwargs:
@@ -102,7 +103,11 @@ class Module(StateDictMixin):
             r = hook(self, args)
             if r is not None:
                 args = r if isinstance(r, tuple) else (r,)
-        out = self.forward(*args, **kwargs)
+        if self._backward_hooks:
+            from ._hooks import call_with_backward_hooks
+            out = call_with_backward_hooks(self, args, kwargs, self.forward)
+        else:
+            out = self.forward(*args, **kwargs)
         for hid, hook in list(post.items()):
             if hid in self._forward_hooks_with_kwargs:
                 r = hook(self, args, kwargs, out)
@@ -127,6 +132,8 @@ class Module(StateDictMixin):
                               self._forward_hooks_with_kwargs if with_kwargs else None)
 
     def register_full_backward_hook(self, hook, prepend: bool = False):
+        """``hook(module, grad_input, grad_output) -> None | new_grad_input`` runs when the
+        gradients w.r.t. the module's inputs are computed."""
         return self._add_hook(self._backward_hooks, hook, prepend, None)
 
     register_backward_hook = register_full_backward_hook
@@ -175,7 +182,7 @@ class Module(StateDictMixin):
                 "compute the value in the forward() method.")
         self._parameters[name] = param
 
-    def add_module(self, name: str, module: "Module | None") -> None:
+    def add_module(self, name: str, module: Module | None) -> None:
         if not isinstance(module, Module) and module is not None:
             raise TypeError(f"{_typename(module)} is not a Module subclass")
         if not isinstance(name, str):
@@ -301,7 +308,7 @@ class Module(StateDictMixin):
         yield from self._named_members(lambda m: m._buffers.items(), prefix, recurse,
                                        remove_duplicate)
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
@@ -312,7 +319,7 @@ class Module(StateDictMixin):
                 memo.add(id(m))
                 yield name, m
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
@@ -330,7 +337,7 @@ class Module(StateDictMixin):
             yield from m.named_modules(memo, prefix + ("." if prefix else "") + name,
                                        remove_duplicate)
 
-    def get_submodule(self, target: str) -> "Module":
+    def get_submodule(self, target: str) -> Module:
         if target == "":
             return self
         mod = self
@@ -339,7 +346,7 @@ class Module(StateDictMixin):
                 raise AttributeError(mod._get_name() + " has no attribute `" + item + "`")
             mod = getattr(mod, item)
             if not isinstance(mod, Module):
-                raise AttributeError("`" + item + "` is not an nn.Module")
+                raise AttributeError("`" + item + "` is not an nn.Module")  # noqa: TRY004
         return mod
 
     def _get_owned(self, target: str, store: str, kind: str):
@@ -356,116 +363,6 @@ class Module(StateDictMixin):
 
     def get_buffer(self, target: str) -> Tensor:
         return self._get_owned(target, "_buffers", "Buffer")
-
-    # ---- modes, grads, conversion -------------------------------------------------------
-    def train(self, mode: bool = True) -> "Module":
-        if not isinstance(mode, bool):
-            raise ValueError("training mode is expected to be boolean")
-        self.training = mode
-        for m in self.children():
-            m.train(mode)
-        return self
-
-    def eval(self) -> "Module":
-        return self.train(False)
-
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
-        for p in self.parameters():
-            p.requires_grad_(requires_grad)
-        return self
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                g = p.grad
-                if g.grad_fn is not None:
-                    g.detach_()
-                else:
-                    g.requires_grad_(False)
-                g._fill_nograd(0)
-
-    def apply(self, fn) -> "Module":
-        for m in self.children():
-            m.apply(fn)
-        fn(self)
-        return self
-
-    def _apply(self, fn, recurse: bool = True) -> "Module":
-        from ...autograd.grad_mode import no_grad
-        if recurse:
-            for m in self.children():
-                m._apply(fn)
-        for key, p in self._parameters.items():
-            if p is None:
-                continue
-            with no_grad():
-                new = fn(p)
-            if new is not p:
-                p.data = new
-            if p.grad is not None:
-                with no_grad():
-                    g = fn(p.grad)
-                if g is not p.grad:
-                    p._grad = g
-        for key, b in self._buffers.items():
-            if b is not None:
-                self._buffers[key] = fn(b)
-        return self
-
-    def to(self, *args, **kwargs) -> "Module":
-        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``; floating
-        parameters/buffers take the dtype, every tensor takes the device."""
-        from ... import _dtype as D
-        dtype, device = kwargs.get("dtype"), kwargs.get("device")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype, device = a.dtype, a.device
-            elif isinstance(a, D.dtype):
-                dtype = a
-            elif a is not None and not isinstance(a, bool):
-                device = a
-        if dtype is not None:
-            dtype = D.to_dtype(dtype)
-            if not dtype.is_floating_point:
-                raise TypeError("nn.Module.to only accepts floating point or complex dtypes, "
-                                f"but got desired dtype={dtype}")
-
-        def convert(t):
-            if dtype is not None and t.is_floating_point():
-                return t.to(device, dtype) if device is not None else t.to(dtype)
-            return t.to(device) if device is not None else t
-        return self._apply(convert)
-
-    def cpu(self) -> "Module":
-        return self._apply(lambda t: t.cpu())
-
-    def cuda(self, device=None) -> "Module":
-        return self._apply(lambda t: t.cuda(device))
-
-    def type(self, dst_type) -> "Module":
-        return self._apply(lambda t: t.type(dst_type))
-
-    def _float_cast(self, dt):
-        return self._apply(lambda t: t.to(dt) if t.is_floating_point() else t)
-
-    def float(self) -> "Module":
-        from ... import _dtype as D
-        return self._float_cast(D.float32)
-
-    def double(self) -> "Module":
-        from ... import _dtype as D
-        return self._float_cast(D.float64)
-
-    def half(self) -> "Module":
-        from ... import _dtype as D
-        return self._float_cast(D.float16)
-
-    def share_memory(self) -> "Module":
-        return self
 
     # ---- repr ---------------------------------------------------------------------------
     def _get_name(self) -> str:
