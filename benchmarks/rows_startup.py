@@ -90,12 +90,9 @@ def _first_step_runner(ctx: Ctx, cfg: Config) -> dict:
     out = {}
     for lib in _libs(ctx, False):
         code = _FIRST_STEP.format(lib=lib)
-        first = run_child(code)[0]           # makes sure the on-disk cache is warm
-        runs = [run_child(code) for _ in range(0 if cfg.quick else 3)] or [(first, None)]
-        if runs[-1][1] is None:              # --quick: the warming run is the only one
-            runs = [run_child(code)] if first > 3.0 else [(first, {"import_s": None,
-                                                                   "step_s": None})]
-        out[lib] = timing_from_samples([w for w, _ in runs], first_s=first,
+        first = run_child(code)       # warms the on-disk cache; --quick keeps only this run
+        runs = [run_child(code) for _ in range(0 if cfg.quick else 3)] or [first]
+        out[lib] = timing_from_samples([w for w, _ in runs], first_s=first[0],
                                        import_s=runs[-1][1]["import_s"],
                                        step_s=runs[-1][1]["step_s"])
     return out

@@ -235,10 +235,9 @@ class Tensor:
 
     def _alias(self) -> "Tensor":
         """A new Tensor object over the same storage and geometry, with no history."""
-        t = make(self._storage, self._shape, self._stride, self._offset, self._dtype,
-                 self._contig)
-        t._base = self._base if self._base is not None else self
-        return t
+        # shares storage and version counter, but is not an autograd view of self
+        return make(self._storage, self._shape, self._stride, self._offset, self._dtype,
+                    self._contig)
 
     # --- host interop ---------------------------------------------------------------------
     def _np(self) -> np.ndarray:

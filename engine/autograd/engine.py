@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import traceback
 
 from . import graph
 from .grad_mode import set_grad_enabled, is_grad_enabled
@@ -204,6 +205,6 @@ def _check_anomaly(node, out):
         if g is not None and bool(isnan(g).any()):
             where = ""
             if node.trace:
-                where = "\nForward call that created it:\n" + "".join(node.trace.format())
+                where = "\nForward call that created it:\n" + "".join(traceback.format_list(node.trace))
             raise RuntimeError(
                 f"Function '{node.name()}' returned nan values in its {i}th output.{where}")

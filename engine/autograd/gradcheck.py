@@ -18,9 +18,7 @@ def _numeric(fn, inputs, i, eps):
     base = fn(*inputs)
     base = base if isinstance(base, tuple) else (base,)
     jac = [np.zeros((x.numel(), o.numel())) for o in base]
-    from .grad_mode import no_grad
-    with no_grad():
-        data = x.detach()
+    if True:  # fn runs with grad mode on: gradgradcheck's fn itself calls autograd.grad
         for k in range(x.numel()):
             orig = float(flat[k].item())
             flat[k] = orig + eps

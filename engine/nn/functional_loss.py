@@ -134,6 +134,12 @@ def _pick(x, target, C):
     return where(_class_mask(target, C), x, 0.0).sum(1)
 
 
+def _class_weights(weight, t):
+    """weight[t] for a validated class-index tensor ``t`` (no gradient, as in PyTorch)."""
+    from ._shape_fns import take_rows
+    return take_rows(weight.detach().unsqueeze(1), t.reshape(-1)).reshape(tuple(t.shape))
+
+
 def _check_targets(name, input, target, ignore_index):
     if target.dtype not in _INT:
         raise RuntimeError(f"{name}: expected target of integer dtype (class indices) but got "
@@ -151,16 +157,17 @@ def _check_targets(name, input, target, ignore_index):
                            f" for input of shape {tuple(input.shape)}, but got target shape "
                            f"{tuple(target.shape)}")
     C = input.shape[1] if input.ndim > 1 else input.shape[0]
-    if target.numel():
-        t = target.detach()
-        bad = ((t < 0) | (t >= C)) & (t != ignore_index)
-        if bool(bad.any()):
-            v = int(where(bad, t, 0).abs().amax()) if not bool((bad & (t < 0)).any()) else \
-                int(where(bad, t, 0).amin())
-            raise IndexError(f"Target {v} is out of bounds. ({name}: class indices must be in "
-                             f"[0, {C - 1}] or equal ignore_index={ignore_index}; input shape "
-                             f"{tuple(input.shape)}, target shape {tuple(target.shape)})")
-    return C
+    if not target.numel():
+        return C, False
+    t = target._np() if target.is_cpu else target.detach().cpu()._np()  # host check, no kernels
+    ign = t == ignore_index
+    bad = ((t < 0) | (t >= C)) & ~ign
+    if bad.any():
+        v = int(t[bad].min()) if t[bad].min() < 0 else int(t[bad].max())
+        raise IndexError(f"Target {v} is out of bounds. ({name}: class indices must be in "
+                         f"[0, {C - 1}] or equal ignore_index={ignore_index}; input shape "
+                         f"{tuple(input.shape)}, target shape {tuple(target.shape)})")
+    return C, bool(ign.any())
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,
@@ -175,18 +182,20 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
         out = nll_loss(input.unsqueeze(0), target.reshape(1), weight, None, ignore_index, None,
                        reduction)
         return out.squeeze(0) if reduction == "none" else out
-    C = _check_targets("nll_loss", input, target, ignore_index)
+    C, has_ignored = _check_targets("nll_loss", input, target, ignore_index)
     if weight is not None and tuple(weight.shape) != (C,):
         raise RuntimeError(f"nll_loss: weight tensor should be defined either for all {C} "
                            f"classes or no classes but got weight tensor of shape: "
                            f"{list(weight.shape)}")
+    if not has_ignored and weight is None:  # the common case: a few ops only
+        picked = _pick(input, target, C)
+        return _reduce(-picked, reduction, "nll_loss")
     keep = target != ignore_index
-    safe_t = where(keep, target, 0)
+    safe_t = where(keep, target, 0) if has_ignored else target
     picked = _pick(input, safe_t, C)
     w = keep.to(input.dtype)
     if weight is not None:
-        w = w * _pick(weight.reshape((1, C) + (1,) * (input.ndim - 2)).expand(
-            (target.shape[0], C) + tuple(target.shape[1:])), safe_t, C).detach()
+        w = w * _class_weights(weight, safe_t)
     loss = -picked * w
     if reduction == "none":
         return loss
@@ -222,11 +231,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     smooth = where(keep, -lp.sum(cdim), 0.0)
     if reduction == "mean":
         if weight is not None:
-            lp1 = logp if logp.ndim > 1 else logp.unsqueeze(0)
-            t1 = target if logp.ndim > 1 else target.reshape(1)
-            wsum = _pick(weight.reshape((1, C) + (1,) * (lp1.ndim - 2)).expand(
-                (t1.shape[0], C) + tuple(t1.shape[1:])), where(t1 != ignore_index, t1, 0), C)
-            ret = smooth.sum() / (wsum * (t1 != ignore_index)).sum()
+            wsum = _class_weights(weight, where(keep, target, 0)) * keep
+            ret = smooth.sum() / wsum.sum()
         else:
             ret = smooth.sum() / keep.sum()
     else:
@@ -396,12 +402,12 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     reduction = _legacy_reduction(size_average, reduce, reduction)
     x = input if input.ndim == 2 else input.unsqueeze(0)
     t = target.reshape(-1)
-    C = _check_targets("multi_margin_loss", x, t, -(10 ** 9))
+    C = _check_targets("multi_margin_loss", x, t, -(10 ** 9))[0]
     xy = _pick(x, t, C).unsqueeze(1)
     z = (margin - xy + x).clamp_min(0)
     z = z ** p if p != 1 else z
     if weight is not None:
-        z = z * _pick(weight.reshape(1, C).expand(x.shape[0], C), t, C).unsqueeze(1)
+        z = z * _class_weights(weight, t).unsqueeze(1)
     z = where(_class_mask(t, C), 0.0, z)
     loss = z.sum(1) / C
     loss = loss if input.ndim == 2 else loss.squeeze(0)

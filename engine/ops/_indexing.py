@@ -16,7 +16,7 @@ from .._tensor import Tensor
 from ..autograd.graph import record
 from ._common import needs_grad, empty_tensor, shape_str, sum_to
 
-__all__ = ["K", "check_idx", "idx_error", "offsets", "take_at", "put_at", "values_array",
+__all__ = ["K", "Trusted", "check_idx", "idx_error", "offsets", "take_at", "put_at", "values_array",
            "IndexSpec", "make_spec", "index", "index_put", "index_put_into", "host_index",
            "INDEX_DTYPES"]
 
@@ -127,6 +127,15 @@ class IndexSpec:
         K(t, "index_put_").remap_put(t._storage.data, t._offset, strides, maps, vals, mode)
 
 
+class Trusted:
+    """Indices known to be in range (from nonzero of a matching mask): not re-validated."""
+
+    __slots__ = ("a",)
+
+    def __init__(self, a):
+        self.a = a
+
+
 def make_spec(shape, items) -> IndexSpec:
     """``items``: list of (dim, integer index Tensor/array); validates dtype, broadcasting
     and bounds (IndexError, torch's messages)."""
@@ -137,6 +146,8 @@ def make_spec(shape, items) -> IndexSpec:
                 raise IndexError("tensors used as indices must be long, int, byte or bool "
                                  "tensors")
             arrs.append(host_index(ix))
+        elif isinstance(ix, Trusted):
+            arrs.append(ix.a)
         else:
             arrs.append(np.asarray(ix))
     try:
@@ -145,9 +156,10 @@ def make_spec(shape, items) -> IndexSpec:
         raise IndexError("shape mismatch: indexing tensors could not be broadcast together "
                          "with shapes " + ", ".join(shape_str(a.shape) for a in arrs)) from None
     dims, idx = [], []
-    for k, ((d, _), a) in enumerate(zip(items, arrs)):
+    for k, ((d, ix), a) in enumerate(zip(items, arrs)):
         size = shape[d]
-        w = check_idx(a, size, True, idx_error("", k, size, IndexError))
+        w = a if isinstance(ix, Trusted) else check_idx(a, size, True,
+                                                        idx_error("", k, size, IndexError))
         dims.append(d)
         idx.append(np.broadcast_to(w, bshape))
     order = sorted(range(len(dims)), key=lambda i: dims[i])

@@ -24,7 +24,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import _enabled
 from . import inplace as I
 from ._common import needs_grad, shape_str
-from ._indexing import make_spec, index, index_put_into, host_index
+from ._indexing import make_spec, index, index_put_into, host_index, Trusted
 from ._indexing import index_put as _index_put
 from .views import select, slice_dim, unsqueeze, make_view
 
@@ -135,7 +135,7 @@ def _mask(r: Tensor, d: int, m: Tensor, x: Tensor, adv: list):
     """A boolean mask over dims d..d+m.ndim-1 becomes one long index per dim (nonzero)."""
     if m.ndim == 0:
         r = unsqueeze(r, d)
-        adv.append((d, np.zeros(1 if m.item() else 0, np.int64)))
+        adv.append((d, Trusted(np.zeros(1 if m.item() else 0, np.int64))))
         return r, d + 1
     for j, s in enumerate(m._shape):
         if r._shape[d + j] != s:
@@ -145,7 +145,7 @@ def _mask(r: Tensor, d: int, m: Tensor, x: Tensor, adv: list):
     from kernels.cpu import index as kern
     nz = kern.nonzero(host_index(m))
     for j in range(m.ndim):
-        adv.append((d + j, nz[:, j]))
+        adv.append((d + j, Trusted(nz[:, j])))
     return r, d + m.ndim
 
 
@@ -179,6 +179,14 @@ def setitem(x: Tensor, idx, value) -> None:
         elif not isinstance(value, (numbers.Number, np.generic)):
             raise TypeError(f"can't assign a {type(value).__name__} to a tensor")
     I._check_leaf(x, "index_put_")
+    if isinstance(idx, Tensor) and idx._dtype is D.bool_ and 0 < idx.ndim <= x.ndim and \
+            idx._shape == x._shape[:idx.ndim] and not needs_grad(x) and (
+            not isinstance(value, Tensor) or (value.ndim == 0 and not needs_grad(value))):
+        from .masked import masked_fill  # x[mask] = scalar: one elementwise pass
+        m = idx.reshape(idx._shape + (1,) * (x.ndim - idx.ndim)) if idx.ndim < x.ndim else idx
+        masked_fill(x, m, value, _inplace=True)
+        I._bump(x, "index_put_")
+        return
     r, adv = _basic(x, idx)
     if adv:
         spec = _spec(r, adv)
@@ -268,4 +276,3 @@ Tensor.__getitem__ = getitem
 Tensor.__setitem__ = setitem
 Tensor.index_put = index_put
 Tensor.index_put_ = index_put_
-del D

@@ -18,7 +18,7 @@ from ..autograd.graph import record
 from ..autograd.grad_mode import no_grad
 from . import inplace as I
 from ._common import needs_grad, shape_str, sum_to
-from ._indexing import K, IndexSpec, check_idx, host_index, make_spec
+from ._indexing import K, IndexSpec, Trusted, check_idx, host_index, make_spec
 from ._indexing import index as _index, index_put as _index_put
 
 __all__ = ["where", "nonzero", "argwhere", "masked_fill", "masked_select", "masked_scatter",
@@ -130,8 +130,9 @@ def _mask_spec(mask: Tensor, shape) -> IndexSpec:
     if m.shape != tuple(shape):
         m = np.broadcast_to(m, shape)
     nz = K(mask, "masked").nonzero(m)
-    return make_spec(shape, [(j, nz[:, j]) for j in range(len(shape))]) if len(shape) else \
-        make_spec((1,), [(0, np.zeros(1 if m.item() else 0, np.int64))])
+    return make_spec(shape, [(j, Trusted(nz[:, j])) for j in range(len(shape))]) \
+        if len(shape) else make_spec((1,), [(0, Trusted(np.zeros(1 if m.item() else 0,
+                                                                   np.int64)))])
 
 
 def masked_select(x: Tensor, mask: Tensor) -> Tensor:

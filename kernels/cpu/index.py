@@ -256,14 +256,18 @@ def count_hits(offs: np.ndarray, size: int) -> np.ndarray:
 @njit(**_opts)
 def _nonzero(flat, shape, out):
     nd = shape.shape[0]
+    m = shape[nd - 1]
     k = 0
     pos = np.zeros(nd, np.int64)
-    for i in range(flat.shape[0]):
-        if flat[i]:
-            for d in range(nd):
-                out[k, d] = pos[d]
-            k += 1
-        d = nd - 1
+    for o in range(flat.shape[0] // m):
+        base = o * m
+        for j in range(m):
+            if flat[base + j]:
+                for d in range(nd - 1):
+                    out[k, d] = pos[d]
+                out[k, nd - 1] = j
+                k += 1
+        d = nd - 2
         while d >= 0:
             pos[d] += 1
             if pos[d] < shape[d]:

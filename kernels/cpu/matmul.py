@@ -166,17 +166,27 @@ def _gemm_par(a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, M, N, K, acc,
             _gemm_block(a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, r0, r1, c0, c1, K, acc, w)
 
 
+@njit(cache=True)
+def _batched(a, ao, abs_, ars, acs, b, bo, bbs, brs, bcs, out, oo, obs, ors, ocs, nb, M, N, K, simple, w):
+    """Float batches one after another on this thread (simple kernel or packed)."""
+    for i in range(nb):
+        ai, bi, oi = ao + i * abs_, bo + i * bbs, oo + i * obs
+        if simple:
+            _small(a, ai, ars, acs, b, bi, brs, bcs, out, oi, ors, ocs, M, N, K, False)
+        else:
+            _gemm_block(a, ai, ars, acs, b, bi, brs, bcs, out, oi, ors, ocs, 0, M, 0, N, K, False, w)
+
+
 @njit(cache=True, parallel=True)
-def _batched_par(a, ao, abs_, ars, acs, b, bo, bbs, brs, bcs, out, oo, obs, ors, ocs, nb, M, N, K, ws):
+def _batched_par(a, ao, abs_, ars, acs, b, bo, bbs, brs, bcs, out, oo, obs, ors, ocs, nb, M, N, K, simple, ws):
     """Whole matrices per thread: thread t takes batches [t*nb/nt, (t+1)*nb/nt)."""
     nt = ws.shape[0]
     for t in prange(nt):
-        w = ws[t]
-        for i in range(t * nb // nt, (t + 1) * nb // nt):
-            _gemm_block(
-                a, ao + i * abs_, ars, acs, b, bo + i * bbs, brs, bcs,
-                out, oo + i * obs, ors, ocs, 0, M, 0, N, K, False, w,
-            )  # fmt: skip
+        i0, i1 = t * nb // nt, (t + 1) * nb // nt
+        _batched(
+            a, ao + i0 * abs_, abs_, ars, acs, b, bo + i0 * bbs, bbs, brs, bcs,
+            out, oo + i0 * obs, obs, ors, ocs, i1 - i0, M, N, K, simple, ws[t],
+        )  # fmt: skip
 
 
 # ---------------------------------------------------------------- simple kernel (any dtype)
@@ -231,19 +241,9 @@ def _small(a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, M, N, K, acc):
         _small_axpy(a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, M, N, K, acc)
 
 
-@njit(cache=True, parallel=True)
-def _small_batched(a, ao, abs_, ars, acs, b, bo, bbs, brs, bcs, out, oo, obs, ors, ocs, nb, M, N, K, nt):
-    """Batches of small matrices, nt contiguous chunks of batches in parallel (nt may be 1)."""
-    for t in prange(nt):
-        for i in range(t * nb // nt, (t + 1) * nb // nt):
-            _small(
-                a, ao + i * abs_, ars, acs, b, bo + i * bbs, brs, bcs,
-                out, oo + i * obs, ors, ocs, M, N, K, False,
-            )  # fmt: skip
-
-
 @njit(cache=True)
-def _small_batched_serial(a, ao, abs_, ars, acs, b, bo, bbs, brs, bcs, out, oo, obs, ors, ocs, nb, M, N, K):
+def _small_batched(a, ao, abs_, ars, acs, b, bo, bbs, brs, bcs, out, oo, obs, ors, ocs, nb, M, N, K):
+    """Integer batches (the simple kernel only: vector tiles are float-only)."""
     for i in range(nb):
         _small(
             a, ao + i * abs_, ars, acs, b, bo + i * bbs, brs, bcs,
@@ -381,14 +381,16 @@ def gemm_batched(a, b, out) -> None:
         return
     if _needs_temp(a, b, out):
         return _via_temp(gemm_batched, a, b, out, False)
-    args = (*_flat(a), *_flat(b), *_flat(out), nb, M, N, K)
+    fa, fb = _flat(a), _flat(b)
+    args = (*fa, *fb, *_flat(out), nb, M, N, K)
+    if out.dtype not in FLOATS:
+        return _small_batched(*args)
     nt = numba.get_num_threads()
-    small = out.dtype not in FLOATS or M * N * K < SMALL_MNK or min(M, N) < MR
-    if small and nb * M * N * K < SERIAL_MNK:
-        return _small_batched_serial(*args)
-    if small:
-        return _small_batched(*args, nt)
+    simple = _use_simple(M, N, K, _nr(out.dtype), fa[4], fb[3], fb[4])
+    ws = _workspace(out.dtype, nt)
+    if nt == 1 or nb * M * N * K < SERIAL_MNK:
+        return _batched(*args, simple, ws[0])
     if nb >= nt:
-        return _batched_par(*args, _workspace(out.dtype, nt))
-    for i in range(nb):
+        return _batched_par(*args, simple, ws)
+    for i in range(nb):  # fewer matrices than threads: parallelize inside each one
         gemm(a[i], b[i], out[i])

@@ -39,6 +39,7 @@ FM = {"reassoc", "nsz", "contract", "arcp"}  # reorder sums/products; NaN and in
 BLK = 2048  # 1-D block: short vector-lane partial sums (accuracy) and an L1-resident re-read
 TILE = 1024  # column-path tile width: the out-slice being accumulated stays in L1
 PAR_MIN = 1 << 18  # below this many elements thread start-up outweighs the work
+COL_MIN = 1 << 12  # smaller column-major inputs are copied to rows
 
 
 # ---------------------------------------------------------------- scalar building blocks
@@ -389,8 +390,9 @@ def row_view(x: np.ndarray) -> np.ndarray | None:
 
 
 def col_view(x: np.ndarray) -> np.ndarray | None:
-    """C-layout (K, W) view A with W >= M and ``x == A[:, :M].T``, or None."""
-    return row_view(x.T)
+    """C-layout (K, W) view A with W >= M and ``x == A[:, :M].T``, or None. None as well below
+    COL_MIN elements: copying to rows costs ~1 us there, and spares a compiled column kernel."""
+    return row_view(x.T) if x.size >= COL_MIN else None
 
 
 def plan(m: int, k: int) -> int:

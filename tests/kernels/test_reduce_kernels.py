@@ -138,13 +138,19 @@ def test_sum_accuracy_16m():
     assert np.max(np.abs(out8 - want8) / want8) < 1e-5
 
 
-@pytest.mark.parametrize("op", ["sum", "max", "any"])
-@pytest.mark.parametrize("dtype", ["float32", "int64"])
-def test_reduce_parallel_paths(op, dtype):
-    """Sizes above the thread threshold: split K (M = 1, 3), rows, and column tiles (+ split K)."""
-    for shape in [(1, 300_001), (3, 200_000), (700, 600), (2, 150_000)]:
-        a = data(dtype, shape, 4)
-        if dtype == "float32" and op == "max":
+@pytest.mark.parametrize(
+    "op, dtype",
+    [(op, "float32") for op in ["sum", "prod", "max", "min", "all", "any"]]
+    + [("sum", "int64"), ("max", "int64"), ("max", "uint8"), ("any", "bool")],
+)
+def test_reduce_big_paths(op, dtype):
+    """Column tiles (serial and threaded, + split K) and threaded rows (split K for M = 1, 3)."""
+    shapes = [(64, 100), (700, 600), (2, 150_000), (1, 300_001), (3, 200_000)]
+    for shape in shapes:
+        a = data(dtype, shape, 4, -3, 4) if op == "prod" else data(dtype, shape, 4)
+        if op == "prod":
+            a = (1 + 1e-5 * a).astype(dtype)
+        if dtype == "float32" and op in ("max", "min"):
             a[-1, -5] = np.nan
         for kind in ["c", "t"]:
             x = layout(a, kind)
@@ -154,7 +160,7 @@ def test_reduce_parallel_paths(op, dtype):
                 want = x.sum(1, dtype=np.float64)
                 assert np.all(np.abs(out - want) <= 1e-6 * np.abs(x).sum(1, dtype=np.float64))
             else:
-                close(out, _ref(op, x), dtype)
+                close(out, _ref(op, x), dtype, 1e-4 if op == "prod" else None)
 
 
 @settings(deadline=None, max_examples=25, derandomize=True)
