@@ -19,7 +19,7 @@ import time
 from .harness import Config, measure_with_retries
 from .spec import Ctx, evaluate
 
-__all__ = ["main", "run", "parse_args", "all_rows"]
+__all__ = ["all_rows", "main", "parse_args", "run"]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -28,6 +28,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="CI smoke run: tiny sizes, few reps")
     p.add_argument("--json", metavar="PATH", help="write all rows and metadata as JSON")
     p.add_argument("--plot", metavar="PATH", help="write a PNG bar chart of time ratios")
+    p.add_argument("--markdown", metavar="PATH", help="write the results section (markdown)")
     p.add_argument("--filter", metavar="SUBSTR", action="append",
                    help="only rows whose key/label contains SUBSTR (repeatable, any matches)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
@@ -36,6 +37,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-ceilings", action="store_true", help="skip STREAM / peak FLOP/s")
     p.add_argument("--max-tries", type=int, help="measurements per row under background load")
     p.add_argument("--list", action="store_true", help="list the rows and exit")
+    p.add_argument("--profile", action="store_true",
+                   help="after each row, cProfile its engine call(s) (µs per call)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any target is missed")
     return p.parse_args(argv)
 
@@ -91,8 +94,9 @@ def _selected(rows, filters):
 
 
 def _header(args, torch) -> dict:
-    from engine.__main__ import info
     import numba
+
+    from engine.__main__ import info
     meta = {"command": " ".join(["python -m benchmarks"] + getattr(args, "_argv", [])),
             "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
             "engine_info": info(), "torch": getattr(torch, "__version__", None),
@@ -151,10 +155,20 @@ def run(args: argparse.Namespace, log=print):
         for ln in new:
             from .report import line_cells
             log("  " + " | ".join(c for c in line_cells(ln) if c) +
-                f"   [{time.perf_counter() - t0:.1f} s, bg {ln.get('bg_cores')}]")
+                f"   [{time.perf_counter() - t0:.1f} s, bg {_bg(ln.get('bg_cores'))}]")
+        if args.profile:
+            from .profiling import profile_row
+            for impl in dict.fromkeys(ln["impl"] for ln in new):
+                log(f"profile {row.key} [{impl}]:")
+                log(profile_row(row, ctx, impl))
+                gc.collect()
     meta["wall_s"] = time.perf_counter() - t_start
     meta["loadavg_end"] = os.getloadavg()
     return meta, lines
+
+
+def _bg(x):
+    return "-" if x is None else f"{x:.2f}"
 
 
 def main(argv=None) -> int:
@@ -173,12 +187,16 @@ def main(argv=None) -> int:
             print(e.code, file=sys.stderr)
             return 2
         raise
-    from .report import plot, table, write_json
+    from .report import markdown, plot, table, write_json
     print()
     print(table(lines))
     if args.json:
         write_json(args.json, meta, lines)
         print(f"wrote {args.json}")
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(markdown(meta, lines))
+        print(f"wrote {args.markdown}")
     if args.plot and plot(args.plot, lines):
         print(f"wrote {args.plot}")
     misses = [ln["key"] for ln in lines if ln.get("status") in ("MISS", "ERROR")]

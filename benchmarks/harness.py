@@ -26,11 +26,19 @@ import math
 import os
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-__all__ = ["Config", "Timing", "BgSampler", "measure", "measure_with_retries", "wait_quiet",
-           "timing_from_samples", "lib_of"]
+__all__ = [
+    "BgSampler",
+    "Config",
+    "Timing",
+    "lib_of",
+    "measure",
+    "measure_with_retries",
+    "timing_from_samples",
+    "wait_quiet",
+]
 
 _pc = time.perf_counter
 
@@ -52,10 +60,11 @@ class Config:
     sync: Callable[[], None] | None = None
 
     @classmethod
-    def for_mode(cls, quick: bool = False, **kw) -> "Config":
+    def for_mode(cls, quick: bool = False, **kw) -> Config:
         if quick:
-            base = dict(quick=True, rounds=2, block_s=0.0, min_samples=3, sample_s=0.0005,
-                        warmup=1, settle_s=0.0, max_tries=1, quiet_wait_s=0.0, max_impl_s=2.0)
+            base = {"quick": True, "rounds": 2, "block_s": 0.0, "min_samples": 3,
+                    "sample_s": 0.0005, "warmup": 1, "settle_s": 0.0, "max_tries": 1,
+                    "quiet_wait_s": 0.0, "max_impl_s": 2.0}
             base.update(kw)
             return cls(**base)
         return cls(**kw)
@@ -129,7 +138,7 @@ class BgSampler:
         t = os.times()
         return t.user + t.system + t.children_user + t.children_system
 
-    def start(self) -> "BgSampler":
+    def start(self) -> BgSampler:
         self._t, self._busy, self._self = _pc(), self._read_busy(), self._self_cpu()
         return self
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 
-__all__ = ["fmt_time", "table", "write_json", "plot", "line_cells", "HEADER"]
+__all__ = ["HEADER", "fmt_time", "line_cells", "markdown", "plot", "table", "write_json"]
 
 HEADER = ("row", "impl", "median", "IQR", "rate", "% ceil", "torch", "numpy", "eng/torch",
           "eng/numpy", "target", "status", "1st call")
@@ -125,3 +125,33 @@ def plot(path: str, lines: list[dict], title: str = "engine time / reference tim
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
+
+
+def markdown(meta: dict, lines: list[dict]) -> str:
+    """A results section for BENCHMARKS.md: command, date, machine, ceilings, the table and
+    what bounds each row."""
+    c = meta.get("ceilings") or {}
+    out = [f"Command: `{meta.get('command', '')}`  ", f"Date: {meta.get('date', '')}  ",
+           (f"Load average at start / end: {_la(meta.get('loadavg_start'))} / "
+           f"{_la(meta.get('loadavg_end'))}; suite wall time {meta.get('wall_s', 0):.0f} s"),
+           "", "```", meta.get("engine_info", ""),
+           (f"torch {meta.get('torch')} ({meta.get('torch_threads')} threads), "
+           f"numba threads {meta.get('numba_threads')}"), "```", ""]
+    if c:
+        st = ", ".join(f"{k} {v:.1f}" for k, v in c.get("stream_gbs", {}).items())
+        mm = ", ".join(f"{k} {v:.1f}" for k, v in c.get("matmul_gflops", {}).items())
+        out += [(f"Ceilings (this run): bandwidth **{c['bw_gbs']:.1f} GB/s** (best STREAM triad, "
+                f"{c['bw_source']}, {c['stream_n'] >> 20}M f32; all GB/s: {st}); peak "
+                f"**{c['peak_gflops']:.1f} GFLOP/s** ({c['peak_source']}, sgemm "
+                f"{c['peak_n']}; {mm})."), ""]
+    out += [table(lines), "", "What bounds each row:", ""]
+    seen = set()
+    for ln in lines:
+        if ln["key"] not in seen and ln.get("bound"):
+            seen.add(ln["key"])
+            out.append(f"- **{ln['label']}**: {ln['bound']}")
+    return "\n".join(out) + "\n"
+
+
+def _la(x):
+    return "" if not x else "/".join(f"{v:.2f}" for v in x)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .spec import Ctx, Row, Target
 
-__all__ = ["kernel_rows", "engine_tensor", "torch_tensor", "np_conv2d"]
+__all__ = ["engine_tensor", "kernel_rows", "np_conv2d", "torch_tensor"]
 
 
 def engine_tensor(x, ctx: Ctx, requires_grad=False):

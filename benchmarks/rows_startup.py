@@ -22,7 +22,7 @@ import time
 from .harness import Config, Timing, timing_from_samples
 from .spec import Ctx, Row, Target
 
-__all__ = ["startup_rows", "REPO_ROOT", "run_child"]
+__all__ = ["REPO_ROOT", "run_child", "startup_rows"]
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -63,7 +63,7 @@ def run_child(code: str, env_extra: dict | None = None, timeout: float = 300.0):
     env.update(env_extra or {})
     t0 = time.perf_counter()
     p = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env,
-                       capture_output=True, text=True, timeout=timeout)
+                       capture_output=True, text=True, timeout=timeout, check=False)
     wall = time.perf_counter() - t0
     if p.returncode != 0:
         raise RuntimeError(f"child failed (rc {p.returncode}): {p.stderr.strip()[-800:]}")

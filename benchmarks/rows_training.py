@@ -6,11 +6,13 @@ FLOP counts use 6 x MACs per sample x batch (forward 2, backward 4), as the perf
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from .spec import Ctx, Row, Target
 
-__all__ = ["training_rows", "make_model", "MODELS", "copy_weights"]
+__all__ = ["MODELS", "copy_weights", "make_model", "training_rows"]
 
 MLP = (784, 256, 128, 10)
 TINY = (2, 16, 16, 1)
@@ -18,7 +20,7 @@ TINY = (2, 16, 16, 1)
 
 def _mlp(nn, sizes, act):
     layers = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(a, b))
         if i < len(sizes) - 2:
             layers.append(act())
@@ -110,7 +112,7 @@ def _macs(kind: str) -> int:
     if kind == "cnn":
         return 28 * 28 * 16 * 9 + 14 * 14 * 32 * 16 * 9 + 1568 * 10
     sizes = TINY if kind == "tiny" else MLP
-    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    return sum(a * b for a, b in itertools.pairwise(sizes))
 
 
 def training_rows(ctx: Ctx) -> list[Row]:

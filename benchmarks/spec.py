@@ -8,10 +8,11 @@ a measured row turns into report lines (``evaluate``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-__all__ = ["Target", "Row", "Ctx", "evaluate", "ENGINE_IMPLS", "REFERENCE_IMPLS"]
+__all__ = ["ENGINE_IMPLS", "REFERENCE_IMPLS", "Ctx", "Row", "Target", "evaluate"]
 
 ENGINE_IMPLS = ("engine", "engine-gemm")
 REFERENCE_IMPLS = ("torch", "numpy")
@@ -86,7 +87,7 @@ def evaluate(row: Row, timings: dict, ceilings: dict, bg=None, tries=1, meta=Non
             "bound": row.bound, "bg_cores": bg, "tries": tries, "meta": meta or {}}
     if error is not None:
         return [dict(base, impl="engine", status="ERROR", error=error)]
-    ref = {k: timings[k].median_s for k in REFERENCE_IMPLS if k in timings and timings[k]}
+    ref = {k: timings[k].median_s for k in REFERENCE_IMPLS if timings.get(k)}
     ceiling = ceilings.get("bw_gbs") if row.unit == "GB/s" else (
         ceilings.get("peak_gflops") if row.unit == "GFLOP/s" else None)
     lines = []

@@ -27,7 +27,7 @@ def test_quick_suite_writes_all_rows(tmp_path):
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     p = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(out),
                         "--plot", str(png)], cwd=ROOT, env=env, capture_output=True,
-                       text=True, timeout=300)
+                       text=True, timeout=300, check=False)
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
     data = json.loads(out.read_text())
     keys = {ln["key"] for ln in data["rows"]}
@@ -52,10 +52,11 @@ def test_quick_suite_writes_all_rows(tmp_path):
 def test_cuda_flag_is_clear_when_unavailable(capsys):
     try:
         import engine.cuda as ec
-        if ec.is_available():
-            pytest.skip("a CUDA device is available")
-    except Exception:  # noqa: BLE001
-        pass
+        available = ec.is_available()
+    except Exception:  # noqa: BLE001  (no engine.cuda module or no driver)
+        available = False
+    if available:
+        pytest.skip("a CUDA device is available")
     from benchmarks import main
     rc = main(["--device", "cuda", "--quick", "--no-torch", "--filter", "add_1elem"])
     assert rc == 2

@@ -258,9 +258,11 @@ ERRORS = [
     (lambda L, x: x[L.tensor([True, False])], IndexError, "The shape of the mask [2] at index 0"),
     (lambda L, x: x[[0, 1], [0, 1, 2]], IndexError, "could not be broadcast together"),
     (lambda L, x: x[1.5], IndexError, "only integers, slices"),
+    (lambda L, x: x[0, 9], IndexError, "index 9 is out of bounds for dimension 1 with size 4"),
+    (lambda L, x: x[None, :, -5], IndexError, "index -5 is out of bounds for dimension 1 with"),
     (lambda L, x: x.__setitem__([0], L.ones(1)), RuntimeError,
-     "Index put requires the source and destination dtypes match, got Double for the "
-     "destination and Float for the source."),
+     ("Index put requires the source and destination dtypes match, got Double for the "
+      "destination and Float for the source.")),
     (lambda L, x: x.gather(1, L.tensor([[4]])), RuntimeError,
      "index 4 is out of bounds for dimension 1 with size 4"),
     (lambda L, x: x.gather(1, L.tensor([[-1]])), RuntimeError, "index -1 is out of bounds"),

@@ -10,7 +10,7 @@ from engine.autograd import gradcheck
 
 torch = pytest.importorskip("torch")
 
-from test_index_ops import LAYOUTS, F, close, run_both  # noqa: E402
+from test_index_ops import LAYOUTS, F, close, run_both
 
 A34 = np.arange(12.0).reshape(3, 4) * 0.5 - 2
 A234 = np.random.default_rng(2).standard_normal((2, 3, 4))
@@ -162,8 +162,8 @@ def test_tri_indices_and_broadcast_shapes():
 
 ERRORS = [
     (lambda L, x: L.cat([x, L.ones(2, 3, dtype=L.float64)]), RuntimeError,
-     "Sizes of tensors must match except in dimension 0. Expected size 4 but got size 3 for "
-     "tensor number 1 in the list."),
+     ("Sizes of tensors must match except in dimension 0. Expected size 4 but got size 3 "
+      "for tensor number 1 in the list.")),
     (lambda L, x: L.cat([x, L.ones(4, dtype=L.float64)]), RuntimeError,
      "Tensors must have same number of dimensions: got 2 and 1"),
     (lambda L, x: L.cat([x, x], 2), IndexError, "Dimension out of range"),
@@ -171,8 +171,8 @@ ERRORS = [
     (lambda L, x: L.cat([]), ValueError, "expected a non-empty list of Tensors"),
     (lambda L, x: L.cat(x), TypeError, "must be tuple of Tensors"),
     (lambda L, x: L.stack([x, x[:2]]), RuntimeError,
-     "stack expects each tensor to be equal size, but got [3, 4] at entry 0 and [2, 4] at "
-     "entry 1"),
+     ("stack expects each tensor to be equal size, but got [3, 4] at entry 0 and [2, 4] at "
+      "entry 1")),
     (lambda L, x: L.stack([]), RuntimeError, "stack expects a non-empty TensorList"),
     (lambda L, x: x.repeat(2), RuntimeError, "Number of dimensions of repeat dims"),
     (lambda L, x: x.flip(0, 0), RuntimeError, "dim 0 appears multiple times"),

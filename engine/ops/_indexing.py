@@ -8,17 +8,33 @@ and offset makes every layout (permuted, sliced, stride-0, offset) work the same
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from .. import _dtype as D
 from .. import _strided as S
 from .._tensor import Tensor
 from ..autograd.graph import record
-from ._common import needs_grad, empty_tensor, shape_str, sum_to
+from ._common import empty_tensor, needs_grad, shape_str, sum_to
 
-__all__ = ["K", "Trusted", "check_idx", "idx_error", "offsets", "take_at", "put_at", "values_array",
-           "IndexSpec", "make_spec", "index", "index_put", "index_put_into", "host_index",
-           "INDEX_DTYPES"]
+__all__ = [
+    "INDEX_DTYPES",
+    "IndexSpec",
+    "K",
+    "Trusted",
+    "check_idx",
+    "host_index",
+    "idx_error",
+    "index",
+    "index_put",
+    "index_put_into",
+    "make_spec",
+    "offsets",
+    "put_at",
+    "take_at",
+    "values_array",
+]
 
 INDEX_DTYPES = ("int64", "int32")
 
@@ -92,11 +108,11 @@ class IndexSpec:
     """Validated advanced indices of a tensor of ``shape``: ``dims`` indexed by int64 arrays
     ``idx`` (broadcast to ``bshape``); the broadcast block sits at ``pos`` of the result."""
 
-    __slots__ = ("shape", "dims", "idx", "bshape", "pos", "out_shape")
+    __slots__ = ("bshape", "dims", "idx", "out_shape", "pos", "shape")
 
     def __init__(self, shape, dims, idx, bshape):
         self.shape, self.dims, self.idx, self.bshape = tuple(shape), dims, idx, tuple(bshape)
-        adjacent = all(b == a + 1 for a, b in zip(dims, dims[1:]))
+        adjacent = all(b == a + 1 for a, b in itertools.pairwise(dims))
         rest = [shape[d] for d in range(len(shape)) if d not in dims]
         self.pos = dims[0] if adjacent else 0
         self.out_shape = tuple(rest[:self.pos]) + self.bshape + tuple(rest[self.pos:])
@@ -212,8 +228,8 @@ def index_put_into(dst: Tensor, spec: IndexSpec, values, accumulate: bool) -> No
 
 def index_put(x: Tensor, spec: IndexSpec, values, accumulate: bool = False) -> Tensor:
     """Out-of-place ``x.index_put(indices, values, accumulate)``."""
-    from .views import clone
     from ..autograd.grad_mode import no_grad
+    from .views import clone
     _strip_values(values, spec.out_shape, x._dtype)
     with no_grad():
         out = clone(x)

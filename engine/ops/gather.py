@@ -14,25 +14,36 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor, _wrap_dim
-from ..autograd.graph import record
 from ..autograd.grad_mode import no_grad
+from ..autograd.graph import record
 from . import inplace as I
-from ._common import needs_grad, shape_str, empty_tensor
-from ._indexing import K, check_idx, idx_error, offsets, take_at, put_at, values_array
+from ._common import empty_tensor, needs_grad, shape_str
+from ._indexing import K, check_idx, host_index, idx_error, offsets, put_at, take_at, values_array
 
-__all__ = ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
-           "index_fill", "index_copy"]
+__all__ = [
+    "gather",
+    "index_add",
+    "index_copy",
+    "index_fill",
+    "index_select",
+    "scatter",
+    "scatter_add",
+    "scatter_reduce",
+]
 
 _REDUCE_MODE = {"sum": "add", "mean": "add", "prod": "multiply", "amax": "amax",
                 "amin": "amin"}
 
 
-def _dim_offsets(t: Tensor, shape, d: int, idx: np.ndarray) -> np.ndarray:
-    """Offsets into ``t`` of a walk over ``shape`` whose coordinate along ``d`` is ``idx``."""
-    st = list(t._stride)
-    sd, st[d] = st[d], 0
-    base = offsets(t, shape, st)
-    return base + idx * sd if sd else base
+def _addr(t: Tensor, index: Tensor, d: int) -> np.ndarray:
+    """Validated storage offsets that ``index`` (same ndim) addresses along ``d`` of ``t``
+    (0-d tensors act as 1-element 1-D ones)."""
+    t1, i1 = _g1(t), _g1(index)
+    size = t1._shape[d]
+    offs, bad = K(t, "gather").dim_offsets(host_index(i1), d, size, t1._stride, t1._offset)
+    if offs is None:
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {size}")
+    return offs.reshape(i1._shape)
 
 
 def _clone(x: Tensor) -> Tensor:
@@ -79,9 +90,7 @@ def gather(x: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False, out
             raise RuntimeError(f"Size does not match at dimension {k} expected index "
                                f"{shape_str(index._shape)} to be no larger than self "
                                f"{shape_str(x._shape)} apart from dimension {d}")
-    size = xs._shape[d]
-    idx = check_idx(ix, size, False, idx_error("", d, size))
-    out = take_at(xs, _dim_offsets(xs, ix._shape, d, idx), "gather").reshape(index._shape)
+    out = take_at(xs, _addr(xs, ix, d), "gather").reshape(index._shape)
     if needs_grad(x):
         xshape = x._shape
         record("GatherBackward0", (x,), (out,), lambda n, g: (
@@ -109,8 +118,7 @@ def _check_scatter(op, x, dim, index, src):
     if isinstance(src, Tensor) and src._dtype is not x._dtype:
         raise RuntimeError(f"{op}(): Expected self.dtype to be equal to src.dtype (got "
                            f"{x._dtype} and {src._dtype})")
-    size = xshape[d]
-    return d, check_idx(_g1(index), size, False, idx_error("", d, size))
+    return d, _addr(x, index, d)  # validates the indices before anything is written
 
 
 def _src_values(src, ishape, dst: Tensor):
@@ -122,9 +130,8 @@ def _src_values(src, ishape, dst: Tensor):
     return np.array(a, dtype=dst._dtype.np)  # a copy: src may alias dst
 
 
-def _scatter_into(dst, d, idx, ishape, src, mode, op):
-    dst1 = _g1(dst)
-    put_at(dst1, _dim_offsets(dst1, ishape, d, idx), _src_values(src, ishape, dst), mode, op)
+def _scatter_into(dst, d, index, src, mode, op):
+    put_at(dst, _addr(dst, index, d), _src_values(src, _g1(index)._shape, dst), mode, op)
 
 
 def scatter(x: Tensor, dim: int, index: Tensor, src=None, value=None, *, reduce=None,
@@ -137,9 +144,9 @@ def scatter(x: Tensor, dim: int, index: Tensor, src=None, value=None, *, reduce=
         raise TypeError("scatter(): missing argument 'src' or 'value'")
     if reduce is not None and reduce not in ("add", "multiply"):
         raise RuntimeError("reduce argument must be either add or multiply.")
-    d, idx = _check_scatter("scatter", x, dim, index, src)
+    d, _ = _check_scatter("scatter", x, dim, index, src)
     out = x if _inplace else _clone(x)
-    _scatter_into(out, d, idx, _g1(index)._shape, src, reduce or "assign", "scatter")
+    _scatter_into(out, d, index, src, reduce or "assign", "scatter")
     st = src if isinstance(src, Tensor) else None
     if not _inplace and needs_grad(x, st):
         if reduce is not None:
@@ -161,9 +168,9 @@ def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor, *, _inplace=Fal
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not "
                         f"{type(src).__name__}")
-    d, idx = _check_scatter("scatter_add", x, dim, index, src)
+    d, _ = _check_scatter("scatter_add", x, dim, index, src)
     out = x if _inplace else _clone(x)
-    _scatter_into(out, d, idx, _g1(index)._shape, src, "add", "scatter_add")
+    _scatter_into(out, d, index, src, "add", "scatter_add")
     if not _inplace and needs_grad(x, src):
         sshape = src._shape
         record("ScatterAddBackward0", (x, src), (out,), lambda n, g: (
@@ -190,10 +197,10 @@ def scatter_reduce(x: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str,
     if reduce not in _REDUCE_MODE:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
                            f"{reduce}")
-    d, idx = _check_scatter("scatter_reduce", x, dim, index, src)
+    d, _ = _check_scatter("scatter_reduce", x, dim, index, src)
     out = x if _inplace else _clone(x)
     o1, ishape = _g1(out), _g1(index)._shape
-    offs = _dim_offsets(o1, ishape, d, idx)
+    offs = _addr(out, index, d)
     vals = _src_values(src, ishape, out)
     kern = K(out, "scatter_reduce")
     if not include_self:

@@ -24,12 +24,30 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import _enabled
 from . import inplace as I
 from ._common import needs_grad, shape_str
-from ._indexing import make_spec, index, index_put_into, host_index, Trusted
+from ._indexing import Trusted, host_index, index, index_put_into, make_spec
 from ._indexing import index_put as _index_put
-from .views import select, slice_dim, unsqueeze, make_view
+from .views import make_view, select, slice_dim, unsqueeze
 
-__all__ = ["index_put", "where", "nonzero", "argwhere", "masked_fill", "masked_select",
-           "masked_scatter", "take", "take_along_dim", "one_hot"]
+__all__ = [  # noqa: RUF022  (this module's ops, then the gather family re-exported)
+    "argwhere",
+    "index_put",
+    "masked_fill",
+    "masked_scatter",
+    "masked_select",
+    "nonzero",
+    "one_hot",
+    "take",
+    "take_along_dim",
+    "where",
+    "gather",
+    "scatter",
+    "scatter_add",
+    "scatter_reduce",
+    "index_select",
+    "index_add",
+    "index_fill",
+    "index_copy",
+]
 
 _MASK = "mask"
 
@@ -95,27 +113,32 @@ def _basic(x: Tensor, idx):
                              "or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a "
                              "number")
         raise IndexError(f"too many indices for tensor of dimension {x.ndim}")
-    r, d, adv = x, 0, []
+    r, d, adv, src = x, 0, [], 0  # d: dim in r; src: dim of x being indexed
     for i in items:
         if i is None:
             r = unsqueeze(r, d)
             d += 1
         elif i is Ellipsis:
             d += x.ndim - n_real
+            src += x.ndim - n_real
         elif isinstance(i, slice):
             r = _slice(r, d, i)
             d += 1
+            src += 1
         elif isinstance(i, int):
             size = r._shape[d]
             if not -size <= i < size:
-                raise IndexError(f"index {i} is out of bounds for dimension {d} with size "
+                raise IndexError(f"index {i} is out of bounds for dimension {src} with size "
                                  f"{size}")
             r = select(r, d, i)
+            src += 1
         elif isinstance(i, tuple):
             r, d = _mask(r, d, i[1], x, adv)
+            src += i[1].ndim
         else:
             adv.append((d, i))
             d += 1
+            src += 1
     return r, adv
 
 
@@ -156,6 +179,20 @@ def _spec(r: Tensor, adv):
 # ---- __getitem__ / __setitem__ --------------------------------------------------------
 def getitem(x: Tensor, idx) -> Tensor:
     """``x[idx]``: views for basic indices, a copy when an advanced index is present."""
+    t = type(idx)
+    if t is int and x._shape:  # fast path: x[i]
+        n = x._shape[0]
+        if -n <= idx < n:
+            return select(x, 0, idx)
+    elif t is tuple and len(idx) <= x.ndim and all(type(i) is int for i in idx):
+        r = x
+        for d, i in enumerate(idx):  # fast path: x[i, j]
+            n = r._shape[0]
+            if not -n <= i < n:
+                raise IndexError(f"index {i} is out of bounds for dimension {d} with size {n}")
+            r = select(r, 0, i)
+        if r is not x:
+            return r
     if isinstance(idx, Tensor) and idx._dtype.name in ("int64", "int32") and idx.ndim \
             and x.ndim:
         return index(x, make_spec(x._shape, [(0, idx)]))  # fast path: x[long_tensor]
@@ -265,12 +302,28 @@ def index_put_(x: Tensor, indices, values, accumulate: bool = False) -> Tensor:
     return x
 
 
-from .masked import (where, nonzero, argwhere, masked_fill, masked_select,  # noqa: E402
-                     masked_scatter, take, take_along_dim, one_hot)
-from .gather import *  # noqa: E402,F401,F403
-from .gather import __all__ as _gather_all  # noqa: E402
+from .gather import (  # noqa: E402
+    gather,
+    index_add,
+    index_copy,
+    index_fill,
+    index_select,
+    scatter,
+    scatter_add,
+    scatter_reduce,
+)
+from .masked import (  # noqa: E402
+    argwhere,
+    masked_fill,
+    masked_scatter,
+    masked_select,
+    nonzero,
+    one_hot,
+    take,
+    take_along_dim,
+    where,
+)
 
-__all__ += _gather_all
 
 Tensor.__getitem__ = getitem
 Tensor.__setitem__ = setitem

@@ -114,7 +114,9 @@ def inplace_binary(name: str, x: Tensor, other, op: str) -> Tensor:
             _bump(x, op)
             return x
         return apply_inplace(x, r, op)
-    return apply_inplace(x, binary(name, x, other), op)
+    # the out-of-place op may save x for backward; x is about to be overwritten, so give it
+    # a clone (recorded, so gradients still reach x's old history)
+    return apply_inplace(x, binary(name, x.clone(), other), op)
 
 
 def inplace_unary(name: str, x: Tensor, op: str, p=0, q=0) -> Tensor:
@@ -125,7 +127,7 @@ def inplace_unary(name: str, x: Tensor, op: str, p=0, q=0) -> Tensor:
             _bump(x, op)
             return x
         return apply_inplace(x, r, op)
-    return apply_inplace(x, unary(name, x, p, q), op)
+    return apply_inplace(x, unary(name, x.clone(), p, q), op)
 
 
 def _aliasing_safe(x: Tensor, other) -> bool:

@@ -14,15 +14,26 @@ import numpy as np
 from .. import _dtype as D
 from .. import _strided as S
 from .._tensor import Tensor, _wrap_dim
-from ..autograd.graph import record
 from ..autograd.grad_mode import no_grad
+from ..autograd.graph import record
 from . import inplace as I
 from ._common import needs_grad, shape_str, sum_to
-from ._indexing import K, IndexSpec, Trusted, check_idx, host_index, make_spec
-from ._indexing import index as _index, index_put as _index_put
+from ._indexing import IndexSpec, K, Trusted, check_idx, host_index, make_spec
+from ._indexing import index as _index
+from ._indexing import index_put as _index_put
 
-__all__ = ["where", "nonzero", "argwhere", "masked_fill", "masked_select", "masked_scatter",
-           "take", "take_along_dim", "put", "one_hot"]
+__all__ = [
+    "argwhere",
+    "masked_fill",
+    "masked_scatter",
+    "masked_select",
+    "nonzero",
+    "one_hot",
+    "put",
+    "take",
+    "take_along_dim",
+    "where",
+]
 
 
 def _from_np(a: np.ndarray, device) -> Tensor:
@@ -92,7 +103,8 @@ def _bshape(op, *shapes):
 def masked_fill(x: Tensor, mask: Tensor, value, *, _inplace=False) -> Tensor:
     """Elements of ``x`` where ``mask`` is True replaced by ``value`` (scalar or 0-d tensor);
     ``mask`` broadcasts."""
-    from .elementwise import where as ew_where, cast
+    from .elementwise import cast
+    from .elementwise import where as ew_where
     _check_mask("masked_fill_", mask)
     vt = value if isinstance(value, Tensor) else None
     if vt is not None and vt.ndim:
@@ -206,7 +218,8 @@ def put(x: Tensor, index: Tensor, source: Tensor, accumulate: bool = False, *,
                            f"{source._dtype.name}")
     src = source.reshape(spec.out_shape)
     if _inplace:
-        from ._indexing import K as _K, offsets, values_array
+        from ._indexing import K as _K
+        from ._indexing import offsets, values_array
         offs = offsets(x).reshape(-1)[spec.idx[0]]
         _K(x, "put_").put(x._storage.data, offs, values_array(src.detach(), x._dtype,
                                                                   spec.out_shape, x),

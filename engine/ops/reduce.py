@@ -383,7 +383,7 @@ def count_nonzero(x, dim=None):
 def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (all elements when None); 'fro' is the 2-norm."""
     if p == "fro" or p == 2 or p is None:
-        return sum(x * x, dim, keepdim).sqrt()
+        return _norm2(x, dim, keepdim)
     if p == math.inf or p == "inf":
         return amax(x.abs(), () if dim is None else dim, keepdim)
     if p == -math.inf:
@@ -514,3 +514,19 @@ def cummax(x, dim):
 
 def cummin(x, dim):
     return return_cummin(_cumext("cummin", x, dim))
+
+
+def _norm2(x, dim, keepdim):
+    """2-norm with PyTorch's subgradient 0 at the zero vector (sqrt's gradient is inf there)."""
+    with _no_grad():
+        out = sum(x * x, dim, keepdim).sqrt()
+    if needs_grad(x):
+        dims = normalize_dims(dim, x.ndim, "norm")
+
+        def bw(n, g):
+            xx, y = n.saved_tensor(0), n.saved_tensor(1)
+            scale = where(y == 0, 0.0, g / where(y == 0, 1.0, y))
+            return (_expand_grad(scale, xx, dims, keepdim) * xx,)
+        record("NormBackward1" if dim is not None else "NormBackward0", (x,), (out,), bw,
+               ((x, False), (out, True)))
+    return out

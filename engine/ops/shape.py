@@ -19,13 +19,39 @@ from .. import _strided as S
 from .._size import Size
 from .._tensor import Tensor, _wrap_dim
 from ..autograd.graph import record
-from ._common import needs_grad, empty_tensor, shape_str, check_same_device, normalize_dims
+from ._common import check_same_device, empty_tensor, needs_grad, normalize_dims, shape_str
 from ._indexing import K
 
-__all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack",
-           "column_stack", "row_stack", "repeat", "tile", "repeat_interleave", "flip",
-           "fliplr", "flipud", "roll", "rot90", "pad", "broadcast_to", "broadcast_tensors",
-           "broadcast_shapes", "meshgrid", "atleast_1d", "atleast_2d", "atleast_3d"]
+__all__ = [  # noqa: RUF022
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "broadcast_shapes",
+    "broadcast_tensors",
+    "broadcast_to",
+    "cat",
+    "column_stack",
+    "concat",
+    "concatenate",
+    "dstack",
+    "flip",
+    "fliplr",
+    "flipud",
+    "hstack",
+    "meshgrid",
+    "pad",
+    "repeat",
+    "repeat_interleave",
+    "roll",
+    "rot90",
+    "row_stack",
+    "stack",
+    "tile",
+    "vstack",
+    # re-exported from shape_misc
+    "tril", "triu", "diagonal", "diag", "diag_embed", "diagflat", "trace", "unique",
+    "unique_consecutive", "searchsorted", "bucketize", "tril_indices", "triu_indices",
+]
 
 
 # ---- cat / stack ----------------------------------------------------------------------
@@ -441,8 +467,19 @@ def _bind():
 
 
 _bind()
-from .shape_misc import *  # noqa: E402,F401,F403
-from .shape_misc import __all__ as _misc_all  # noqa: E402
-
-__all__ += _misc_all
+from .shape_misc import (  # noqa: E402
+    bucketize,
+    diag,
+    diag_embed,
+    diagflat,
+    diagonal,
+    searchsorted,
+    trace,
+    tril,
+    tril_indices,
+    triu,
+    triu_indices,
+    unique,
+    unique_consecutive,
+)
 del normalize_dims

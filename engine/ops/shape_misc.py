@@ -13,13 +13,26 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor, _wrap_dim
-from ..autograd.graph import record
 from ..autograd.grad_mode import no_grad
-from ._common import needs_grad, empty_tensor, shape_str
+from ..autograd.graph import record
+from ._common import empty_tensor, needs_grad, shape_str
 from ._indexing import K, host_index
 
-__all__ = ["tril", "triu", "diagonal", "diag", "diag_embed", "diagflat", "trace", "unique",
-           "unique_consecutive", "searchsorted", "bucketize", "tril_indices", "triu_indices"]
+__all__ = [
+    "bucketize",
+    "diag",
+    "diag_embed",
+    "diagflat",
+    "diagonal",
+    "searchsorted",
+    "trace",
+    "tril",
+    "tril_indices",
+    "triu",
+    "triu_indices",
+    "unique",
+    "unique_consecutive",
+]
 
 
 def _from_np(a: np.ndarray, device) -> Tensor:

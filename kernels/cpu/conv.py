@@ -22,108 +22,121 @@ _opts = dict(cache=True, nogil=True, error_model="numpy")
 
 
 # ------------------------------------------------------------------------- im2col / col2im
+# Each (n, c) plane is first copied into a zero-bordered buffer (Hp, Wp) covering every
+# window, so the row copies below need no bounds checks (measured ~2x faster than checking).
 @njit(**_opts)
-def _im2col_row(x, cols, n, r, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    """cols[n, r, :] for row r = (c*kh + i)*kw + j."""
-    K = kh * kw
-    c = r // K
-    i = (r // kw) % kh
-    j = r % kw
-    H, W = x.shape[2], x.shape[3]
-    off_w = j * dw - pw  # input column of output column 0
-    ow0 = 0 if off_w >= 0 else (-off_w + sw - 1) // sw
-    ow1 = 0 if W - off_w <= 0 else min(OW, (W - off_w + sw - 1) // sw)
-    if ow1 < ow0:
-        ow1 = ow0
-    for oh in range(OH):
-        ih = oh * sh - ph + i * dh
-        base = oh * OW
-        if ih < 0 or ih >= H:
-            for ow in range(OW):
-                cols[n, r, base + ow] = 0
-            continue
-        for ow in range(ow0):
-            cols[n, r, base + ow] = 0
-        if sw == 1:
-            for ow in range(ow0, ow1):
-                cols[n, r, base + ow] = x[n, c, ih, ow + off_w]
-        else:
-            for ow in range(ow0, ow1):
-                cols[n, r, base + ow] = x[n, c, ih, ow * sw + off_w]
-        for ow in range(ow1, OW):
-            cols[n, r, base + ow] = 0
+def _fill_padded(x, n, c, buf, ph, pw):
+    for a in range(buf.shape[0]):
+        for b in range(buf.shape[1]):
+            buf[a, b] = 0
+    for ih in range(x.shape[2]):
+        for iw in range(x.shape[3]):
+            buf[ih + ph, iw + pw] = x[n, c, ih, iw]
 
 
 @njit(**_opts)
-def _im2col_serial(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    R = cols.shape[1]
-    for t in range(cols.shape[0] * R):
-        _im2col_row(x, cols, t // R, t % R, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+def _im2col_plane(x, cols, n, c, buf, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    _fill_padded(x, n, c, buf, ph, pw)
+    for i in range(kh):
+        for j in range(kw):
+            dst = cols[n, (c * kh + i) * kw + j]
+            o = j * dw
+            for oh in range(OH):
+                row = buf[oh * sh + i * dh]
+                b = oh * OW
+                if sw == 1:
+                    for ow in range(OW):
+                        dst[b + ow] = row[o + ow]
+                else:
+                    for ow in range(OW):
+                        dst[b + ow] = row[o + ow * sw]
+
+
+@njit(**_opts)
+def _im2col_serial(x, cols, Hp, Wp, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    C = x.shape[1]
+    buf = np.empty((Hp, Wp), x.dtype)
+    for t in range(x.shape[0] * C):
+        _im2col_plane(x, cols, t // C, t % C, buf, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
 
 
 @njit(parallel=True, **_opts)
-def _im2col_par(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    R = cols.shape[1]
-    for t in prange(cols.shape[0] * R):
-        _im2col_row(x, cols, t // R, t % R, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+def _im2col_par(x, cols, Hp, Wp, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    C = x.shape[1]
+    for t in prange(x.shape[0] * C):
+        buf = np.empty((Hp, Wp), x.dtype)
+        _im2col_plane(x, cols, t // C, t % C, buf, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+
+
+def _padded_hw(H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    return (max(H + ph, (OH - 1) * sh + (kh - 1) * dh + 1),
+            max(W + pw, (OW - 1) * sw + (kw - 1) * dw + 1))
 
 
 def im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW) -> None:
     """cols[n, (c*kh+i)*kw+j, oh*OW+ow] = x[n, c, oh*sh-ph+i*dh, ow*sw-pw+j*dw] (0 outside);
-    ``cols`` has F.unfold's layout (N, C*kh*kw, OH*OW).
+    ``cols`` has F.unfold's layout (N, C*kh*kw, OH*OW). OH, OW may be smaller than the
+    natural output size (a transposed conv's geometry).
 
     >>> x = np.arange(4.).reshape(1, 1, 2, 2); c = np.empty((1, 4, 1))
     >>> im2col(x, c, 2, 2, 1, 1, 0, 0, 1, 1, 1, 1); c.ravel().tolist()
     [0.0, 1.0, 2.0, 3.0]
     """
+    if OH <= 0 or OW <= 0:
+        return
+    Hp, Wp = _padded_hw(x.shape[2], x.shape[3], kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
     k = _im2col_par if cols.size >= PAR_MIN else _im2col_serial
-    k(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+    k(x, cols, Hp, Wp, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
 
 
 @njit(**_opts)
-def _col2im_plane(cols, gx, n, c, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
-    H, W = gx.shape[2], gx.shape[3]
-    for ih in range(H):
-        for iw in range(W):
-            gx[n, c, ih, iw] = 0
+def _col2im_plane(cols, gx, n, c, buf, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+    for a in range(buf.shape[0]):
+        for b in range(buf.shape[1]):
+            buf[a, b] = 0
     for i in range(kh):
         for j in range(kw):
-            r = (c * kh + i) * kw + j
-            off_w = j * dw - pw
-            ow0 = 0 if off_w >= 0 else (-off_w + sw - 1) // sw
-            ow1 = 0 if W - off_w <= 0 else min(OW, (W - off_w + sw - 1) // sw)
+            src = cols[n, (c * kh + i) * kw + j]
+            o = j * dw
             for oh in range(OH):
-                ih = oh * sh - ph + i * dh
-                if ih < 0 or ih >= H:
-                    continue
-                base = oh * OW
+                row = buf[oh * sh + i * dh]
+                b = oh * OW
                 if sw == 1:
-                    for ow in range(ow0, ow1):
-                        gx[n, c, ih, ow + off_w] += cols[n, r, base + ow]
+                    for ow in range(OW):
+                        row[o + ow] += src[b + ow]
                 else:
-                    for ow in range(ow0, ow1):
-                        gx[n, c, ih, ow * sw + off_w] += cols[n, r, base + ow]
+                    for ow in range(OW):
+                        row[o + ow * sw] += src[b + ow]
+    for ih in range(gx.shape[2]):
+        for iw in range(gx.shape[3]):
+            gx[n, c, ih, iw] = buf[ih + ph, iw + pw]
 
 
 @njit(**_opts)
-def _col2im_serial(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+def _col2im_serial(cols, gx, Hp, Wp, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
     C = gx.shape[1]
+    buf = np.empty((Hp, Wp), gx.dtype)
     for t in range(gx.shape[0] * C):
-        _col2im_plane(cols, gx, t // C, t % C, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+        _col2im_plane(cols, gx, t // C, t % C, buf, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
 
 
 @njit(parallel=True, **_opts)
-def _col2im_par(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
+def _col2im_par(cols, gx, Hp, Wp, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
     C = gx.shape[1]
     for t in prange(gx.shape[0] * C):
-        _col2im_plane(cols, gx, t // C, t % C, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+        buf = np.empty((Hp, Wp), gx.dtype)
+        _col2im_plane(cols, gx, t // C, t % C, buf, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
 
 
 def col2im(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW) -> None:
     """The adjoint of ``im2col`` (F.fold): gx[N,C,H,W] = sum of the cols entries that read
     each pixel."""
+    if OH <= 0 or OW <= 0:
+        gx[...] = 0
+        return
+    Hp, Wp = _padded_hw(gx.shape[2], gx.shape[3], kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
     k = _col2im_par if cols.size >= PAR_MIN else _col2im_serial
-    k(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+    k(cols, gx, Hp, Wp, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
 
 
 # -------------------------------------------------------------- layout shuffles (N,C,L)<->(C,N,L)

@@ -12,10 +12,22 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["check_index", "strided_offsets", "take", "put", "remap_take", "remap_put",
-           "count_hits", "nonzero", "unique_sorted", "searchsorted_rows", "PUT_MODES"]
+__all__ = [
+    "PUT_MODES",
+    "check_index",
+    "count_hits",
+    "dim_offsets",
+    "nonzero",
+    "put",
+    "remap_put",
+    "remap_take",
+    "searchsorted_rows",
+    "strided_offsets",
+    "take",
+    "unique_sorted",
+]
 
-_opts = dict(cache=True, nogil=True)
+_opts = {"cache": True, "nogil": True}
 
 PUT_MODES = {"assign": 0, "add": 1, "multiply": 2, "amax": 3, "amin": 4}
 
@@ -98,10 +110,10 @@ def _put(buf, offs, vals, mode):
         elif mode == 2:
             buf[o] *= v
         elif mode == 3:
-            if v > buf[o] or v != v:
+            if v > buf[o] or v != v:  # noqa: PLR0124  (NaN propagates)
                 buf[o] = v
         else:
-            if v < buf[o] or v != v:
+            if v < buf[o] or v != v:  # noqa: PLR0124
                 buf[o] = v
 
 
@@ -238,6 +250,48 @@ def remap_put(buf: np.ndarray, base: int, strides, maps, vals: np.ndarray,
         return
     _remap_put(_as_bits(buf), np.int64(base), st, flat, starts, shape,
                _as_bits(v), PUT_MODES[mode])
+
+
+# ---- along one dim: out[i, j] = x[i, idx[i, j]] (dim 1), every index checked first --------
+@njit(**_opts)
+def _walk_dim(idx, ishape, d, size, strides, base, offs):
+    """offs[i] = storage offset addressed by idx[i]; returns the first bad position or -1."""
+    nd = ishape.shape[0]
+    m = ishape[nd - 1]
+    pos = np.zeros(nd, np.int64)
+    last = strides[nd - 1] if d != nd - 1 else 0
+    for o in range(idx.shape[0] // m):
+        off = base
+        for k in range(nd - 1):
+            if k != d:
+                off += pos[k] * strides[k]
+        b = o * m
+        for j in range(m):
+            v = np.int64(idx[b + j])
+            if v < 0 or v >= size:
+                return b + j
+            offs[b + j] = off + v * strides[d] + j * last
+        k = nd - 2
+        while k >= 0:
+            pos[k] += 1
+            if pos[k] < ishape[k]:
+                break
+            pos[k] = 0
+            k -= 1
+    return -1
+
+
+def dim_offsets(idx: np.ndarray, d: int, size: int, strides, base: int):
+    """Storage offsets addressed by ``idx`` along dim ``d`` (size ``size``) of the strided
+    view (strides, base) walked over ``idx.shape``: (offsets, None) or (None, bad index)."""
+    flat = np.ascontiguousarray(idx).reshape(-1)
+    offs = np.empty(flat.shape[0], np.int64)
+    if flat.shape[0]:
+        bad = _walk_dim(flat, np.asarray(idx.shape, np.int64), np.int64(d), np.int64(size),
+                        np.asarray(strides, np.int64), np.int64(base), offs)
+        if bad >= 0:
+            return None, int(flat[bad])
+    return offs, None
 
 
 @njit(**_opts)

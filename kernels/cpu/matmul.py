@@ -28,7 +28,7 @@ NC = 4096  # columns of a packed B block
 DIRECT_ROWS = 2 * MR  # up to this many rows, B is read in place (when its rows are contiguous)
 SMALL_MNK = 16**3  # below this: simple loop kernel (call overhead dominates anyway)
 SERIAL_MNK = 96**3  # below this: packed kernel on the calling thread only
-FLOATS = (np.float32, np.float64)
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # dtype objects: `in` hits identity
 _FASTMATH = {"contract", "reassoc"}  # no nnan/ninf: NaN and Inf must propagate like numpy
 
 
@@ -36,8 +36,11 @@ def _ws_len(dtype) -> int:
     return MC * KC + NC * KC + MR * _nr(dtype)
 
 
+_NR = {np.dtype(t): NV * lanes_for(numba.from_dtype(t)) for t in (np.float32, np.float64)}
+
+
 def _nr(dtype) -> int:
-    return NV * lanes_for(numba.from_dtype(np.dtype(dtype)))
+    return _NR[np.dtype(dtype)]
 
 
 # ---------------------------------------------------------------- packed float kernel (njit)
@@ -208,28 +211,29 @@ def _small_dot(a, ao, ars, b, bo, bcs, out, oo, ors, ocs, M, N, K, acc):
 
 @njit(cache=True, fastmath=_FASTMATH)
 def _small_axpy(a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, M, N, K, acc):
-    """Row i of out = sum_k a[i, k] * row k of b, vectorized over j (contiguous copies if needed)."""
+    """Rows of out as sums of a[i, k] * (row k of b), vectorized over j. Four rows share each
+    pass over b, so b streams from memory M/4 times, not M times."""
     if bcs != 1:  # b rows must be contiguous: pack b row-major
         bp = np.empty(K * N, out.dtype)
         for k in range(K):
             for j in range(N):
-                bp[k * N + j] = b[bo + k * brs + j * bcs]
+                bp[k * N + j] = ld(b, bo + k * brs + j * bcs)
         b, bo, brs = bp, 0, N
-    row = np.empty(N, out.dtype)
-    for i in range(M):
-        arow = ao + i * ars
-        x = a[arow]
-        brow = b[bo : bo + N]
-        for j in range(N):
-            row[j] = x * brow[j]
-        for k in range(1, K):
-            x = a[arow + k * acs]
+    rows = np.zeros(4 * N, out.dtype)
+    for i0 in range(0, M, 4):
+        m = min(4, M - i0)
+        rows[:] = 0
+        for k in range(K):
             brow = b[bo + k * brs : bo + k * brs + N]
+            for r in range(m):
+                x = ld(a, ao + (i0 + r) * ars + k * acs)
+                row = rows[r * N : (r + 1) * N]
+                for j in range(N):
+                    row[j] += x * brow[j]
+        for r in range(m):
             for j in range(N):
-                row[j] += x * brow[j]
-        for j in range(N):
-            p = oo + i * ors + j * ocs
-            out[p] = out[p] + row[j] if acc else row[j]
+                p = oo + (i0 + r) * ors + j * ocs
+                out[p] = out[p] + rows[r * N + j] if acc else rows[r * N + j]
 
 
 @njit(cache=True)
@@ -257,10 +261,10 @@ _WS = {}  # (dtype, threads) -> persistent per-thread packing workspace (no page
 
 
 def _workspace(dtype, nt):
-    key = (np.dtype(dtype), nt)
-    if key not in _WS:
-        _WS[key] = np.empty((nt, _ws_len(dtype)), dtype)
-    return _WS[key]
+    ws = _WS.get((dtype, nt))
+    if ws is None:
+        ws = _WS[(dtype, nt)] = np.empty((nt, _ws_len(dtype)), dtype)
+    return ws
 
 
 def _flat(x):
@@ -269,12 +273,15 @@ def _flat(x):
     Every operand becomes the same Numba type (1-D C array), so each dtype compiles once.
     Copies only when strides are negative or not whole elements (whole array), or when x is
     read-only (just its memory span: a stride-0 broadcast stays small)."""
-    isz = x.itemsize
-    if x.flags.c_contiguous:
+    isz, fl = x.itemsize, x.flags
+    if fl.c_contiguous and fl.writeable and x.ndim == 2:  # the common case, kept cheap
+        m, n = x.shape
+        return x.reshape(-1), 0, (n if m > 1 else 0), (1 if n > 1 else 0)
+    if fl.c_contiguous:
         buf = x.reshape(-1)
     elif x.ndim == 2 and x.flags.f_contiguous:  # e.g. W.T of a Linear layer
         buf = x.T.reshape(-1)
-    elif any(s < 0 or s % isz for s in x.strides):
+    elif min(x.strides) < 0 or any(s % isz for s in x.strides):
         x = np.ascontiguousarray(x)
         buf = x.reshape(-1)
     else:
@@ -282,7 +289,7 @@ def _flat(x):
         buf = np.lib.stride_tricks.as_strided(x, (span,), (isz,))
     if not buf.flags.writeable:
         buf = buf.copy()
-    return (buf, 0, *(0 if n == 1 else s // isz for n, s in zip(x.shape, x.strides)))
+    return (buf, 0, *[0 if n == 1 else s // isz for n, s in zip(x.shape, x.strides)])
 
 
 def _check(name, a, b, out, nd):
@@ -301,8 +308,9 @@ def _check(name, a, b, out, nd):
 
 def _needs_temp(a, b, out):
     """out overlaps an input, or has strides the kernels cannot write through."""
-    bad = any(s < 0 or s % out.itemsize for s in out.strides)
-    return bad or np.may_share_memory(out, a) or np.may_share_memory(out, b)
+    if not out.flags.c_contiguous and (min(out.strides) < 0 or any(s % out.itemsize for s in out.strides)):
+        return True
+    return np.may_share_memory(out, a) or np.may_share_memory(out, b)
 
 
 def _via_temp(fn, a, b, out, accumulate):
@@ -324,12 +332,12 @@ def _grid(M, N, nt, nr):
 
 def _use_simple(M, N, K, nr, acs, brs, bcs):
     """Where the packed kernel loses: tiny products, narrow N with dot-friendly operands, and
-    a few rows when b's rows are strided (B would have to be packed for one use)."""
+    fewer rows than one tile (padding wastes FMAs and B would be packed for a single use)."""
     if M * N * K < SMALL_MNK:
         return True
     if 2 * N < nr and acs == 1 and brs == 1:
         return True
-    return M < MR and bcs != 1
+    return M < MR
 
 
 def gemm(a, b, out, accumulate=False) -> None:
@@ -358,9 +366,11 @@ def gemm(a, b, out, accumulate=False) -> None:
         return _small(*args, M, N, K, accumulate)
     if fo[3] != 1 and fo[2] == 1:  # column-major out: compute out.T = b.T @ a.T instead
         return gemm(b.T, a.T, out.T, accumulate)
+    if M * N * K < SERIAL_MNK:
+        return _gemm_block(*args, 0, M, 0, N, K, accumulate, _workspace(out.dtype, 1)[0])
     nt = numba.get_num_threads()
     ws = _workspace(out.dtype, nt)
-    if nt == 1 or M * N * K < SERIAL_MNK:
+    if nt == 1:
         return _gemm_block(*args, 0, M, 0, N, K, accumulate, ws[0])
     _gemm_par(*args, M, N, K, accumulate, ws, *_grid(M, N, nt, nr))
 

@@ -18,7 +18,7 @@ FLOAT_TOL = {np.float32: 1e-5, np.float64: 1e-12}
 INTS = [np.int64, np.int32, np.int16, np.int8, np.uint8]
 # Shapes (M, N, K) that reach every path: simple kernel, serial packed, parallel packed with
 # edge tiles and several K blocks (K > KC), tiny and degenerate dims.
-SHAPES = [(1, 1, 1), (37, 5, 19), (7, 300, 25), (32, 16, 2), (100, 100, 100), (97, 61, 259), (300, 5, 300)]
+SHAPES = [(1, 1, 1), (37, 5, 19), (7, 300, 25), (32, 16, 2), (100, 100, 100), (97, 61, 259), (300, 5, 300), (12, 200, 300)]
 
 
 def rand(rng, shape, dtype):

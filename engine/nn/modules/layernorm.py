@@ -29,7 +29,7 @@ class LayerNorm(Module):
 
     >>> import engine
     >>> engine.nn.LayerNorm(8)
-    LayerNorm((8,), eps=1e-05, elementwise_affine=True)
+    LayerNorm((8,), eps=1e-05, elementwise_affine=True, bias=True)
     """
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
