@@ -1,161 +1,27 @@
-"""Convolutions: im2col (Numba, kernels/cpu/conv.py) + per-sample GEMMs over the batch.
+"""Convolutions (conv1d/2d, conv_transpose1d/2d): argument checks and the autograd layer.
 
-Columns use F.unfold's layout ``cols[N, C*kh*kw, OH*OW]``; with W as (O, C*kh*kw) and
-grad_out g as (N, O, OH*OW) (both plain views of NCHW data, nothing is transposed):
-
-    forward  y[n]  = W @ cols[n]                     (batched GEMM, W broadcast)
-    weight   gW    = sum_n g[n] @ cols[n]^T          (batched GEMM + sum over n)
-    input    gx    = col2im(W^T @ g[n])              (= conv_transpose of grad_out)
-
-Per-sample products keep each operand in cache and need no layout shuffles (measured faster
-than one (O, N*L) GEMM plus NCHW <-> CNHW copies). Groups add a group axis to every operand.
-Three recorded primitives carry autograd, each backward written with the others, so double
-backward works: ``_conv`` and ``_conv_t`` (node ConvolutionBackward0) and ``_conv_wgrad``
-(ConvolutionBackwardBackward0). 1-D convolutions are the same kernels with H = 1."""
+The numerics (im2col + per-sample GEMMs) are in ``_conv_np.py``. Three recorded primitives
+carry autograd, each backward written with the others, so gradients of any order work:
+``_conv`` and ``_conv_t`` (node ConvolutionBackward0) and ``_conv_wgrad``
+(ConvolutionBackwardBackward0). A backward without ``create_graph`` takes a fused NumPy path
+that reuses the forward's im2col columns. 1-D convolutions run as 2-D ones with H = 1."""
 
 from __future__ import annotations
-
-import threading
-from typing import NamedTuple
 
 import numpy as np
 
 from kernels.cpu import conv as K
+
 from .. import _dtype as D
 from .._tensor import Tensor
-from ..autograd.graph import record
 from ..autograd.grad_mode import is_grad_enabled
-from ._common import needs_grad, empty_tensor, shape_str
-from .matmul import _use_blas
+from ..autograd.graph import record
+from ._common import empty_tensor, needs_grad, shape_str
+from ._conv_np import KEEP_COLS_MAX, Geo, channel_sums, dgrad_np, fwd_np, is_pointwise, wgrad_np
+from ._conv_np import np4 as _np4
+from ._conv_np import out4 as _out4
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
-
-
-class Geo(NamedTuple):
-    """Window geometry over (H, W): kernel, stride, leading padding, dilation."""
-    kh: int
-    kw: int
-    sh: int
-    sw: int
-    ph: int
-    pw: int
-    dh: int
-    dw: int
-
-
-# ------------------------------------------------------------------------- numpy helpers
-_tls = threading.local()
-_KEEP_COLS_MAX = 64 << 20  # forward keeps its im2col columns for backward up to this size
-
-
-def _ws(key: str, shape, dtype) -> np.ndarray:
-    """A per-thread scratch array, reused across calls (no page faults per step)."""
-    bufs = _tls.__dict__.setdefault("bufs", {})
-    n = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    b = bufs.get(key)
-    if b is None or b.nbytes < n:
-        b = bufs[key] = np.empty(max(n, 64), np.uint8)
-    return b[:n].view(dtype).reshape(shape)
-
-
-def _np4(t: Tensor) -> np.ndarray:
-    """C-contiguous numpy data of a 3-D or 4-D tensor as 4-D (H = 1 for 1-D data)."""
-    a = t._np()
-    if not a.flags.c_contiguous:
-        a = np.ascontiguousarray(a)
-    if a.ndim == 3:
-        a = a.reshape(a.shape[0], a.shape[1], 1, a.shape[2])
-    return a
-
-
-def _bgemm(a, b, out, dt) -> None:
-    """out[n, g] = a[g] @ b[n, g] for a (G, M, K), b (N, G, K, L), out (N, G, M, L)."""
-    G = a.shape[0]
-    if _use_blas(dt):
-        if G == 1:
-            np.matmul(a[0], b[:, 0], out=out[:, 0])
-        else:
-            np.matmul(a, b, out=out)
-        return
-    from kernels.cpu import matmul as MM
-    N = b.shape[0]
-    for g in range(G):
-        MM.gemm_batched(np.broadcast_to(a[g], (N,) + a.shape[1:]), b[:, g], out[:, g])
-
-
-def _wgemm(g4, c4, gw3, dt) -> None:
-    """gw3[g] = sum_n g4[n, g] @ c4[n, g]^T for g4 (N, G, M, L), c4 (N, G, R, L)."""
-    N, G, M, _ = g4.shape
-    R = c4.shape[2]
-    if N == 1:
-        if _use_blas(dt):
-            np.matmul(g4[0], c4[0].transpose(0, 2, 1), out=gw3)
-        else:
-            from kernels.cpu import matmul as MM
-            MM.gemm_batched(g4[0], c4[0].transpose(0, 2, 1), gw3)
-        return
-    tmp = _ws("wtmp", (N, G, M, R), g4.dtype)
-    if _use_blas(dt):
-        np.matmul(g4, c4.transpose(0, 1, 3, 2), out=tmp)
-    else:
-        from kernels.cpu import matmul as MM
-        for g in range(G):
-            MM.gemm_batched(g4[:, g], c4[:, g].transpose(0, 2, 1), tmp[:, g])
-    np.sum(tmp, axis=0, out=gw3)
-
-
-def _is_pointwise(geo: Geo, H, W, OH, OW) -> bool:
-    return geo.kh == geo.kw == 1 and geo.ph == geo.pw == 0 and (OH, OW) == (H, W)
-
-
-def _cols(xa, geo, OH, OW, into=None) -> np.ndarray:
-    """im2col of xa (N, C, H, W) into ``into`` or a scratch (N, C*kh*kw, OH*OW); xa itself
-    for a 1x1 kernel."""
-    N, C, H, W = xa.shape
-    if _is_pointwise(geo, H, W, OH, OW):
-        return xa.reshape(N, C, H * W)
-    cols = into if into is not None else _ws("cols", (N, C * geo.kh * geo.kw, OH * OW),
-                                             xa.dtype)
-    K.im2col(xa, cols, *geo, OH, OW)
-    return cols
-
-
-def _fwd_np(xa, wa, ba, geo, G, OH, OW, out, dt, keep=None) -> None:
-    """out[N,O,OH,OW] = conv(xa, wa) + ba; the columns go to ``keep`` when given."""
-    N, C = xa.shape[:2]
-    O = wa.shape[0]
-    CK, L = C * geo.kh * geo.kw, OH * OW
-    cols = _cols(xa, geo, OH, OW, keep)
-    _bgemm(wa.reshape(G, O // G, CK // G), cols.reshape(N, G, CK // G, L),
-           out.reshape(N, G, O // G, L), dt)
-    if ba is not None:
-        out += ba.reshape(1, O, 1, 1)
-
-
-def _dgrad_np(ga, wa, geo, G, gx, dt) -> None:
-    """gx[N,C,H,W] = col2im(W^T @ g[n]) for ga (N, O, OH, OW): the input gradient of a conv
-    (and the forward of a transposed conv)."""
-    N, O, OH, OW = ga.shape
-    C, H, W = gx.shape[1:]
-    CK, L = C * geo.kh * geo.kw, OH * OW
-    wt = wa.reshape(G, O // G, CK // G).transpose(0, 2, 1)
-    g4 = ga.reshape(N, G, O // G, L)
-    if _is_pointwise(geo, H, W, OH, OW):
-        _bgemm(wt, g4, gx.reshape(N, G, CK // G, L), dt)
-        return
-    dcols = _ws("cols", (N, CK, L), gx.dtype)
-    _bgemm(wt, g4, dcols.reshape(N, G, CK // G, L), dt)
-    K.col2im(dcols, gx, *geo, OH, OW)
-
-
-def _wgrad_np(ga, xa, geo, G, gw, dt, cols=None) -> None:
-    """gw[O, Cg, kh, kw] = sum_n g[n] @ cols(xa)[n]^T per group (``cols`` if already made)."""
-    N, O, OH, OW = ga.shape
-    CK, L = xa.shape[1] * geo.kh * geo.kw, OH * OW
-    if cols is None:
-        cols = _cols(xa, geo, OH, OW)
-    _wgemm(ga.reshape(N, G, O // G, L), cols.reshape(N, G, CK // G, L),
-           gw.reshape(G, O // G, CK // G), dt)
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "fold", "unfold"]
 
 
 def _hw(t: Tensor) -> tuple:
@@ -166,11 +32,6 @@ def _new(shape, like: Tensor) -> Tensor:
     return empty_tensor(tuple(shape), like._dtype, like._storage.device)
 
 
-def _out4(t: Tensor) -> np.ndarray:
-    a = t._np()
-    return a.reshape(a.shape[0], a.shape[1], 1, a.shape[2]) if a.ndim == 3 else a
-
-
 # --------------------------------------------------------------- differentiable primitives
 def _conv(x: Tensor, w: Tensor, b, geo: Geo, G: int, out_hw) -> Tensor:
     """y[N, O, *out] = conv(x, w) + b; x is (N, C, L) or (N, C, H, W)."""
@@ -179,13 +40,13 @@ def _conv(x: Tensor, w: Tensor, b, geo: Geo, G: int, out_hw) -> Tensor:
     out = _new((N, O, OW) if x.ndim == 3 else (N, O, OH, OW), x)
     grad = needs_grad(x, w, b)
     keep = None
-    if grad and needs_grad(w) and not _is_pointwise(geo, *_hw(x), OH, OW):
+    if grad and needs_grad(w) and not is_pointwise(geo, *_hw(x), OH, OW):
         nbytes = N * x._shape[1] * geo.kh * geo.kw * OH * OW * x._dtype.itemsize
-        if nbytes <= _KEEP_COLS_MAX:  # keep the columns for the weight gradient
+        if nbytes <= KEEP_COLS_MAX:  # keep the columns for the weight gradient
             keep = _new((N, x._shape[1] * geo.kh * geo.kw, OH * OW), x)
     if out.numel():
         ba = None if b is None else np.ascontiguousarray(b._np())
-        _fwd_np(_np4(x), _np4(w), ba, geo, G, OH, OW, _out4(out), x._dtype,
+        fwd_np(_np4(x), _np4(w), ba, geo, G, OH, OW, _out4(out), x._dtype,
                 None if keep is None else keep._np())
     if grad:
         record("ConvolutionBackward0", (x, w, b), (out,), _conv_backward,
@@ -196,13 +57,13 @@ def _conv(x: Tensor, w: Tensor, b, geo: Geo, G: int, out_hw) -> Tensor:
 def _conv_t(x: Tensor, w: Tensor, b, geo: Geo, G: int, out_hw) -> Tensor:
     """Transposed conv: x (N, Cin, *S), w (Cin, Cout/G, *k) -> (N, Cout, *out_hw), the
     adjoint of ``_conv`` with the same geometry (a conv of the output gives S back)."""
-    N, Cin = x._shape[:2]
+    N = x._shape[0]
     Cout = w._shape[1] * G
     out = _new((N, Cout, out_hw[1]) if x.ndim == 3 else (N, Cout) + tuple(out_hw), x)
     if out.numel():
         o4 = _out4(out)
         if x.numel():
-            _dgrad_np(_np4(x), _np4(w), geo, G, o4, x._dtype)
+            dgrad_np(_np4(x), _np4(w), geo, G, o4, x._dtype)
         else:
             o4[...] = 0
         if b is not None:
@@ -217,7 +78,7 @@ def _conv_wgrad(x: Tensor, g: Tensor, geo: Geo, G: int, w_shape) -> Tensor:
     """The weight gradient of ``_conv(x, w)`` for grad_out ``g`` (differentiable in both)."""
     gw = _new(w_shape, x)
     if x.numel() and g.numel():
-        _wgrad_np(_np4(g), _np4(x), geo, G, _out4(gw), x._dtype)
+        wgrad_np(_np4(g), _np4(x), geo, G, _out4(gw), x._dtype)
     else:
         gw._fill_nograd(0)
     if needs_grad(x, g):
@@ -257,13 +118,13 @@ def _conv_backward_fused(x, w, g, geo, G, ex, ew, eb, keep=None):
     gx = gw = gb = None
     if ew:
         gw = _new(w._shape, w)
-        _wgrad_np(ga, _np4(x), geo, G, _out4(gw), dt, None if keep is None else keep._np())
+        wgrad_np(ga, _np4(x), geo, G, _out4(gw), dt, None if keep is None else keep._np())
     if ex:
         gx = _new(x._shape, x)
-        _dgrad_np(ga, _np4(w), geo, G, _out4(gx), dt)
+        dgrad_np(ga, _np4(w), geo, G, _out4(gx), dt)
     if eb:
         gb = _new((w._shape[0],), w)
-        K.channel_sums(ga.reshape(ga.shape[0], ga.shape[1], -1), gb._np())
+        channel_sums(ga.reshape(ga.shape[0], ga.shape[1], -1), gb._np())
     return gx, gw, gb
 
 
@@ -466,3 +327,77 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     """1-D transposed convolution; weight is (in_channels, out_channels/groups, k)."""
     return _conv_transposend(1, "conv_transpose1d", input, weight, bias, stride, padding,
                              output_padding, groups, dilation)
+
+
+# ------------------------------------------------------------------------ unfold / fold
+def _im2col_t(x: Tensor, geo: Geo, OH: int, OW: int) -> Tensor:
+    N, C = x._shape[:2]
+    out = _new((N, C * geo.kh * geo.kw, OH * OW), x)
+    if out.numel():
+        K.im2col(_np4(x), out._np(), *geo, OH, OW)
+    if needs_grad(x):
+        shape = x._shape
+        record("Im2ColBackward0", (x,), (out,),
+               lambda n, g: (_col2im_t(g, geo, OH, OW, shape),))
+    return out
+
+
+def _col2im_t(c: Tensor, geo: Geo, OH: int, OW: int, shape) -> Tensor:
+    out = _new(shape, c)
+    if out.numel():
+        ca = c._np() if c._contig else np.ascontiguousarray(c._np())
+        K.col2im(ca, out._np(), *geo, OH, OW)
+    if needs_grad(c):
+        record("Col2ImBackward0", (c,), (out,), lambda n, g: (_im2col_t(g, geo, OH, OW),))
+    return out
+
+
+def _fold_geometry(op, kernel_size, dilation, padding, stride, hw):
+    k, d, p, s = (_tuple(v, 2, n, op) for v, n in ((kernel_size, "kernel_size"),
+                  (dilation, "dilation"), (padding, "padding"), (stride, "stride")))
+    if min(k) <= 0 or min(s) <= 0 or min(d) <= 0 or min(p) < 0:
+        raise RuntimeError(f"{op}: kernel_size, stride and dilation must be positive and "
+                           f"padding non-negative, got kernel_size={list(k)}, stride="
+                           f"{list(s)}, dilation={list(d)}, padding={list(p)}")
+    o = tuple((hw[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(2))
+    return Geo(k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1]), o
+
+
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Sliding local blocks (N, C, H, W) -> (N, C*kh*kw, L), PyTorch's F.unfold (im2col).
+
+    >>> import engine as torch
+    >>> torch.nn.functional.unfold(torch.arange(9.).reshape(1, 1, 3, 3), 2).shape
+    torch.Size([1, 4, 4])
+    """
+    x = input
+    if not isinstance(x, Tensor) or x.ndim not in (3, 4):
+        raise RuntimeError("unfold: Expected 3D or 4D (batch mode) tensor for input, got "
+                           f"{getattr(x, 'shape', type(x).__name__)}")
+    xb, unb = _batched(x, 2)
+    geo, (oh, ow) = _fold_geometry("unfold", kernel_size, dilation, padding, stride,
+                                   xb._shape[2:])
+    if oh < 1 or ow < 1:
+        raise RuntimeError(f"unfold: calculated shape of the array of sliding blocks as "
+                           f"({oh}, {ow}), which is too small (non-positive) for input "
+                           f"{shape_str(x._shape)}")
+    y = _im2col_t(xb, geo, oh, ow)
+    return y.squeeze(0) if unb else y
+
+
+def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Sums sliding blocks back: (N, C*kh*kw, L) -> (N, C, *output_size), F.fold (col2im)."""
+    x = input
+    if not isinstance(x, Tensor) or x.ndim not in (2, 3):
+        raise RuntimeError("fold: Expected 2D or 3D (batch mode) tensor for input, got "
+                           f"{getattr(x, 'shape', type(x).__name__)}")
+    xb, unb = (x, False) if x.ndim == 3 else (x.unsqueeze(0), True)
+    hw = _tuple(output_size, 2, "output_size", "fold")
+    geo, (oh, ow) = _fold_geometry("fold", kernel_size, dilation, padding, stride, hw)
+    kk = geo.kh * geo.kw
+    if xb._shape[1] % kk or xb._shape[2] != oh * ow:
+        raise RuntimeError(f"fold: expected input of size (N, C*{kk}, {oh * ow}) for "
+                           f"output_size={list(hw)} and kernel_size={[geo.kh, geo.kw]}, but "
+                           f"got input of size {shape_str(x._shape)}")
+    y = _col2im_t(xb, geo, oh, ow, (xb._shape[0], xb._shape[1] // kk) + hw)
+    return y.squeeze(0) if unb else y

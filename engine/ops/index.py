@@ -302,7 +302,7 @@ def index_put_(x: Tensor, indices, values, accumulate: bool = False) -> Tensor:
     return x
 
 
-from .gather import (  # noqa: E402
+from .gather import (
     gather,
     index_add,
     index_copy,
@@ -312,7 +312,7 @@ from .gather import (  # noqa: E402
     scatter_add,
     scatter_reduce,
 )
-from .masked import (  # noqa: E402
+from .masked import (
     argwhere,
     masked_fill,
     masked_scatter,
@@ -323,7 +323,6 @@ from .masked import (  # noqa: E402
     take_along_dim,
     where,
 )
-
 
 Tensor.__getitem__ = getitem
 Tensor.__setitem__ = setitem

@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.cpu import conv as K
+from kernels.cpu import pool as K
+
 from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd.graph import record
-from ._common import needs_grad, empty_tensor, shape_str
+from ._common import empty_tensor, needs_grad, shape_str
 
-__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
-           "adaptive_avg_pool2d", "interpolate", "upsample_nearest", "upsample"]
+__all__ = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "interpolate",
+    "max_pool1d",
+    "max_pool2d",
+    "upsample",
+    "upsample_nearest",
+]
 
 
 def _planes(t: Tensor) -> np.ndarray:
@@ -154,7 +164,7 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     if not isinstance(input, Tensor) or input.ndim not in (2, 3):
         raise RuntimeError("max_pool1d() Expected 2D or 3D input tensor, but got "
                            f"{getattr(input, 'shape', type(input).__name__)}")
-    one = lambda v: (1, _pair(v, "", "max_pool1d", 1)[0])  # noqa: E731
+    one = lambda v: (1, _pair(v, "", "max_pool1d", 1)[0])
     st = None if stride is None or (isinstance(stride, (list, tuple)) and not stride) \
         else one(stride)
     r = max_pool2d(input.unsqueeze(-2), one(kernel_size), st, (0, _pair(padding, "", "", 1)[0]),
@@ -196,7 +206,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
 def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True) -> Tensor:
     """1-D average pooling over (N, C, L) or (C, L) input."""
-    one = lambda v: (1, _pair(v, "", "avg_pool1d", 1)[0])  # noqa: E731
+    one = lambda v: (1, _pair(v, "", "avg_pool1d", 1)[0])
     st = None if stride is None or (isinstance(stride, (list, tuple)) and not stride) \
         else one(stride)
     return avg_pool2d(input.unsqueeze(-2), one(kernel_size), st, (0, _pair(padding, "", "", 1)[0]),

@@ -467,7 +467,7 @@ def _bind():
 
 
 _bind()
-from .shape_misc import (  # noqa: E402
+from .shape_misc import (
     bucketize,
     diag,
     diag_embed,
@@ -482,4 +482,5 @@ from .shape_misc import (  # noqa: E402
     unique,
     unique_consecutive,
 )
+
 del normalize_dims

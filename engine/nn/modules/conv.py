@@ -20,8 +20,8 @@ def _ntuple(v, n: int) -> tuple:
 
 
 class _ConvNd(Module):
-    __constants__ = ["stride", "padding", "dilation", "groups", "padding_mode",
-                     "output_padding", "in_channels", "out_channels", "kernel_size"]
+    __constants__ = ("stride", "padding", "dilation", "groups", "padding_mode",
+                     "output_padding", "in_channels", "out_channels", "kernel_size")
     _nd = 2
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride, padding,
@@ -159,7 +159,7 @@ class _ConvTransposeNd(_ConvNd):
         if padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for '
                              f"{type(self).__name__}")
-        t = lambda v: _ntuple(v, nd)  # noqa: E731
+        t = lambda v: _ntuple(v, nd)
         super().__init__(in_channels, out_channels, t(kernel_size), t(stride), t(padding),
                          t(dilation), True, t(output_padding), groups, bias, padding_mode,
                          device, dtype)

@@ -19,7 +19,7 @@ def _make(fn, *args, **kw):
 
 class _BatchNorm(Module):
     _version = 2
-    __constants__ = ["track_running_stats", "momentum", "eps", "num_features", "affine"]
+    __constants__ = ("track_running_stats", "momentum", "eps", "num_features", "affine")
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device=None,
@@ -30,7 +30,7 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        fk = dict(device=device, dtype=dtype)
+        fk = {"device": device, "dtype": dtype}
         if affine:
             self.weight = Parameter(_make("empty", num_features, **fk))
             if bias:

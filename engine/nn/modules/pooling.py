@@ -6,13 +6,19 @@ from ..._tensor import Tensor
 from .. import functional as F
 from .module import Module
 
-__all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
-           "AdaptiveAvgPool2d"]
+__all__ = [
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "MaxPool1d",
+    "MaxPool2d",
+]
 
 
 class _MaxPoolNd(Module):
-    __constants__ = ["kernel_size", "stride", "padding", "dilation", "return_indices",
-                     "ceil_mode"]
+    __constants__ = ("kernel_size", "stride", "padding", "dilation", "return_indices",
+                     "ceil_mode")
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
                  return_indices: bool = False, ceil_mode: bool = False) -> None:
@@ -53,12 +59,12 @@ class MaxPool2d(_MaxPoolNd):
 class AvgPool1d(Module):
     """Average over sliding windows of (N, C, L) input."""
 
-    __constants__ = ["kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"]
+    __constants__ = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad: bool = True) -> None:
         super().__init__()
-        one = lambda v: tuple(v) if isinstance(v, (list, tuple)) else (v,)  # noqa: E731
+        one = lambda v: tuple(v) if isinstance(v, (list, tuple)) else (v,)
         self.kernel_size = one(kernel_size)
         self.stride = one(stride if (stride is not None) else kernel_size)
         self.padding = one(padding)
@@ -81,8 +87,8 @@ class AvgPool2d(Module):
     AvgPool2d(kernel_size=2, stride=2, padding=0)
     """
 
-    __constants__ = ["kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
-                     "divisor_override"]
+    __constants__ = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                     "divisor_override")
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad: bool = True, divisor_override=None) -> None:
@@ -103,7 +109,7 @@ class AvgPool2d(Module):
 
 
 class _AdaptiveAvgPoolNd(Module):
-    __constants__ = ["output_size"]
+    __constants__ = ("output_size",)
 
     def __init__(self, output_size) -> None:
         super().__init__()

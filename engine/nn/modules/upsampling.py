@@ -17,8 +17,8 @@ class Upsample(Module):
     Upsample(scale_factor=2.0, mode='nearest')
     """
 
-    __constants__ = ["size", "scale_factor", "mode", "align_corners", "name",
-                     "recompute_scale_factor"]
+    __constants__ = ("size", "scale_factor", "mode", "align_corners", "name",
+                     "recompute_scale_factor")
 
     def __init__(self, size=None, scale_factor=None, mode: str = "nearest",
                  align_corners=None, recompute_scale_factor=None) -> None:
