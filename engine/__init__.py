@@ -17,7 +17,7 @@ import importlib
 from ._dtype import (dtype, float16, float32, float64, int8, int16, int32, int64, uint8,
                      get_default_dtype, set_default_dtype, promote_types, result_type)
 from ._dtype import bool_ as bool  # noqa: A001  (torch.bool)
-from ._device import device
+from ._device import device, set_default_device, get_default_device
 from ._size import Size
 from ._tensor import Tensor
 from . import _methods  # noqa: F401  (binds methods onto Tensor)
@@ -56,7 +56,7 @@ contiguous_format = preserve_format = channels_last = None
 __version__ = "0.1.0"
 
 _LAZY = {"nn", "optim", "utils", "cuda", "autograd", "backends", "testing", "linalg",
-         "serialization", "jit", "distributions", "special", "fft"}
+         "serialization", "jit", "distributions", "special", "fft", "accelerator"}
 
 
 def __getattr__(name):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["device", "to_device"]
+__all__ = ["device", "to_device", "set_default_device", "get_default_device"]
 
 
 class device:
@@ -49,12 +49,23 @@ class device:
 
 
 CPU = device("cpu")
+_DEFAULT = [CPU]  # torch.set_default_device: where factories put tensors when device=None
+
+
+def set_default_device(d) -> None:
+    """Default device of factory functions (``engine.set_default_device('cuda')``); None = cpu."""
+    _DEFAULT[0] = CPU if d is None else to_device(d)
+
+
+def get_default_device() -> device:
+    """The device factory functions use when none is given."""
+    return _DEFAULT[0]
 
 
 def to_device(d) -> device:
     """Normalise ``None``/str/int/device into a concrete device (CUDA gets its index)."""
     if d is None:
-        return CPU
+        return _DEFAULT[0]
     if not isinstance(d, device):
         d = device(d)
     if d.type == "cpu":

@@ -4,7 +4,6 @@ Backward rules are engine ops, so they run on any device and are differentiable.
 
 from __future__ import annotations
 
-from kernels import scalar as F
 from .. import _dtype as D
 from .._strided import broadcast_shapes
 from ..autograd.graph import record
@@ -17,12 +16,43 @@ from ._common import (Tensor, empty_tensor, needs_grad, backend, scalar_array,
 __all__ = ["UNARY", "BINARY", "unary", "binary", "cast", "where", "lerp", "clamp"]
 
 
+class _Ref:
+    """A scalar function named now and imported on first use, so ``import engine`` does not
+    import Numba (it costs ~0.25 s)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def resolve(self):
+        from kernels import scalar
+        return getattr(scalar, self.name)
+
+
+class _LazyScalars:
+    def __getattr__(self, name):
+        return _Ref(name)
+
+
+LAZY_SCALARS = _LazyScalars()
+
+
 class Op:
-    __slots__ = ("name", "fn", "kind", "bw", "save", "node")
+    __slots__ = ("name", "_fn", "kind", "bw", "save", "node")
 
     def __init__(self, name, fn, kind, bw, save, node):
-        self.name, self.fn, self.kind, self.bw, self.save = name, fn, kind, bw, save
+        self.name, self._fn, self.kind, self.bw, self.save = name, fn, kind, bw, save
         self.node = node or "".join(p.capitalize() for p in name.split("_")) + "Backward0"
+
+    @property
+    def fn(self):
+        f = self._fn
+        if isinstance(f, _Ref):
+            f = self._fn = f.resolve()
+        elif isinstance(f, tuple) and isinstance(f[0], _Ref):
+            f = self._fn = tuple(r.resolve() for r in f)
+        return f
 
 
 UNARY: dict[str, Op] = {}
@@ -266,6 +296,7 @@ def where(cond, a, b) -> Tensor:
         v = _operand(x, cdt, dev)
         ops.append(v._expand_nograd(shape) if isinstance(v, Tensor) else v)
     out = empty_tensor(shape, cdt, dev)
+    from kernels import scalar as F
     backend(dev).run_ternary(F.where, out, *ops)
     if cdt is not dt:
         out = cast(out, dt)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from kernels import scalar as F
+from .elementwise import LAZY_SCALARS as F
 from .elementwise import _b, _u, binary, unary, where
 
 u, b = unary, binary

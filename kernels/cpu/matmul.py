@@ -18,7 +18,18 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .simd import MR, NV, lanes_for, ld, micro, prefetch, st, tblock, transpose_copy, vbroadcast, vfma, vlanes, vload, vput, vzero
+from .simd import (
+    MR,
+    NV,
+    lanes_for,
+    ld,
+    micro,
+    prefetch,
+    st,
+    tblock,
+    transpose_copy,
+    vlanes,
+)
 
 __all__ = ["gemm", "gemm_batched"]
 
@@ -166,22 +177,30 @@ def _gemm_par(a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, M, N, K, acc,
         c0, c1 = min(N, tc * pn // tn * NR), min(N, (tc + 1) * pn // tn * NR)
         if r0 < r1 and c0 < c1:
             w = ws[t]
-            _gemm_block(a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, r0, r1, c0, c1, K, acc, w)
+            _gemm_block(
+                a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, r0, r1, c0, c1, K, acc, w
+            )
 
 
 @njit(cache=True)
-def _batched(a, ao, abs_, ars, acs, b, bo, bbs, brs, bcs, out, oo, obs, ors, ocs, nb, M, N, K, simple, w):
+def _batched(
+    a, ao, abs_, ars, acs, b, bo, bbs, brs, bcs, out, oo, obs, ors, ocs, nb, M, N, K, simple, w
+):
     """Float batches one after another on this thread (simple kernel or packed)."""
     for i in range(nb):
         ai, bi, oi = ao + i * abs_, bo + i * bbs, oo + i * obs
         if simple:
             _small(a, ai, ars, acs, b, bi, brs, bcs, out, oi, ors, ocs, M, N, K, False)
         else:
-            _gemm_block(a, ai, ars, acs, b, bi, brs, bcs, out, oi, ors, ocs, 0, M, 0, N, K, False, w)
+            _gemm_block(
+                a, ai, ars, acs, b, bi, brs, bcs, out, oi, ors, ocs, 0, M, 0, N, K, False, w
+            )
 
 
 @njit(cache=True, parallel=True)
-def _batched_par(a, ao, abs_, ars, acs, b, bo, bbs, brs, bcs, out, oo, obs, ors, ocs, nb, M, N, K, simple, ws):
+def _batched_par(
+    a, ao, abs_, ars, acs, b, bo, bbs, brs, bcs, out, oo, obs, ors, ocs, nb, M, N, K, simple, ws
+):
     """Whole matrices per thread: thread t takes batches [t*nb/nt, (t+1)*nb/nt)."""
     nt = ws.shape[0]
     for t in prange(nt):
@@ -246,7 +265,9 @@ def _small(a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, M, N, K, acc):
 
 
 @njit(cache=True)
-def _small_batched(a, ao, abs_, ars, acs, b, bo, bbs, brs, bcs, out, oo, obs, ors, ocs, nb, M, N, K):
+def _small_batched(
+    a, ao, abs_, ars, acs, b, bo, bbs, brs, bcs, out, oo, obs, ors, ocs, nb, M, N, K
+):
     """Integer batches (the simple kernel only: vector tiles are float-only)."""
     for i in range(nb):
         _small(
@@ -299,7 +320,9 @@ def _check(name, a, b, out, nd):
     if not ok:
         raise ValueError(f"{name}: shapes {a.shape} @ {b.shape} -> out {out.shape} do not match")
     if not a.dtype == b.dtype == out.dtype:
-        raise TypeError(f"{name}: dtypes differ ({a.dtype}, {b.dtype}, out {out.dtype}); cast first")
+        raise TypeError(
+            f"{name}: dtypes differ ({a.dtype}, {b.dtype}, out {out.dtype}); cast first"
+        )
     if a.dtype.kind not in "fiu" or (a.dtype.kind == "f" and a.dtype not in FLOATS):
         raise TypeError(f"{name}: dtype {a.dtype} unsupported (float32/64 or integer)")
     if not out.flags.writeable:
@@ -308,7 +331,9 @@ def _check(name, a, b, out, nd):
 
 def _needs_temp(a, b, out):
     """out overlaps an input, or has strides the kernels cannot write through."""
-    if not out.flags.c_contiguous and (min(out.strides) < 0 or any(s % out.itemsize for s in out.strides)):
+    if not out.flags.c_contiguous and (
+        min(out.strides) < 0 or any(s % out.itemsize for s in out.strides)
+    ):
         return True
     return np.may_share_memory(out, a) or np.may_share_memory(out, b)
 

@@ -3,48 +3,47 @@
 
 Why: LLVM's vectorizers do not turn a scalar register-blocked GEMM micro-kernel into
 broadcast-FMA code (see shared/reference/numba-gemm-probe.md), so the micro-kernel spells its
-vectors out. A `Vec` local lowers to an LLVM vector value and lives in a ymm register.
+vectors out. A `Vec` local lowers to an LLVM vector value and lives in a ymm/zmm register.
+The register-tile GEMM micro-kernels built from these live at the end of this file.
 
 All loads/stores take a 1-D array and an element index. They do no bounds or wraparound
 checks: callers guarantee `0 <= i` and `i + lanes <= len(arr)`.
 """
 
-import llvmlite.binding as llb
 from llvmlite import ir
-from numba.core import cgutils, config, types
 from numba import njit
+from numba.core import cgutils, config, types
+from numba.core.codegen import get_host_cpu_features
 from numba.extending import intrinsic, models, register_model
 
 __all__ = [
-    "Vec",
+    "MR",
+    "NV",
     "VBYTES",
+    "Vec",
     "lanes_for",
-    "vlanes",
-    "vzero",
-    "vload",
-    "vbroadcast",
-    "vfma",
-    "vstore",
-    "vaddstore",
-    "vput",
-    "prefetch",
     "ld",
+    "micro",
+    "prefetch",
     "st",
     "tblock",
     "transpose_copy",
-    "MR",
-    "NV",
-    "micro",
+    "vbroadcast",
+    "vfma",
+    "vlanes",
+    "vload",
+    "vput",
+    "vstore",
+    "vzero",
 ]
 
 
-
 def _target_vbytes() -> int:
-    # Follow Numba's own target (NUMBA_CPU_FEATURES overrides the host), so the vector width
-    # always matches the code Numba emits and the cache key it files that code under.
+    # Follow Numba's own target (NUMBA_CPU_FEATURES / NUMBA_ENABLE_AVX override the host), so
+    # the vector width always matches the code Numba emits and the cache key it files it under.
     feats = config.CPU_FEATURES
     if feats is None:
-        feats = llb.get_host_cpu_features().flatten()
+        feats = get_host_cpu_features()
     return 64 if "+avx512f" in feats.split(",") else 32
 
 
@@ -52,7 +51,7 @@ VBYTES = _target_vbytes()  # bytes in one vector register (zmm or ymm)
 
 
 def lanes_for(dtype) -> int:
-    """Vector lanes for a Numba scalar type (8 for float32, 4 for float64)."""
+    """Vector lanes for a Numba scalar type (float32: 16 with AVX-512, else 8)."""
     return VBYTES // (dtype.bitwidth // 8)
 
 
@@ -176,35 +175,19 @@ def vfma(typingctx, a, b, c):
     return a(a, b, c), codegen
 
 
-def _store(accumulate):
-    def codegen(context, builder, sig, args):
-        arrty, _, vt = sig.args
-        p = _elem_ptr(context, builder, arrty, args[0], args[1])
-        vp = _vec_ptr(context, builder, vt, p)
-        align = arrty.dtype.bitwidth // 8
-        v = args[2]
-        if accumulate:
-            v = builder.fadd(builder.load(vp, align=align), v)
-        builder.store(v, vp, align=align)
-        return context.get_dummy_value()
-
-    return codegen
-
-
 @intrinsic
 def vstore(typingctx, arr, i, v):
     """arr[i : i + lanes] = v (unaligned)."""
     if not (isinstance(v, Vec) and v.dtype == arr.dtype):
         return None
-    return types.void(arr, types.intp, v), _store(False)
 
+    def codegen(context, builder, sig, args):
+        p = _elem_ptr(context, builder, sig.args[0], args[0], args[1])
+        align = sig.args[0].dtype.bitwidth // 8
+        builder.store(args[2], _vec_ptr(context, builder, sig.args[2], p), align=align)
+        return context.get_dummy_value()
 
-@intrinsic
-def vaddstore(typingctx, arr, i, v):
-    """arr[i : i + lanes] += v (unaligned)."""
-    if not (isinstance(v, Vec) and v.dtype == arr.dtype):
-        return None
-    return types.void(arr, types.intp, v), _store(True)
+    return types.void(arr, types.intp, v), codegen
 
 
 @intrinsic
@@ -285,7 +268,10 @@ def transpose_copy(typingctx, src, si, ss, dst, di, ds):
         def offset(base, stride, r):
             return builder.add(base, builder.mul(stride, ir.Constant(base.type, r)))
 
-        rows = [builder.load(vptr(sig.args[0], args[0], offset(args[1], args[2], r)), align=align) for r in range(n)]
+        rows = [
+            builder.load(vptr(sig.args[0], args[0], offset(args[1], args[2], r)), align=align)
+            for r in range(n)
+        ]
         lo, hi = _interleave_masks(n)
         for _ in range(n.bit_length() - 1):  # perfect-shuffle rounds: rows become columns
             pairs = [(rows[m], rows[m + n // 2]) for m in range(n // 2)]
@@ -320,8 +306,14 @@ def micro_4x3(Ap, ao, Bp, bo, ldb, kc, C, co, ldc, acc):
         c20, c21, c22 = vfma(x, b0, c20), vfma(x, b1, c21), vfma(x, b2, c22)
         x = vbroadcast(Ap, pa + 3)
         c30, c31, c32 = vfma(x, b0, c30), vfma(x, b1, c31), vfma(x, b2, c32)
-    for r, (u, v, w) in enumerate(((c00, c01, c02), (c10, c11, c12), (c20, c21, c22), (c30, c31, c32))):
-        vput(C, co + r * ldc, u, acc), vput(C, co + r * ldc + L, v, acc), vput(C, co + r * ldc + 2 * L, w, acc)
+    for r, (u, v, w) in enumerate(
+        ((c00, c01, c02), (c10, c11, c12), (c20, c21, c22), (c30, c31, c32))
+    ):
+        (
+            vput(C, co + r * ldc, u, acc),
+            vput(C, co + r * ldc + L, v, acc),
+            vput(C, co + r * ldc + 2 * L, w, acc),
+        )
 
 
 @njit(cache=True)
@@ -341,7 +333,16 @@ def micro_8x2(Ap, ao, Bp, bo, ldb, kc, C, co, ldc, acc):
         c40, c41, c50, c51 = vfma(x, b0, c40), vfma(x, b1, c41), vfma(y, b0, c50), vfma(y, b1, c51)
         x, y = vbroadcast(Ap, pa + 6), vbroadcast(Ap, pa + 7)
         c60, c61, c70, c71 = vfma(x, b0, c60), vfma(x, b1, c61), vfma(y, b0, c70), vfma(y, b1, c71)
-    rows = ((c00, c01), (c10, c11), (c20, c21), (c30, c31), (c40, c41), (c50, c51), (c60, c61), (c70, c71))
+    rows = (
+        (c00, c01),
+        (c10, c11),
+        (c20, c21),
+        (c30, c31),
+        (c40, c41),
+        (c50, c51),
+        (c60, c61),
+        (c70, c71),
+    )
     for r, (u, v) in enumerate(rows):
         vput(C, co + r * ldc, u, acc), vput(C, co + r * ldc + L, v, acc)
 

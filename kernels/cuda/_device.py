@@ -87,3 +87,9 @@ def load_generated(modname: str, src: str):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+# reduction strategy thresholds (tiny in the simulator so its tests cover every path)
+SMALL_K = 8 if SIM else 32            # rows this short: one thread per row
+SPLIT_MIN_K = 64 if SIM else 16384    # rows this long (and few): split over several blocks
+SPLIT_CHUNK = 32 if SIM else 8192     # elements per block in a split row

@@ -18,7 +18,16 @@ FLOAT_TOL = {np.float32: 1e-5, np.float64: 1e-12}
 INTS = [np.int64, np.int32, np.int16, np.int8, np.uint8]
 # Shapes (M, N, K) that reach every path: simple kernel, serial packed, parallel packed with
 # edge tiles and several K blocks (K > KC), tiny and degenerate dims.
-SHAPES = [(1, 1, 1), (37, 5, 19), (7, 300, 25), (32, 16, 2), (100, 100, 100), (97, 61, 259), (300, 5, 300), (12, 200, 300)]
+SHAPES = [
+    (1, 1, 1),
+    (37, 5, 19),
+    (7, 300, 25),
+    (32, 16, 2),
+    (100, 100, 100),
+    (97, 61, 259),
+    (300, 5, 300),
+    (12, 200, 300),
+]
 
 
 def rand(rng, shape, dtype):
@@ -154,7 +163,9 @@ def test_errors_name_the_problem():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
-@pytest.mark.parametrize("nb,shape", [(5, (3, 4, 2)), (4, (33, 40, 50)), (3, (100, 70, 90)), (1, (100, 70, 90))])
+@pytest.mark.parametrize(
+    "nb,shape", [(5, (3, 4, 2)), (4, (33, 40, 50)), (3, (100, 70, 90)), (1, (100, 70, 90))]
+)
 def test_batched_broadcast(dtype, nb, shape):
     M, N, K = shape
     rng = np.random.default_rng(7)
@@ -183,8 +194,16 @@ def test_batched_broadcast(dtype, nb, shape):
 def test_property_random_views(M, N, K, steps, ta, tb):
     rng = np.random.default_rng(M * 1600 + N * 40 + K)
     sa, sb = steps
-    a = rand(rng, (K, M * sa), np.float64)[:, ::sa].T if ta else rand(rng, (M, K * sa), np.float64)[:, ::sa]
-    b = rand(rng, (N, K * sb), np.float64)[:, ::sb].T if tb else rand(rng, (K, N * sb), np.float64)[:, ::sb]
+    a = (
+        rand(rng, (K, M * sa), np.float64)[:, ::sa].T
+        if ta
+        else rand(rng, (M, K * sa), np.float64)[:, ::sa]
+    )
+    b = (
+        rand(rng, (N, K * sb), np.float64)[:, ::sb].T
+        if tb
+        else rand(rng, (K, N * sb), np.float64)[:, ::sb]
+    )
     out = np.empty((M, N), np.float64)
     gemm(a, b, out)
     check_float(out, a, b, np.float64)
@@ -206,7 +225,9 @@ AVX2_SCRIPT = textwrap.dedent(
     print("ok")
     """
 )
-AVX2_FEATURES = "+64bit,+avx,+avx2,+fma,+f16c,+bmi,+bmi2,+lzcnt,+movbe,+popcnt,+cx16,+sse4.2,+sse4.1,+ssse3"
+AVX2_FEATURES = (
+    "+64bit,+avx,+avx2,+fma,+f16c,+bmi,+bmi2,+lzcnt,+movbe,+popcnt,+cx16,+sse4.2,+sse4.1,+ssse3"
+)
 
 
 @pytest.mark.skipif(mm.MR == 4, reason="this host already runs the 4x3 AVX2 micro-kernel")
@@ -215,5 +236,7 @@ def test_avx2_micro_kernel_in_subprocess():
     env = dict(os.environ, NUMBA_CPU_NAME="haswell", NUMBA_CPU_FEATURES=AVX2_FEATURES)
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    res = subprocess.run([sys.executable, "-c", AVX2_SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-c", AVX2_SCRIPT], env=env, capture_output=True, text=True, timeout=300
+    )
     assert res.returncode == 0 and "ok" in res.stdout, res.stderr[-3000:]
