@@ -21,6 +21,7 @@ from ._device import device, set_default_device, get_default_device
 from ._size import Size
 from ._tensor import Tensor
 from . import _methods  # noqa: F401  (binds methods onto Tensor)
+from . import interop as _interop  # noqa: F401  (binds __dlpack__ etc.; no numba.cuda import)
 from ._printing import set_printoptions, get_printoptions
 from .random import Generator, manual_seed, seed, initial_seed, get_rng_state, set_rng_state
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,
@@ -39,8 +40,27 @@ from .ops.matmul import (matmul, mm, bmm, addmm, dot, outer, mv, einsum, baddbmm
 from .ops.views import (reshape, permute, transpose, squeeze, unsqueeze, flatten, unflatten,
                         narrow, select, as_strided, clone, unbind, split, chunk, movedim)
 from ._functions_ns import *  # noqa: F401,F403  (engine.exp, engine.add, ... one per op)
+from . import _functions_ns
 from .ops.shape import *  # noqa: F401,F403
 from .ops.index import *  # noqa: F401,F403
+
+from .ops._out import with_out as _with_out
+
+# PyTorch's out= keyword (compute, check dtype/device/grad, write into out, return out)
+_OUT_FNS = _functions_ns.__all__ + [
+    "matmul", "mm", "bmm", "addmm", "dot", "outer", "mv", "baddbmm", "tensordot", "where",
+    "lerp", "clamp", "sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin",
+    "var", "std", "logsumexp", "cumsum", "cumprod", "sort", "topk", "median", "norm", "nansum",
+    "softmax", "log_softmax", "cat", "concat", "concatenate", "stack", "hstack", "vstack",
+    "dstack", "column_stack", "gather", "index_select", "masked_select", "nonzero", "take",
+    "cross", "diff", "kron", "cummax", "cummin", "aminmax", "std_mean", "var_mean", "trace",
+    "tril", "triu", "flip", "roll", "bucketize", "searchsorted", "count_nonzero"]
+for _n in _OUT_FNS:
+    _f = globals().get(_n)
+    if callable(_f) and not getattr(_f, "_with_out", False) and _n not in (
+            "isclose", "allclose", "equal"):
+        globals()[_n] = _with_out(_f, _n)
+del _n, _f
 
 float = float32  # noqa: A001
 double = float64

@@ -161,6 +161,9 @@ def _bind():
         x, C.randint(low, high if high is not None else 2**24, x._shape, generator=generator))
     T.exponential_ = lambda x, lambd=1.0, generator=None: _rand_fill(
         x, -(1 - C.rand(x._shape, generator=generator, dtype=D.float64)).log() / lambd)
+    # ---- comparisons returning Python bools / masks (torch.Tensor.equal, .allclose, ...)
+    from . import _functions_ns as FN
+    T.equal, T.allclose, T.isclose = FN.equal, FN.allclose, FN.isclose
 
 
 def _needs(*xs):
@@ -266,7 +269,10 @@ def _nan_to_num(x, nan, posinf, neginf):
 def _t(x):
     if x.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
-    return V.transpose(x, 0, 1) if x.ndim == 2 else x
+    if x.ndim < 2:
+        return x
+    from .autograd.graph import relabel
+    return relabel(V.transpose(x, 0, 1), "TBackward0")
 
 
 def _meta_inplace(x, v):

@@ -15,7 +15,9 @@ import io
 import math
 import os
 import re
+import sys
 import textwrap
+import types
 
 import numpy as np
 import pytest
@@ -122,7 +124,8 @@ def run_tutorial(src: str, framework: str, tmp_path, seed=0, globs=None) -> str:
     m = torch if framework == "torch" else engine
     if framework == "engine":
         src = engine_source(src)
-    g = {"__name__": "__tutorial__"}
+    mod = types.ModuleType("__tutorial__")  # a script's classes must pickle (torch.save(model))
+    g = mod.__dict__
     g.update(globs or {})
     buf = io.StringIO()
     cwd = os.getcwd()
@@ -130,10 +133,12 @@ def run_tutorial(src: str, framework: str, tmp_path, seed=0, globs=None) -> str:
     d.mkdir(exist_ok=True)
     os.chdir(d)
     try:
+        sys.modules["__tutorial__"] = mod
         with shared_rng(m, seed), contextlib.redirect_stdout(buf):
             exec(compile(src, f"<tutorial:{framework}>", "exec"), g)
     finally:
         os.chdir(cwd)
+        sys.modules.pop("__tutorial__", None)
     return buf.getvalue()
 
 
@@ -485,7 +490,7 @@ torch.set_grad_enabled(True)
 
 with torch.inference_mode():
     y = x * 2
-print(y.requires_grad, y.is_inference())
+print(y.requires_grad)
 
 model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
 for param in model.parameters():
@@ -568,6 +573,21 @@ with torch.autograd.graph.saved_tensors_hooks(pack_hook, unpack_hook):
 y.sum().backward()
 print(a.grad)
 '''
+
+
+INFERENCE_MODE = '''
+import torch
+x = torch.ones(2, requires_grad=True)
+with torch.inference_mode():
+    y = x * 2
+print(y.requires_grad, y.is_inference(), x.is_inference())
+'''
+
+
+@pytest.mark.xfail(reason="Tensor.is_inference() is missing (tensors made under "
+                          "inference_mode are not marked)", strict=True)
+def test_autograd_mechanics_inference_mode(tmp_path):
+    check_tutorial(INFERENCE_MODE, tmp_path)
 
 
 @pytest.mark.xfail(reason="torch.autograd.graph.saved_tensors_hooks (Autograd mechanics, "
@@ -775,9 +795,6 @@ model.eval()
 x = torch.rand(2, 28, 28)
 print(model(x))
 
-torch.save(model, 'model.pth')
-model = torch.load('model.pth', weights_only=False)
-print(model(x))
 
 # "Saving and loading a general checkpoint" recipe
 optimizer = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
@@ -810,6 +827,27 @@ print(optimizer.state_dict()['state'][0]['momentum_buffer'][:1, :4])
 
 def test_save_and_load_the_model(tmp_path):
     check_tutorial(SAVE_LOAD, tmp_path)
+
+
+SAVE_WHOLE_MODEL = '''
+import torch
+from torch import nn
+''' + NN_MODEL + '''
+model = NeuralNetwork()
+x = torch.rand(2, 28, 28)
+print(model(x))
+torch.save(model, 'model.pth')
+model = torch.load('model.pth', weights_only=False)
+print(model(x))
+'''
+
+
+@pytest.mark.xfail(reason="engine.save refuses non-tensor objects (no pickle by design), so the "
+                          "tutorial's torch.save(model) + torch.load(..., weights_only=False) "
+                          "fails: TypeError 'cannot save an object of type NeuralNetwork'",
+                   strict=True)
+def test_save_and_load_whole_model(tmp_path):
+    check_tutorial(SAVE_WHOLE_MODEL, tmp_path)
 
 
 # ----------------------------------------------------------------------------- Learning PyTorch with Examples
@@ -1694,7 +1732,19 @@ fit(epochs, model, loss_func, opt, train_dl, valid_dl)
 '''
 
 
-@pytest.mark.parametrize("name", ["NN_REALLY_PART1", "NN_REALLY_PART2", "NN_REALLY_CNN"])
+@pytest.mark.parametrize("name", [
+    pytest.param("NN_REALLY_PART1", marks=pytest.mark.xfail(
+        reason="indexing with a Python range (the tutorial's nll: "
+               "input[range(target.shape[0]), target]) raises IndexError", strict=True)),
+    "NN_REALLY_PART2", "NN_REALLY_CNN"])
 def test_what_is_torch_nn_really(name, tmp_path):
     check_tutorial(globals()[name], tmp_path, rtol=5e-3, atol=5e-4,
                    globs={"MNIST_ARRAYS": _mnist_arrays()})
+
+
+def test_what_is_torch_nn_really_part1_with_arange(tmp_path):
+    """PART1 with its one unsupported line (range indexing) spelled with arange, so the rest of
+    the walkthrough stays covered while that gap is open."""
+    src = NN_REALLY_PART1.replace("input[range(target.shape[0]), target]",
+                                  "input[torch.arange(target.shape[0]), target]")
+    check_tutorial(src, tmp_path, rtol=5e-3, atol=5e-4, globs={"MNIST_ARRAYS": _mnist_arrays()})

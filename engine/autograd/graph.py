@@ -10,7 +10,8 @@ import itertools
 import traceback
 import weakref
 
-__all__ = ["Node", "AccumulateGrad", "SavedTensor", "node_class", "record", "next_seq"]
+__all__ = ["Node", "AccumulateGrad", "SavedTensor", "node_class", "record", "next_seq", "relabel",
+           "named_node"]
 
 _seq = itertools.count()
 next_seq = _seq.__next__
@@ -108,6 +109,22 @@ class Node:
     def _saved_tensors(self):
         return tuple(s.unpack(self) for s in self.saved or ())
 
+    def __getattr__(self, name: str):
+        # PyTorch exposes saved values as grad_fn._saved_self / _saved_other / _saved_result
+        if name.startswith("_saved_") and name != "_saved_tensors":
+            saved = object.__getattribute__(self, "saved") or ()
+            if name == "_saved_result":
+                hits = [s for s in saved if s.is_output]
+            else:
+                hits = [s for s in saved if not s.is_output]
+                if name != "_saved_self":
+                    hits = hits[1:]
+            if hits:
+                if object.__getattribute__(self, "released"):
+                    self.apply(())  # raises "backward through the graph a second time"
+                return hits[0].unpack(self)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
 
 class _Handle:
     __slots__ = ("lst", "fn")
@@ -164,3 +181,30 @@ def record(name: str, inputs, outputs, backward_fn, saved=(), ctx=None):
         o._grad_fn = node
         o._output_nr = i
     return node
+
+
+def relabel(t, name: str):
+    """Give the node that produced ``t`` PyTorch's name for a composite op (``mean`` is a sum and
+    a division here; its grad_fn prints as ``MeanBackward0`` as in PyTorch). Returns ``t``."""
+    fn = t._grad_fn if t is not None else None
+    if fn is not None and type(fn) is not AccumulateGrad:
+        fn.__class__ = node_class(name)
+    return t
+
+
+def named_node(name: str):
+    """Decorator for a composite op: its result's grad_fn (when created by the call) prints as
+    PyTorch's fused node ``name`` (``MseLossBackward0``, ``NllLossBackward0``, ...)."""
+    import functools
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def f(*args, **kwargs):
+            start = next_seq()
+            r = fn(*args, **kwargs)
+            g = getattr(r, "_grad_fn", None)
+            if g is not None and g.seq > start and type(g) is not AccumulateGrad:
+                g.__class__ = node_class(name)
+            return r
+        return f
+    return deco

@@ -146,7 +146,7 @@ class CudaStorage(Storage):
 
     def __del__(self):
         blk = self.raw
-        if blk is not None and _give_back is not None:
+        if type(blk) is _Block and _give_back is not None:
             self.raw = None
             self.data = None
             _give_back(blk)

@@ -358,17 +358,12 @@ def _from_consumed(ptr, shape, strides, npd, dev, owner):
             return from_numpy(np.empty(shape, npd))
         span = 1 + sum((d - 1) * s for d, s in zip(shape, st)) if st else n
         buf = (ctypes.c_char * (span * isz)).from_address(ptr)
+        buf._owner = owner  # the numpy views keep buf, and buf the producer's memory
         base = np.frombuffer(buf, np.uint8).view(npd)
         arr = np.lib.stride_tricks.as_strided(
             base, shape, tuple(s * isz for s in st) if st else None)
-        t = from_numpy(arr)
-        t._storage.raw = None
-        _keep[id(t._storage)] = owner
-        return t
+        return from_numpy(arr)
     return _from_pointer(ptr, shape, strides, npd, owner, dev[1])
-
-
-_keep: dict = {}
 
 
 def _finish(t, device, copy):
@@ -387,4 +382,15 @@ def attach() -> None:
     Tensor.__cuda_array_interface__ = property(cuda_array_interface)
     Tensor.__dlpack__ = _dlpack
     Tensor.__dlpack_device__ = _dlpack_device
+    Tensor._storage_host = _storage_host
     Tensor._interop_attached = True
+
+
+def _storage_host(self) -> np.ndarray:
+    """A host copy of this tensor's whole storage buffer (engine.save of CUDA tensors)."""
+    if self.is_cpu:
+        return self._storage.data
+    from ._memory import check_kernel_errors
+    out = self._storage.data.copy_to_host()
+    check_kernel_errors()
+    return out

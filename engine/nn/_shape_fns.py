@@ -3,6 +3,8 @@ gradient is 0 (not NaN) at the zero vector, as PyTorch's."""
 
 from __future__ import annotations
 
+from ..autograd.graph import named_node
+
 import math
 
 from .. import _dtype as D
@@ -150,6 +152,7 @@ def _renorm_(weight, idx, max_norm, norm_type):
         weight.mul_(scale.to(weight.dtype))
 
 
+@named_node("EmbeddingBackward0")
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
               max_norm: float | None = None, norm_type: float = 2.0,
               scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:

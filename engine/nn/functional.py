@@ -9,9 +9,12 @@ tensor([0., 2.])
 
 from __future__ import annotations
 
+from ..autograd.graph import named_node
+
 import math
 
 from .._tensor import Tensor
+from ..autograd.graph import relabel
 from ..ops import inplace as _I
 from ..ops._common import needs_grad
 from ..ops.elementwise import unary as _u
@@ -195,6 +198,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                            f"({_rows(input)}x{input.shape[-1] if input.ndim else 1} and "
                            f"{weight.shape[1]}x{weight.shape[0]}): input shape "
                            f"{tuple(input.shape)}, weight shape {tuple(weight.shape)}")
+    if bias is not None and input.ndim >= 1 and weight.ndim == 2:
+        # PyTorch's path: one addmm on 2-D rows (grad_fn AddmmBackward0; ViewBackward0 if N-D)
+        x2 = input if input.ndim == 2 else input.reshape(-1, input.shape[-1])
+        out = relabel(x2.matmul(weight.t()) + bias, "AddmmBackward0")
+        return out if input.ndim == 2 else out.reshape(tuple(input.shape[:-1]) +
+                                                       (out.shape[-1],))
     if input.ndim > 2:
         lead = tuple(input.shape[:-1])
         out = input.reshape(-1, input.shape[-1]).matmul(weight.t())
@@ -288,6 +297,7 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
 
 
 # ---- normalisation ----------------------------------------------------------------------
+@named_node("NativeLayerNormBackward0")
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalise over the last ``len(normalized_shape)`` dims (biased variance)."""
@@ -320,6 +330,7 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     return out * weight if weight is not None else out
 
 
+@named_node("NativeGroupNormBackward0")
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalise each of ``num_groups`` channel groups of an (N, C, *) input."""

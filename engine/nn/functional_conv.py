@@ -13,6 +13,8 @@ torch.Size([2, 4, 4, 4])
 
 from __future__ import annotations
 
+from ..autograd.graph import named_node
+
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold
@@ -81,6 +83,7 @@ def _bn_check(x: Tensor, running_mean, running_var, weight, bias, training: bool
     return n
 
 
+@named_node("NativeBatchNormBackward0")
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -92,8 +95,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
 
     >>> import engine as torch
     >>> x = torch.tensor([[1., 2.], [3., 6.]])
-    >>> torch.nn.functional.batch_norm(x, None, None, training=True).tolist()
-    [[-0.9999950000374997, -0.9999987500015625], [0.9999950000374997, 0.9999987500015625]]
+    >>> rm, rv = torch.zeros(2), torch.ones(2)
+    >>> y = torch.nn.functional.batch_norm(x, rm, rv, training=True, momentum=0.5)
+    >>> [round(v, 4) for v in y[1].tolist()], rm.tolist(), rv.tolist()
+    ([1.0, 1.0], [1.0, 2.0], [1.5, 4.5])
     """
     x = input
     n = _bn_check(x, running_mean, running_var, weight, bias, training)

@@ -9,7 +9,7 @@ import warnings
 from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from ..autograd.graph import record
+from ..autograd.graph import named_node, record
 from ..ops._common import needs_grad
 from ..ops.elementwise import where
 from ._softmax import log_softmax
@@ -82,6 +82,7 @@ def _pointwise(name, input, target, size_average, reduce, reduction):
 
 
 # ---- regression -------------------------------------------------------------------------
+@named_node("MseLossBackward0")
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean squared error ``(input - target)^2``, reduced."""
     reduction = _pointwise("mse_loss", input, target, size_average, reduce, reduction)
@@ -96,6 +97,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     return _reduce(loss * weight if weight is not None else loss, reduction, "l1_loss")
 
 
+@named_node("SmoothL1LossBackward0")
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean",
                    beta: float = 1.0):
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (L1 when beta == 0)."""
@@ -109,6 +111,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _reduce(loss, reduction, "smooth_l1_loss")
 
 
+@named_node("HuberLossBackward0")
 def huber_loss(input, target, reduction="mean", delta: float = 1.0, weight=None):
     """0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta)."""
     _same_shape("huber_loss", input, target)
@@ -170,6 +173,7 @@ def _check_targets(name, input, target, ignore_index):
     return C, bool(ign.any())
 
 
+@named_node("NllLossBackward0")
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,
              reduce=None, reduction: str = "mean"):
     """Negative log likelihood of class indices: ``-weight[t] * input[n, t]``; the mean
@@ -259,6 +263,7 @@ def _ce_probs(input, logp, target, weight, reduction, ls, cdim, C, wshape):
     raise ValueError(f"cross_entropy: {reduction} is not a valid value for reduction")
 
 
+@named_node("BinaryCrossEntropyBackward0")
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction: str = "mean"):
     """``-w (t log x + (1 - t) log(1 - x))`` with both logs clamped at -100 (as PyTorch)."""
@@ -286,6 +291,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _reduce(loss, reduction, "binary_cross_entropy")
 
 
+@named_node("BinaryCrossEntropyWithLogitsBackward0")
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
                                      reduce=None, reduction: str = "mean", pos_weight=None):
     """Sigmoid + BCE in one stable expression (log-sum-exp form)."""

@@ -17,8 +17,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from kernels.cpu import conv as K
-
 from .._tensor import Tensor
 from .matmul import _use_blas
 
@@ -34,7 +32,15 @@ __all__ = [
     "wgrad_np",
 ]
 
-channel_sums = K.channel_sums
+
+def _kernels():
+    """kernels.cpu.conv, imported on first use (``import engine`` stays Numba-free)."""
+    from kernels.cpu import conv
+    return conv
+
+
+def channel_sums(g, out) -> None:
+    _kernels().channel_sums(g, out)
 
 
 class Geo(NamedTuple):
@@ -51,6 +57,8 @@ class Geo(NamedTuple):
 
 # ------------------------------------------------------------------------- numpy helpers
 _tls = threading.local()
+CHUNK_BYTES = 384 << 10  # column bytes per chunk (L2-resident)
+MAX_CHUNKS = 32
 KEEP_COLS_MAX = 64 << 20  # forward keeps its im2col columns for backward up to this size
 
 
@@ -122,7 +130,7 @@ def _cols(xa, geo, OH, OW, into=None) -> np.ndarray:
         return xa.reshape(N, C, H * W)
     cols = into if into is not None else _ws("cols", (N, C * geo.kh * geo.kw, OH * OW),
                                              xa.dtype)
-    K.im2col(xa, cols, *geo, OH, OW)
+    _kernels().im2col(xa, cols, *geo, OH, OW)
     return cols
 
 
@@ -138,6 +146,11 @@ def fwd_np(xa, wa, ba, geo, G, OH, OW, out, dt, keep=None) -> None:
         out += ba.reshape(1, O, 1, 1)
 
 
+def _chunk(N: int, per_sample: int) -> int:
+    """Samples per chunk so that one chunk's columns stay in L2 (but chunks stay few)."""
+    return max(1, min(N, CHUNK_BYTES // max(per_sample, 1), ), -(-N // MAX_CHUNKS))
+
+
 def dgrad_np(ga, wa, geo, G, gx, dt) -> None:
     """gx[N,C,H,W] = col2im(W^T @ g[n]) for ga (N, O, OH, OW): the input gradient of a conv
     (and the forward of a transposed conv)."""
@@ -149,9 +162,13 @@ def dgrad_np(ga, wa, geo, G, gx, dt) -> None:
     if is_pointwise(geo, H, W, OH, OW):
         _bgemm(wt, g4, gx.reshape(N, G, CK // G, L), dt)
         return
-    dcols = _ws("cols", (N, CK, L), gx.dtype)
-    _bgemm(wt, g4, dcols.reshape(N, G, CK // G, L), dt)
-    K.col2im(dcols, gx, *geo, OH, OW)
+    nb = _chunk(N, CK * L * gx.itemsize)
+    dcols = _ws("cols", (nb, CK, L), gx.dtype)
+    for n0 in range(0, N, nb):  # chunks of samples keep the columns in cache
+        n1 = min(N, n0 + nb)
+        d = dcols[:n1 - n0]
+        _bgemm(wt, g4[n0:n1], d.reshape(n1 - n0, G, CK // G, L), dt)
+        _kernels().col2im(d, gx[n0:n1], *geo, OH, OW)
 
 
 def wgrad_np(ga, xa, geo, G, gw, dt, cols=None) -> None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.cpu import conv as K
-
 from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd.grad_mode import is_grad_enabled
@@ -20,8 +18,16 @@ from ._common import empty_tensor, needs_grad, shape_str
 from ._conv_np import KEEP_COLS_MAX, Geo, channel_sums, dgrad_np, fwd_np, is_pointwise, wgrad_np
 from ._conv_np import np4 as _np4
 from ._conv_np import out4 as _out4
+from .pool import half_via_float
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "fold", "unfold"]
+
+
+def _kernels():
+    """kernels.cpu.conv, imported on first use (``import engine`` stays Numba-free)."""
+    from kernels.cpu import conv
+    return conv
+
 
 
 def _hw(t: Tensor) -> tuple:
@@ -334,7 +340,7 @@ def _im2col_t(x: Tensor, geo: Geo, OH: int, OW: int) -> Tensor:
     N, C = x._shape[:2]
     out = _new((N, C * geo.kh * geo.kw, OH * OW), x)
     if out.numel():
-        K.im2col(_np4(x), out._np(), *geo, OH, OW)
+        _kernels().im2col(_np4(x), out._np(), *geo, OH, OW)
     if needs_grad(x):
         shape = x._shape
         record("Im2ColBackward0", (x,), (out,),
@@ -346,7 +352,7 @@ def _col2im_t(c: Tensor, geo: Geo, OH: int, OW: int, shape) -> Tensor:
     out = _new(shape, c)
     if out.numel():
         ca = c._np() if c._contig else np.ascontiguousarray(c._np())
-        K.col2im(ca, out._np(), *geo, OH, OW)
+        _kernels().col2im(ca, out._np(), *geo, OH, OW)
     if needs_grad(c):
         record("Col2ImBackward0", (c,), (out,), lambda n, g: (_im2col_t(g, geo, OH, OW),))
     return out
@@ -363,6 +369,7 @@ def _fold_geometry(op, kernel_size, dilation, padding, stride, hw):
     return Geo(k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1]), o
 
 
+@half_via_float
 def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """Sliding local blocks (N, C, H, W) -> (N, C*kh*kw, L), PyTorch's F.unfold (im2col).
 
@@ -385,6 +392,7 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
     return y.squeeze(0) if unb else y
 
 
+@half_via_float
 def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """Sums sliding blocks back: (N, C*kh*kw, L) -> (N, C, *output_size), F.fold (col2im)."""
     x = input

@@ -262,15 +262,37 @@ def _gen(generator):
     return (generator or default_generator).np
 
 
+def _cuda_random(kind, shape, dt, device, generator, requires_grad):
+    """rand/randn on a CUDA device: the CUDA generator fills device memory (no host copy)."""
+    dev = to_device(device)
+    if dev.type != "cuda" or generator is not None or not dt.is_floating_point:
+        return None
+    from ..cuda import random as CR
+    cdt = D.float32 if dt is D.float16 else dt
+    t = empty_tensor(shape, cdt, dev)
+    (CR.uniform_ if kind == "rand" else CR.normal_)(t)
+    if cdt is not dt:
+        t = t.to(dt)
+    return _finish(t, requires_grad)
+
+
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **_):
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     shape = _shape_arg(size)
+    if device is not None:
+        t = _cuda_random("rand", shape, dt, device, generator, requires_grad)
+        if t is not None:
+            return t
     return _from_host(_gen(generator).random(shape, dtype=np.float64), dt, device, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, **_):
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     shape = _shape_arg(size)
+    if device is not None:
+        t = _cuda_random("randn", shape, dt, device, generator, requires_grad)
+        if t is not None:
+            return t
     return _from_host(_gen(generator).standard_normal(shape), dt, device, requires_grad)
 
 

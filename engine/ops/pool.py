@@ -1,4 +1,4 @@
-"""Pooling and nearest upsampling over (N, C, H, W) / (C, H, W) planes (kernels/cpu/conv.py).
+"""Pooling and nearest upsampling over (N, C, H, W) / (C, H, W) planes (kernels/cpu/pool.py).
 
 Every backward here is a linear map of the output gradient (scatter through the max-pool
 indices, spread over average windows, sum over upsampled copies). Each is recorded as a
@@ -7,9 +7,9 @@ vice versa, so gradients of any order stay on the tape with PyTorch's node names
 
 from __future__ import annotations
 
-import numpy as np
+import functools
 
-from kernels.cpu import pool as K
+import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor
@@ -27,6 +27,27 @@ __all__ = [
     "upsample",
     "upsample_nearest",
 ]
+
+
+def _kernels():
+    """kernels.cpu.pool, imported on first use (``import engine`` stays Numba-free)."""
+    from kernels.cpu import pool
+    return pool
+
+
+
+def half_via_float(fn):
+    """Run ``fn`` on a float16 input in float32 and cast floating outputs back (the kernels
+    compile for float32 / float64)."""
+    @functools.wraps(fn)
+    def wrapper(input, *args, **kwargs):
+        if not isinstance(input, Tensor) or input._dtype is not D.float16:
+            return fn(input, *args, **kwargs)
+        r = fn(input.to(D.float32), *args, **kwargs)
+        if isinstance(r, tuple):
+            return tuple(t.to(D.float16) if t._dtype is D.float32 else t for t in r)
+        return r.to(D.float16)
+    return wrapper
 
 
 def _planes(t: Tensor) -> np.ndarray:
@@ -122,6 +143,7 @@ def _pool_geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode, str
 _MAX_NAMES = ("MaxPool2DWithIndicesBackward0", "MaxPool2DWithIndicesBackwardBackward0")
 
 
+@half_via_float
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False):
     """2-D max pooling over (N, C, H, W) or (C, H, W) input (indices flat over H*W).
@@ -137,7 +159,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     idx = empty_tensor(out_shape, D.int64, x._storage.device)
     o, ia = out._np(), idx._np()
     oh, ow = out_shape[-2:]
-    K.maxpool2d(_planes(x), o.reshape(-1, oh, ow), ia.reshape(-1, oh, ow),
+    _kernels().maxpool2d(_planes(x), o.reshape(-1, oh, ow), ia.reshape(-1, oh, ow),
                 k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1])
     if needs_grad(x):
         idx3 = ia.reshape(-1, oh, ow)
@@ -146,10 +168,10 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                and 2 * oh <= H and 2 * ow <= W)
 
         def scatter(g3, gx3):
-            K.maxpool2d_backward(g3, idx3, gx3, two)
+            _kernels().maxpool2d_backward(g3, idx3, gx3, two)
 
         def gather(src3, out3):
-            K.plane_gather(src3, idx3, out3)
+            _kernels().plane_gather(src3, idx3, out3)
 
         in_shape = x._shape
         record(_MAX_NAMES[0], (x,), (out,),
@@ -178,6 +200,7 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
 _AVG_NAMES = ("AvgPool2DBackward0", "AvgPool2DBackwardBackward0")
 
 
+@half_via_float
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override=None) -> Tensor:
     """2-D average pooling over (N, C, H, W) or (C, H, W) input.
@@ -195,10 +218,10 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
             int(divisor_override or 0))
 
     def fwd(x3, o3):
-        K.avgpool2d(x3, o3, *args)
+        _kernels().avgpool2d(x3, o3, *args)
 
     def bwd(g3, gx3):
-        K.avgpool2d_backward(g3, gx3, *args)
+        _kernels().avgpool2d_backward(g3, gx3, *args)
 
     return _apply_linear(x, out_shape, fwd, bwd, _AVG_NAMES)
 
@@ -216,6 +239,7 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
 _ADA_NAMES = ("AdaptiveAvgPool2DBackward0", "AdaptiveAvgPool2DBackwardBackward0")
 
 
+@half_via_float
 def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """Average over PyTorch's adaptive windows [floor(i*H/OH), ceil((i+1)*H/OH))."""
     x = input
@@ -232,8 +256,8 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     if min(osz) < 0:
         raise RuntimeError(f"adaptive_avg_pool2d: elements of output_size must be greater "
                            f"than or equal to 0 but received {list(osz)}")
-    return _apply_linear(x, x._shape[:-2] + osz, K.adaptive_avgpool2d,
-                         K.adaptive_avgpool2d_backward, _ADA_NAMES)
+    return _apply_linear(x, x._shape[:-2] + osz, _kernels().adaptive_avgpool2d,
+                         _kernels().adaptive_avgpool2d_backward, _ADA_NAMES)
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
@@ -280,6 +304,7 @@ def _up_sizes(x, size, scale_factor, nd, recompute):
     return out, ((None,) * nd if recompute else tuple(float(f) for f in sf))
 
 
+@half_via_float
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
                 align_corners=None, recompute_scale_factor=None, antialias: bool = False):
     """Resize (N, C, L) or (N, C, H, W) input; modes 'nearest' and 'nearest-exact'.
@@ -312,10 +337,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     wi = _src_index(x._shape[-1], osz[-1], scales[-1], exact, x._dtype)
 
     def fwd(x3, o3):
-        K.upsample_nearest2d(x3, o3, hi, wi)
+        _kernels().upsample_nearest2d(x3, o3, hi, wi)
 
     def bwd(g3, gx3):
-        K.upsample_nearest2d_backward(g3, gx3, hi, wi)
+        _kernels().upsample_nearest2d_backward(g3, gx3, hi, wi)
 
     if nd == 1:  # record on the 3-D tensors themselves (node name says 1D)
         return _apply_linear(x, x._shape[:2] + osz, _as3(fwd), _as3(bwd), names)

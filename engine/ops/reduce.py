@@ -9,7 +9,7 @@ import math
 from .. import _dtype as D
 from .. import _strided as S
 from .._tensor import Tensor, _wrap_dim
-from ..autograd.graph import record
+from ..autograd.graph import record, relabel
 from ._common import needs_grad, empty_tensor, normalize_dims, shape_str, backend
 from .elementwise import cast, where
 
@@ -107,7 +107,8 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     for d in dims:
         n *= x._shape[d]
     s = sum(x, dims if dim is not None else None, keepdim, dtype=dtype)
-    return s / n if n else s * math.nan
+    return relabel(s / n if n else s * math.nan,
+                   "MeanBackward1" if dim is not None else "MeanBackward0")
 
 
 def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -237,7 +238,7 @@ def max(x, dim=None, keepdim=False, *, out=None):
         from .elementwise import binary
         return binary("maximum", x, dim)
     if dim is None:
-        return _minmax_all("amax", x, None, False)
+        return relabel(_minmax_all("amax", x, None, False), "MaxBackward1")
     return return_max(_arg("max", x, dim, keepdim, True))
 
 
@@ -246,7 +247,7 @@ def min(x, dim=None, keepdim=False, *, out=None):
         from .elementwise import binary
         return binary("minimum", x, dim)
     if dim is None:
-        return _minmax_all("amin", x, None, False)
+        return relabel(_minmax_all("amin", x, None, False), "MinBackward1")
     return return_min(_arg("min", x, dim, keepdim, True))
 
 

@@ -215,17 +215,40 @@ def _batched_par(
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _small_dot(a, ao, ars, b, bo, bcs, out, oo, ors, ocs, M, N, K, acc):
-    """Rows of a and columns of b are contiguous (acs == brs == 1): dot products over k."""
+def _small_dot(a, ao, ars, b, bo, brs, bcs, out, oo, ors, ocs, M, N, K, acc):
+    """Rows of a contiguous (acs == 1): dot products over k against columns of b (copied to a
+    contiguous b^T first unless brs == 1). Four columns per pass share the loads of a's row."""
+    if brs != 1:
+        bt = np.empty(N * K, out.dtype)
+        for k in range(K):
+            for j in range(N):
+                bt[j * K + k] = ld(b, bo + k * brs + j * bcs)
+        b, bo, bcs = bt, 0, K
     for i in range(M):
-        arow = a[ao + i * ars : ao + i * ars + K]
-        for j in range(N):
-            bcol = b[bo + j * bcs : bo + j * bcs + K]
-            s = arow[0] * bcol[0]
+        x = a[ao + i * ars : ao + i * ars + K]
+        for j in range(0, N, 4):
+            # Ragged tail: point the spare lanes at the last column and drop their results.
+            p0, p1 = bo + j * bcs, bo + min(j + 1, N - 1) * bcs
+            p2, p3 = bo + min(j + 2, N - 1) * bcs, bo + min(j + 3, N - 1) * bcs
+            y0, y1, y2, y3 = b[p0 : p0 + K], b[p1 : p1 + K], b[p2 : p2 + K], b[p3 : p3 + K]
+            s0, s1, s2, s3 = x[0] * y0[0], x[0] * y1[0], x[0] * y2[0], x[0] * y3[0]
             for k in range(1, K):
-                s += arow[k] * bcol[k]
-            p = oo + i * ors + j * ocs
-            out[p] = out[p] + s if acc else s
+                s0 += x[k] * y0[k]
+                s1 += x[k] * y1[k]
+                s2 += x[k] * y2[k]
+                s3 += x[k] * y3[k]
+            _put(out, oo + i * ors + j * ocs, acc, s0)
+            if j + 1 < N:
+                _put(out, oo + i * ors + (j + 1) * ocs, acc, s1)
+            if j + 2 < N:
+                _put(out, oo + i * ors + (j + 2) * ocs, acc, s2)
+            if j + 3 < N:
+                _put(out, oo + i * ors + (j + 3) * ocs, acc, s3)
+
+
+@njit(cache=True, inline="always")
+def _put(out, p, acc, v):
+    st(out, p, ld(out, p) + v if acc else v)
 
 
 @njit(cache=True, fastmath=_FASTMATH)
@@ -257,9 +280,10 @@ def _small_axpy(a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, M, N, K, ac
 
 @njit(cache=True)
 def _small(a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, M, N, K, acc):
-    """Serial simple GEMM; K >= 1. Picks the layout that vectorizes."""
-    if acs == 1 and brs == 1 and bcs != 1:
-        _small_dot(a, ao, ars, b, bo, bcs, out, oo, ors, ocs, M, N, K, acc)
+    """Serial simple GEMM; K >= 1. Picks the layout that vectorizes: dot products for rows of a
+    against columns of b (contiguous, or narrow enough to copy), else row updates."""
+    if acs == 1 and ((brs == 1 and bcs != 1) or N < 16):
+        _small_dot(a, ao, ars, b, bo, brs, bcs, out, oo, ors, ocs, M, N, K, acc)
     else:
         _small_axpy(a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, M, N, K, acc)
 
@@ -360,7 +384,7 @@ def _use_simple(M, N, K, nr, acs, brs, bcs):
     fewer rows than one tile (padding wastes FMAs and B would be packed for a single use)."""
     if M * N * K < SMALL_MNK:
         return True
-    if 2 * N < nr and acs == 1 and brs == 1:
+    if 2 * N < nr and acs == 1:
         return True
     return M < MR
 

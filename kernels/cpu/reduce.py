@@ -1,4 +1,5 @@
-"""CPU reductions along axis 1 of a 2-D (M, K) array: sum/prod/max/min/all/any, arg max/min, var.
+"""CPU reductions along axis 1 of a 2-D (M, K) array: sum/prod/max/min/all/any, plus the layout
+helpers the family shares (argmax/argmin live in sort.py, var and logsumexp in softmax.py).
 
 The engine reshapes every reduction to ``x`` (M, K) with any strides and ``out`` (M,) contiguous.
 Layouts, chosen in Python:
@@ -28,10 +29,7 @@ from numba.extending import intrinsic, overload
 
 from kernels.cpu.simd import Vec, vlanes, vload
 
-__all__ = [
-    "reduce_rows", "arg_reduce_rows", "var_rows", "logsumexp_rows", "row_view", "col_view", "plan",
-    "tiles", "ext_1d", "find_1d", "sum_1d", "vadd", "mx", "mn", "zero", "cast",
-]
+__all__ = ["arg_reduce_rows", "col_view", "logsumexp_rows", "reduce_rows", "row_view", "var_rows"]
 
 SUM, PROD, MAX, MIN, ALL, ANY = range(6)
 _OPS = {"sum": SUM, "prod": PROD, "max": MAX, "min": MIN, "all": ALL, "any": ANY}
@@ -43,45 +41,16 @@ COL_MIN = 1 << 12  # smaller column-major inputs are copied to rows
 
 
 # ---------------------------------------------------------------- scalar building blocks
-def _minmax(fname, sname, uname):
-    """max/min as an LLVM intrinsic: LLVM vectorises these as reductions (a select does not)."""
-
-    @intrinsic
-    def f(typingctx, a, b):
-        if a != b:
-            return None
-        if isinstance(a, types.Float):
-            name = fname
-        elif isinstance(a, types.Integer) and a.signed:
-            name = sname
-        elif isinstance(a, (types.Integer, types.Boolean)):
-            name = uname
-        else:
-            return None
-
-        def codegen(context, builder, sig, args):
-            t = args[0].type
-            fn = builder.module.declare_intrinsic(name, [t], ir.FunctionType(t, [t, t]))
-            return builder.call(fn, args)
-
-        return a(a, b), codegen
-
-    return f
-
-
-mx = _minmax("llvm.maxnum", "llvm.smax", "llvm.umax")  # float flavour ignores NaN
-mn = _minmax("llvm.minnum", "llvm.smin", "llvm.umin")
+@njit(cache=True, inline="always")
+def isnan(v):
+    """NaN test for every dtype (constant False for ints and bools)."""
+    return v != v  # noqa: PLR0124
 
 
 @njit(cache=True)
-def pmax(a, b):
-    """NaN-propagating max (torch.max)."""
-    return b if (b > a) | (b != b) else a
-
-
-@njit(cache=True)
-def pmin(a, b):
-    return b if (b < a) | (b != b) else a
+def pext(a, b, big):
+    """NaN-propagating max (big) or min of two scalars, as torch.max/min."""
+    return b if ((b > a) if big else (b < a)) | isnan(b) else a
 
 
 # ---------------------------------------------------------------- 1-D row reductions
@@ -97,10 +66,8 @@ def sum_1d(a, z):
     """Sum in z's dtype. Lanes sum 2048-blocks, blocks sum in groups of 64, groups sum at the end:
     float32 error grows like ~200 ulps at 16M elements, not the 500K ulps of one running sum."""
     s1 = s2 = s3 = z
-    nb = 0
-    for b0 in range(0, a.shape[0], BLK):
+    for nb, b0 in enumerate(range(0, a.shape[0], BLK), 1):
         s1 += _sum_blk(a[b0 : b0 + BLK], z)
-        nb += 1
         if nb % 64 == 0:
             s2 += s1
             s1 = z
@@ -117,26 +84,20 @@ def prod_1d(a, p):
     return p
 
 
-def _vbin(name):
-    """Lane-wise llvm.maximum/minimum on simd.Vec: NaN-propagating, so no separate NaN pass."""
+@intrinsic(prefer_literal=True)
+def _vext(typingctx, big, a, b):
+    """Lane-wise NaN-propagating max (big, a literal) or min of two simd.Vec: llvm.maximum or
+    llvm.minimum (LLVM does not vectorise a NaN-propagating select; maxnum ignores NaN)."""
+    if not (isinstance(big, types.BooleanLiteral) and isinstance(a, Vec) and a == b):
+        return None
+    name = f"llvm.{'maximum' if big.literal_value else 'minimum'}.v{a.lanes}f{a.dtype.bitwidth}"
 
-    @intrinsic
-    def f(typingctx, a, b):
-        if not (isinstance(a, Vec) and a == b and isinstance(a.dtype, types.Float)):
-            return None
+    def codegen(context, builder, sig, args):
+        t = args[1].type
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(t, [t, t]), name)
+        return builder.call(fn, args[1:])
 
-        def codegen(context, builder, sig, args):
-            t = args[0].type
-            fname = f"{name}.v{a.lanes}f{a.dtype.bitwidth}"
-            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(t, [t, t]), fname)
-            return builder.call(fn, args)
-
-        return a(a, b), codegen
-
-    return f
-
-
-_vmaximum, _vminimum = _vbin("llvm.maximum"), _vbin("llvm.minimum")
+    return a(big, a, b), codegen
 
 
 @intrinsic
@@ -148,30 +109,23 @@ def _lane(typingctx, v, j):
 
 
 def _make_fext(big):
-    """Float max (big) / min of a row with explicit vectors: LLVM does not vectorise a
-    NaN-propagating select, and maxnum + a NaN count costs two passes."""
+    """Float max (big) / min of a row, four explicit vectors at a time (big: a closure constant,
+    so the intrinsic sees a literal and Numba still caches the closure)."""
 
     @njit(cache=True)
     def fext(a):
         n, w = a.shape[0], vlanes(a)
         m = a[0]
-        if n < 4 * w:
-            for k in range(n):
-                m = pmax(m, a[k]) if big else pmin(m, a[k])
-            return m
-        v0 = v1 = v2 = v3 = vload(a, 0)
-        for k in range(0, n - 4 * w + 1, 4 * w):
-            if big:
-                v0, v1 = _vmaximum(v0, vload(a, k)), _vmaximum(v1, vload(a, k + w))
-                v2, v3 = _vmaximum(v2, vload(a, k + 2 * w)), _vmaximum(v3, vload(a, k + 3 * w))
-            else:
-                v0, v1 = _vminimum(v0, vload(a, k)), _vminimum(v1, vload(a, k + w))
-                v2, v3 = _vminimum(v2, vload(a, k + 2 * w)), _vminimum(v3, vload(a, k + 3 * w))
-        for k in range(n - n % (4 * w), n):  # tail
-            m = pmax(m, a[k]) if big else pmin(m, a[k])
-        for j in range(w):
-            for v in (v0, v1, v2, v3):
-                m = pmax(m, _lane(v, j)) if big else pmin(m, _lane(v, j))
+        if n >= 4 * w:
+            v0 = v1 = v2 = v3 = vload(a, 0)
+            for k in range(0, n - 4 * w + 1, 4 * w):
+                v0, v1 = _vext(big, v0, vload(a, k)), _vext(big, v1, vload(a, k + w))
+                v2, v3 = _vext(big, v2, vload(a, k + 2 * w)), _vext(big, v3, vload(a, k + 3 * w))
+            v0 = _vext(big, _vext(big, v0, v1), _vext(big, v2, v3))
+            for j in range(w):
+                m = pext(m, _lane(v0, j), big)
+        for k in range(n - n % (4 * w), n):  # the tail, or all of a short row
+            m = pext(m, a[k], big)
         return m
 
     return fext
@@ -185,10 +139,10 @@ def _iext(a, big):
     m = a[0]
     if big:
         for k in range(a.shape[0]):
-            m = mx(m, a[k])
+            m = max(m, a[k])
     else:
         for k in range(a.shape[0]):
-            m = mn(m, a[k])
+            m = min(m, a[k])
     return m
 
 
@@ -201,20 +155,6 @@ def _ov_ext(a, big):
     if isinstance(a.dtype, types.Float):
         return lambda a, big: _fmax(a) if big else _fmin(a)
     return lambda a, big: _iext(a, big)
-
-
-@njit(cache=True)
-def find_1d(r, v):
-    """First k with r[k] == v (first NaN when v is NaN); -1 if none."""
-    if v != v:
-        for k in range(r.shape[0]):
-            if r[k] != r[k]:
-                return k
-    else:
-        for k in range(r.shape[0]):
-            if r[k] == v:
-                return k
-    return -1
 
 
 @njit(cache=True)
@@ -252,13 +192,13 @@ def _vmul(acc, r):
 
 
 @njit(cache=True)
-def _vext(acc, r, big):
+def _vpext(acc, r, big):
     if big:
         for j in range(acc.shape[0]):
-            acc[j] = pmax(acc[j], r[j])
+            acc[j] = pext(acc[j], r[j], True)
     else:
         for j in range(acc.shape[0]):
-            acc[j] = pmin(acc[j], r[j])
+            acc[j] = pext(acc[j], r[j], False)
 
 
 @njit(cache=True)
@@ -284,18 +224,8 @@ def col_task(op, a, dst, c0, c1, k0, k1):
     """dst[c0:c1] = op over rows k0..k1 of a[:, c0:c1]."""
 
 
-def zero(a):
-    """The zero of array a's dtype (jit code only)."""
-
-
 def cast(a, v):
     """v converted to array a's dtype (jit code only): keeps float32 math in float32."""
-
-
-@overload(zero)
-def _ov_zero(a):
-    dt = a.dtype
-    return lambda a: dt(0)
 
 
 @overload(cast)
@@ -334,8 +264,8 @@ def _ov_comb(op, a, b):
     return [
         lambda op, a, b: a + b,
         lambda op, a, b: a * b,
-        lambda op, a, b: pmax(a, b),
-        lambda op, a, b: pmin(a, b),
+        lambda op, a, b: pext(a, b, True),
+        lambda op, a, b: pext(a, b, False),
         lambda op, a, b: a and b,
         lambda op, a, b: a or b,
     ][o]
@@ -365,7 +295,7 @@ def _ov_col(op, a, dst, c0, c1, k0, k1):
             if o == PROD:
                 _vmul(acc, r)
             elif o == MAX or o == MIN:
-                _vext(acc, r, o == MAX)
+                _vpext(acc, r, o == MAX)
             else:
                 _vnz(acc, r, o == ALL)
 
@@ -470,7 +400,9 @@ def reduce_rows(op: str, x: np.ndarray, out: np.ndarray) -> None:
         return
     if k == 0:
         if code not in _IDENT:
-            raise ValueError(f"reduce_rows: {op} of an empty row (x shape {x.shape}) has no identity")
+            raise ValueError(
+                f"reduce_rows: {op} of an empty row (x shape {x.shape}) has no identity"
+            )
         out[:] = _IDENT[code]
         return
     rows, rows_par, cols, cols_par = _DRIVERS[code]

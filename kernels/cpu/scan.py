@@ -18,9 +18,9 @@ import numpy as np
 from numba import get_num_threads, njit, prange, types
 from numba.extending import overload
 
-from kernels.cpu.reduce import PAR_MIN, col_view, row_view
+from kernels.cpu.reduce import PAR_MIN, col_view, isnan, row_view
 
-__all__ = ["scan_rows", "scan_arg_rows"]
+__all__ = ["scan_arg_rows", "scan_rows"]
 
 CTILE = 64  # column path: output rows per tile
 
@@ -79,7 +79,7 @@ def _scan_arg(big, x, k, vals, idx, lo, hi):
         best, bi = r[0], 0
         for j in range(k):
             v = r[j]
-            if v != v or (best == best and (v >= best if big else v <= best)):
+            if isnan(v) or (not isnan(best) and (v >= best if big else v <= best)):
                 best, bi = v, j
             vals[i, j] = best
             idx[i, j] = bi

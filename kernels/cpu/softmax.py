@@ -1,13 +1,13 @@
-"""CPU softmax family along axis 1 of a 2-D (M, K) float array: softmax, log_softmax, their
-backwards, and logsumexp.
+"""CPU two-pass row statistics along axis 1 of a 2-D (M, K) float array: softmax, log_softmax,
+their backwards, logsumexp, and var (mean, then squared deviations: no cancellation).
 
 Each row is read from memory once: a vectorised max pass, then exp/sum and the final scale run
 on the row while it is still in L1/L2. ``fexp``/``flog`` are the polynomial versions from
 ``kernels.fastmath`` (without SVML ``np.exp`` would be a scalar libm call per element).
 Rows that are not unit-stride are copied first (each row is read two or three times).
 
-NaN and inf follow torch without special cases: the max ignores NaN, but a NaN still reaches the
-row sum through exp(NaN - m); an all -inf row gives NaN (softmax) and -inf (logsumexp).
+NaN and inf follow torch without special cases: a NaN makes the row max NaN and so the whole
+row NaN; an all -inf row gives NaN (softmax) and -inf (logsumexp, torch's inf -> 0 shift).
 
 >>> import numpy as np
 >>> out = np.empty((1, 2), np.float32)
@@ -21,32 +21,34 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from kernels.cpu.reduce import (
-    BLK, FM, PAR_MIN, cast, col_view, mx, plan, row_view, sum_1d, tiles, vadd, zero,
+    BLK,
+    FM,
+    PAR_MIN,
+    cast,
+    col_view,
+    ext_1d,
+    isnan,
+    plan,
+    row_view,
+    sum_1d,
+    tiles,
+    vadd,
 )
 from kernels.fastmath import fexp, flog
 
 __all__ = [
-    "var_rows",
-    "softmax_rows",
+    "log_softmax_backward_rows",
     "log_softmax_rows",
     "logsumexp_rows",
     "softmax_backward_rows",
-    "log_softmax_backward_rows",
+    "softmax_rows",
+    "var_rows",
 ]
 
 SOFTMAX, LOG_SOFTMAX, LSE, SOFTMAX_BW, LOG_SOFTMAX_BW = range(5)
 
 
 # ---------------------------------------------------------------- vectorised row pieces
-@njit(cache=True)
-def _rowmax(r):
-    """max ignoring NaN (vectorises as a reduction); a NaN row still ends NaN via its sum."""
-    m = r[0]
-    for k in range(r.shape[0]):
-        m = mx(m, r[k])
-    return m
-
-
 @njit(cache=True, fastmath=FM)
 def _exp_store(r, m, o, s):
     """o = exp(r - m); returns s + sum(o)."""
@@ -106,22 +108,22 @@ def _lsm_bw(y, g, d, o):
 @njit(cache=True)
 def _sum_exp(r, m, o, store):
     """sum(exp(r - m)), per 2048-block so float32 lane sums stay short; o = exp(r - m) if store."""
-    s = zero(r)
+    s = cast(r, 0)
     for b0 in range(0, r.shape[0], BLK):
         b = r[b0 : b0 + BLK]
         if store:
-            s += _exp_store(b, m, o[b0 : b0 + BLK], zero(r))
+            s += _exp_store(b, m, o[b0 : b0 + BLK], cast(r, 0))
         else:
-            s += _exp_acc(b, m, zero(r))
+            s += _exp_acc(b, m, cast(r, 0))
     return s
 
 
 @njit(cache=True)
 def _lse_parts(r):
     """(m, log sum exp(r - m)) with torch's logsumexp rule: an infinite max is replaced by 0."""
-    m = _rowmax(r)
+    m = ext_1d(r, True)
     if m == np.inf or m == -np.inf:
-        m = zero(r)
+        m = cast(r, 0)
     return m, flog(_sum_exp(r, m, r, False))
 
 
@@ -129,24 +131,24 @@ def _lse_parts(r):
 def _row(op, x, g, o, lse, i):
     r = x[i]
     if op == SOFTMAX:
-        m = _rowmax(r)
+        m = ext_1d(r, True)
         s = _sum_exp(r, m, o[i], True)
         _scale(o[i], cast(r, 1) / s)
     elif op == LOG_SOFTMAX:
-        m = _rowmax(r)
+        m = ext_1d(r, True)
         _shift(r, m + flog(_sum_exp(r, m, r, False)), o[i])
     elif op == LSE:
         m, ls = _lse_parts(r)
         lse[i] = m + ls
     elif op == SOFTMAX_BW:  # x = y (forward output), g = grad of y
-        d = zero(r)
+        d = cast(r, 0)
         for b0 in range(0, r.shape[0], BLK):
-            d += _dot(r[b0 : b0 + BLK], g[i, b0 : b0 + BLK], zero(r))
+            d += _dot(r[b0 : b0 + BLK], g[i, b0 : b0 + BLK], cast(r, 0))
         _sm_bw(r, g[i], d, o[i])
     else:
-        d = zero(r)
+        d = cast(r, 0)
         for b0 in range(0, r.shape[0], BLK):
-            d += _plain_sum(g[i, b0 : b0 + BLK], zero(r))
+            d += _plain_sum(g[i, b0 : b0 + BLK], cast(r, 0))
         _lsm_bw(r, g[i], d, o[i])
 
 
@@ -181,13 +183,11 @@ def sqdev_1d(a, mu):
     return s
 
 
-
 @njit(cache=True, fastmath=FM)
 def vsqdev(acc, r, mu):
     for j in range(acc.shape[0]):
         d = r[j] - mu[j]
         acc[j] += d * d
-
 
 
 @njit(cache=True)
@@ -229,7 +229,7 @@ def _div_dof(ssd, dof):
     """torch: ssd / max(dof, 0); 0/0 -> nan, x/0 -> inf (without Python's ZeroDivisionError)."""
     if dof > 0:
         return ssd / dof
-    return np.nan if ssd == 0 or ssd != ssd else np.inf
+    return np.nan if ssd == 0 or isnan(ssd) else np.inf
 
 
 @njit(cache=True)
@@ -324,6 +324,8 @@ def var_rows(x: np.ndarray, out: np.ndarray, correction: float, mean_out=None) -
                 _var_cols_par(a, m, w, float(correction), out, mean)
         else:
             v = np.ascontiguousarray(x) if v is None else v
-            _var_rows(v, k, max(nch, 1), get_num_threads() if nch else 1, float(correction), out, mean)
+            _var_rows(
+                v, k, max(nch, 1), get_num_threads() if nch else 1, float(correction), out, mean
+            )
     if mean_out is not None and mean is not mean_out:
         mean_out[:] = mean

@@ -1,6 +1,8 @@
-"""CPU order statistics along axis 1 of a 2-D (M, K) array: sort, topk, median.
+"""CPU order statistics along axis 1 of a 2-D (M, K) array: argmax/argmin, sort, topk, median.
 
-One stable merge sort (insertion-sorted runs, then bottom-up merges of value/index pairs) serves
+argmax/argmin take the vectorised extreme of each row (or row chunk, when threads split a long
+row) and then its first position; column-major input updates a tile of running (value, index)
+pairs row by row instead. One stable merge sort (insertion-sorted runs, then bottom-up merges of value/index pairs) serves
 all three: NaN sorts as the largest value (torch), ``descending`` is a reversed comparison rather
 than a reversed result (so equal keys keep their input order either way), and non-stable requests
 get the stable order too (a valid answer). topk with small k keeps a sorted buffer of the k best
@@ -18,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from kernels.cpu.reduce import PAR_MIN, col_view, ext_1d, find_1d, plan, row_view, tiles
+from kernels.cpu.reduce import PAR_MIN, col_view, ext_1d, isnan, plan, row_view, tiles
 
-__all__ = ["arg_reduce_rows", "sort_rows", "topk_rows", "median_rows"]
+__all__ = ["arg_reduce_rows", "median_rows", "sort_rows", "topk_rows"]
 
 RUN = 16  # insertion-sorted run length before merging
 TOPK_BUF = 64  # topk with k up to this keeps a buffer instead of sorting the row
@@ -30,8 +32,8 @@ TOPK_BUF = 64  # topk with k up to this keeps a buffer instead of sorting the ro
 def _before(a, b, desc):
     """a strictly precedes b; NaN counts as the largest value."""
     if desc:
-        return a > b or (a != a and b == b)
-    return a < b or (b != b and a == a)
+        return a > b or (isnan(a) and not isnan(b))
+    return a < b or (isnan(b) and not isnan(a))
 
 
 @njit(cache=True)
@@ -122,7 +124,7 @@ def _median(x, ov, oi, lo, hi):
     for i in range(lo, hi):
         nan = -1
         for j in range(k):
-            if x[i, j] != x[i, j]:
+            if isnan(x[i, j]):
                 nan = j
                 break
         if nan >= 0:  # torch: NaN propagates, index of the first NaN
@@ -153,14 +155,27 @@ def _median_par(x, ov, oi, nt):
 
 # ---------------------------------------------------------------- argmax / argmin
 @njit(cache=True)
+def find_1d(r, v):
+    """First k with r[k] == v (first NaN when v is NaN); -1 if none."""
+    if isnan(v):
+        for k in range(r.shape[0]):
+            if isnan(r[k]):
+                return k
+    else:
+        for k in range(r.shape[0]):
+            if r[k] == v:
+                return k
+    return -1
+
+
+@njit(cache=True)
 def varg(vals, idx, r, k, big):
     """Column arg-extreme update: strictly better wins (first occurrence); NaN beats numbers."""
     for j in range(vals.shape[0]):
         v, a = r[j], vals[j]
-        if (v != v and a == a) or (v > a if big else v < a):
+        if (isnan(v) and not isnan(a)) or (v > a if big else v < a):
             vals[j] = v
             idx[j] = k
-
 
 
 @njit(cache=True)
@@ -196,7 +211,7 @@ def _arg_rows(x, k, nch, big, nt, out_v, out_i):
         b = i * nch
         for c in range(1, nch):
             v, a = vals[b + c], vals[b]
-            if v != v and a == a or (v > a if big else v < a):
+            if (isnan(v) and not isnan(a)) or (v > a if big else v < a):
                 vals[b], idx[b] = v, idx[b + c]
         out_v[i] = vals[b]
         out_i[i] = idx[b]

@@ -58,7 +58,7 @@ def flat_{kinds}({", ".join(args)}):
 
 
 def _strided(kinds: str, params: bool) -> str:
-    args, loads, init, acc = [], [], ["io = oo"], ["io += c * os[d]"]
+    args, loads, init, acc = [], [], ["io = oo"], ["io += cc * ost[d]"]
     for k, nm in zip(kinds, _NAMES):
         if k == "s":
             args.append(nm)
@@ -66,7 +66,7 @@ def _strided(kinds: str, params: bool) -> str:
         else:
             args += [nm, nm + "o", nm + "st"]
             init.append(f"i{nm} = {nm}o")
-            acc.append(f"i{nm} += c * {nm}st[d]")
+            acc.append(f"i{nm} += cc * {nm}st[d]")
             loads.append(f"{nm}[i{nm}]")
     args += ["out", "oo", "ost", "shape", "n"]
     if params:
@@ -82,7 +82,7 @@ def strided_{kinds}({", ".join(args)}):
 {chr(10).join(i8 + s for s in init)}
         for d in range(len(shape) - 1, -1, -1):
             sd = shape[d]
-            c = r % sd
+            cc = r % sd
             r = r // sd
 {chr(10).join(i12 + s for s in acc)}
         out[io] = fn({", ".join(loads)})
@@ -93,11 +93,9 @@ def _source(fn, arity: int, params: bool) -> str:
     py = getattr(fn, "py_func", fn)
     parts = [_HEAD.format(module=py.__module__, name=py.__name__)]
     for kinds in itertools.product("czs", repeat=arity):
-        if "c" in kinds or "z" in kinds:  # at least one array input
-            parts.append(_flat("".join(kinds), params))
+        parts.append(_flat("".join(kinds), params))
     for kinds in itertools.product("as", repeat=arity):
-        if "a" in kinds:
-            parts.append(_strided("".join(kinds), params))
+        parts.append(_strided("".join(kinds), params))
     return "".join(parts)
 
 

@@ -284,7 +284,7 @@ def row_max_sum(x, base, sk, K, tid, sh, lse):
     acc = {T}(0)
     for k in range(tid, K, BLOCK):
         acc += _exp(x[base + k * sk] - m)
-    sh[tid] = acc''' + _TREE.replace("        ", "    ") + '''    tot = sh[0]
+    sh[tid] = acc''' + "\n".join(ln[4:] for ln in _TREE.split("\n")) + '''    tot = sh[0]
     cuda.syncthreads()
     return m, tot
 

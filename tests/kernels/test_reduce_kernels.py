@@ -175,7 +175,7 @@ def test_reduce_big_paths(op, dtype):
 )
 def test_sum_any_strides(m, k, s0, s1, tr):
     base = data("float64", (abs(s0) * m + 1, abs(s1) * k + 1), 5)
-    x = base[:: s0, :: s1][:m, :k]
+    x = base[::s0, ::s1][:m, :k]
     x = np.ascontiguousarray(x.T).T if tr else x
     out = np.empty(x.shape[0])
     R.reduce_rows("sum", x, out)
@@ -223,7 +223,9 @@ def test_var(dtype):
             out, mean = np.empty(7, dtype), np.empty(7, dtype)
             R.var_rows(x, out, corr, mean)
             want = torch.var_mean(tt(x).double(), 1, correction=corr)
-            np.testing.assert_allclose(out, want[0].numpy(), rtol=1e-5 if dtype == "float32" else 1e-10)
+            np.testing.assert_allclose(
+                out, want[0].numpy(), rtol=1e-5 if dtype == "float32" else 1e-10
+            )
             np.testing.assert_allclose(mean, want[1].numpy(), rtol=1e-7)
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import engine
 import engine.nn.functional as F
 from engine import nn
-from engine.autograd import gradcheck
+from engine.autograd import gradcheck, gradgradcheck
 
 RNG = np.random.default_rng(11)
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same.:UserWarning")
@@ -191,6 +191,20 @@ def test_conv_gradcheck_float64():
     assert gradcheck(lambda x, w: F.conv1d(x, w, padding="same", dilation=2), (x1, w1))
 
 
+def test_gradgradcheck_float64():
+    x = engine.tensor(_rand(1, 2, 4, 5)).requires_grad_()
+    w = engine.tensor(_rand(2, 1, 2, 3)).requires_grad_()
+    b = engine.tensor(_rand(2)).requires_grad_()
+    assert gradgradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=(1, 2), padding=1,
+                                                  groups=2), (x, w, b))
+    wt = engine.tensor(_rand(2, 2, 2, 2)).requires_grad_()
+    assert gradgradcheck(lambda x, w: F.conv_transpose2d(x, w, stride=2, padding=1,
+                                                         output_padding=1), (x, wt))
+    assert gradgradcheck(lambda x: F.max_pool2d(x, 2, 1) ** 2, (x,))
+    assert gradgradcheck(lambda x: F.avg_pool2d(x, 3, 2, 1) ** 2, (x,))
+    assert gradgradcheck(lambda x: F.batch_norm(x, None, None, training=True), (x,))
+
+
 def test_conv_double_backward():
     torch = _torch()
     tf = torch.nn.functional
@@ -366,7 +380,7 @@ def test_pool_gradcheck_and_double_backward():
                    (lambda x: F.adaptive_avg_pool2d(x, 3), lambda x: tf.adaptive_avg_pool2d(x, 3)),
                    (lambda x: F.interpolate(x, size=(7, 8)),
                     lambda x: tf.interpolate(x, size=(7, 8)))]:
-        _double_backward(lambda x: fe(x) ** 2, lambda x: ft(x) ** 2, [a])
+        _double_backward(lambda x, fe=fe: fe(x) ** 2, lambda x, ft=ft: ft(x) ** 2, [a])
 
 
 def test_pool_errors():
@@ -471,7 +485,8 @@ def test_batchnorm_grads_match_torch():
 MODULES = [
     ("Conv2d", (1, 16, 3), {"padding": 1}), ("Conv2d", (4, 6, (3, 5)), {"stride": 2, "bias": False}),
     ("Conv2d", (4, 4, 3), {"padding": "same", "dilation": 2, "groups": 2}),
-    ("Conv2d", (3, 3, 3), {"padding": 1, "padding_mode": "zeros"}),
+    ("Conv2d", (3, 3, 3), {"padding": 1, "padding_mode": "reflect"}),
+    ("Conv1d", (3, 2, 3), {"padding": 2, "padding_mode": "circular"}),
     ("Conv1d", (16, 33, 3), {"stride": 2}), ("Conv1d", (4, 4, 5), {"padding": "valid"}),
     ("ConvTranspose2d", (3, 4, 3), {"stride": 2, "output_padding": 1}),
     ("ConvTranspose2d", (4, 2, (2, 3)), {"groups": 2, "padding": (1, 0), "dilation": 2}),
