@@ -62,6 +62,7 @@ for _n in _OUT_FNS:
         globals()[_n] = _with_out(_f, _n)
 del _n, _f
 
+pi, e, inf, nan = 3.141592653589793, 2.718281828459045, float("inf"), float("nan")
 float = float32  # noqa: A001
 double = float64
 half = float16

@@ -277,6 +277,7 @@ def _t(x):
 
 def _meta_inplace(x, v):
     x._shape, x._stride, x._contig = v._shape, v._stride, v._contig
+    x._storage.version += 1  # PyTorch bumps the version on in-place metadata ops too
     return x
 
 

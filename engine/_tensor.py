@@ -241,8 +241,13 @@ class Tensor:
 
     # --- host interop ---------------------------------------------------------------------
     def _np(self) -> np.ndarray:
-        """A numpy view of this tensor's elements (CPU only)."""
+        """A numpy view of this tensor's elements (CPU). For a CUDA tensor: a device array
+        of its shape -- a view when contiguous (so kernels can write into it), else a
+        contiguous device copy."""
         data = self._storage.data
+        if not isinstance(data, np.ndarray):
+            from .cuda.interop import device_view
+            return device_view(self)
         off = self._offset
         if self._contig:
             n = 1
@@ -299,10 +304,18 @@ class Tensor:
         return bool(self.item())
 
     def __float__(self) -> float:
+        self._one_element()
         return float(self.item())
 
     def __int__(self) -> int:
+        self._one_element()
         return int(self.item())
+
+    def _one_element(self) -> None:
+        if self.numel() != 1:
+            raise ValueError(f"only one element tensors can be converted to Python scalars "
+                             f"(got a tensor of shape {list(self._shape)}; index it or reduce "
+                             "it first)")
 
     def __index__(self) -> int:
         if self._dtype.is_floating_point or self.numel() != 1:

@@ -32,11 +32,14 @@ from digits_mlp import _plot, load_digits_split  # noqa: E402  (the same split a
 
 def make_model(nn=nn, width: int = 16, p_drop: float = 0.25):
     """Conv-BN-ReLU-pool twice (8x8 -> 4x4 -> 2x2), then dropout and a linear classifier.
-    ``nn`` is ``engine.nn`` or ``torch.nn``: the architecture is written once."""
+    ``nn`` is ``engine.nn`` or ``torch.nn``: the architecture is written once. The convs have
+    no bias: BatchNorm right after them cancels it."""
     w = width
     return nn.Sequential(
-        nn.Conv2d(1, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(w, 2 * w, 3, padding=1), nn.BatchNorm2d(2 * w), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(1, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(w, 2 * w, 3, padding=1, bias=False), nn.BatchNorm2d(2 * w), nn.ReLU(),
+        nn.MaxPool2d(2),
         nn.Flatten(), nn.Dropout(p_drop), nn.Linear(2 * w * 4, 10))
 
 

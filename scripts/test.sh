@@ -11,3 +11,6 @@ python -m pip install -q --upgrade pip
 python -m pip install -q -e ".[test]"
 python -m engine info || true
 python -m pytest -q -p no:cacheprovider "$@"
+# the CUDA backend under Numba's CUDA simulator (a separate process: the variable must be set
+# before numba is imported, and it would slow every CPU test down)
+NUMBA_ENABLE_CUDASIM=1 python -m pytest -q -p no:cacheprovider tests/cuda

@@ -133,6 +133,9 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 if nxt is None:
                     continue
                 if g is not None:
+                    want = nxt.out_meta[nr][1]
+                    if g._dtype is not want:  # as PyTorch: a grad takes its input's dtype
+                        g = g.to(want)
                     buf = buffers.setdefault(nxt, [None] * len(nxt.out_meta))
                     _accumulate(buf, nr, g)
                 deps[nxt] -= 1

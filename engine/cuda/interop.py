@@ -43,6 +43,19 @@ def _tensor_ptr(t) -> int:
     return _base_ptr(t._storage.data) + t._offset * t._dtype.itemsize
 
 
+def device_view(t):
+    """``t._np()`` for a CUDA tensor: its elements as a device array of its shape (a view
+    when contiguous, else a contiguous copy made on the device)."""
+    if not t._contig:
+        from ..autograd.grad_mode import no_grad
+        with no_grad():
+            t = t.contiguous()
+    n = t.numel()
+    d = t._storage.data
+    v = d if (t._offset == 0 and d.shape[0] == n) else d[t._offset:t._offset + n]
+    return v.reshape(t._shape) if len(t._shape) > 1 else v
+
+
 # ---- CUDA array interface ----------------------------------------------------------------
 def cuda_array_interface(t) -> dict:
     if not t.is_cuda:

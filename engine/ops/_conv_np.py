@@ -148,7 +148,7 @@ def fwd_np(xa, wa, ba, geo, G, OH, OW, out, dt, keep=None) -> None:
 
 def _chunk(N: int, per_sample: int) -> int:
     """Samples per chunk so that one chunk's columns stay in L2 (but chunks stay few)."""
-    return max(1, min(N, CHUNK_BYTES // max(per_sample, 1), ), -(-N // MAX_CHUNKS))
+    return max(1, min(N, CHUNK_BYTES // max(per_sample, 1)), -(-N // MAX_CHUNKS))
 
 
 def dgrad_np(ga, wa, geo, G, gx, dt) -> None:
@@ -164,11 +164,12 @@ def dgrad_np(ga, wa, geo, G, gx, dt) -> None:
         return
     nb = _chunk(N, CK * L * gx.itemsize)
     dcols = _ws("cols", (nb, CK, L), gx.dtype)
+    par = None if nb == N else False  # chunks: serial (few parallel regions per step)
     for n0 in range(0, N, nb):  # chunks of samples keep the columns in cache
         n1 = min(N, n0 + nb)
         d = dcols[:n1 - n0]
         _bgemm(wt, g4[n0:n1], d.reshape(n1 - n0, G, CK // G, L), dt)
-        _kernels().col2im(d, gx[n0:n1], *geo, OH, OW)
+        _kernels().col2im(d, gx[n0:n1], *geo, OH, OW, par)
 
 
 def wgrad_np(ga, xa, geo, G, gw, dt, cols=None) -> None:

@@ -66,8 +66,11 @@ def _infer_dtype(data) -> D.dtype:
             kinds.add(1)
         elif isinstance(x, numbers.Real):
             kinds.add(2)
+        elif isinstance(x, str):
+            raise TypeError(f"tensor(): invalid data type 'str' (got {x!r}); convert strings "
+                            "to numbers first")
         else:
-            raise TypeError(f"tensor(): could not infer dtype of {type(x).__name__}")
+            raise RuntimeError(f"tensor(): Could not infer dtype of {type(x).__name__}")
     walk(data)
     if not kinds:
         return D.get_default_dtype()
@@ -82,18 +85,20 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
     torch.int64
     """
     if isinstance(data, Tensor):
-        t = data.detach().clone()
-        if dtype is not None:
-            t = t.to(D.to_dtype(dtype))
-        if device is not None:
-            t = t.to(device)
-        return _finish(t, requires_grad)
+        import warnings
+        warnings.warn("To copy construct from a tensor, it is recommended to use "
+                      "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
+                      "requires_grad_(True), rather than engine.tensor(sourceTensor).",
+                      UserWarning, stacklevel=2)
+        return _copy_of(data, dtype, device, requires_grad)
+    if isinstance(data, np.generic) and data.dtype in D._BY_NP:
+        data = np.asarray(data)  # a numpy scalar keeps its dtype, as in PyTorch
     if isinstance(data, np.ndarray):
         dt = D.to_dtype(dtype) if dtype is not None else D.from_numpy_dtype(data.dtype)
         return _from_host(data, dt, device, requires_grad)
     if hasattr(data, "__cuda_array_interface__") or hasattr(data, "__dlpack__") and not \
             isinstance(data, (list, tuple)):
-        return tensor(as_tensor(data), dtype, device, requires_grad)
+        return _copy_of(as_tensor(data), dtype, device, requires_grad)
     dt = D.to_dtype(dtype) if dtype is not None else _infer_dtype(data)
     if isinstance(data, (list, tuple)) and any(isinstance(e, Tensor) for e in _flat(data)):
         data = _nested_tolist(data)
@@ -106,6 +111,15 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
     if not dt.is_floating_point and arr.dtype.kind == "f" and dtype is not None:
         arr = np.trunc(arr)
     return _from_host(arr, dt, device, requires_grad)
+
+
+def _copy_of(data: Tensor, dtype, device, requires_grad) -> Tensor:
+    t = data.detach().clone()
+    if dtype is not None:
+        t = t.to(D.to_dtype(dtype))
+    if device is not None:
+        t = t.to(device)
+    return _finish(t, requires_grad)
 
 
 def _flat(x):
@@ -244,6 +258,8 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, **_):
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    if int(steps) < 0:
+        raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
     arr = np.linspace(float(start), float(end), int(steps))
     return _from_host(arr, dt, device, requires_grad)
 
@@ -344,8 +360,20 @@ def bernoulli(p, generator=None, **_):
 
 def multinomial(probs, num_samples, replacement=False, generator=None):
     g = _gen(generator)
+    if probs.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape "
+                           f"{list(probs.shape)}")
     p = probs.detach().double().cpu().numpy()
     rows = p.reshape(-1, p.shape[-1])
+    if not np.isfinite(rows).all() or (rows < 0).any():
+        raise RuntimeError("multinomial: probability tensor contains either `inf`, `nan` or "
+                           "element < 0")
+    if (rows.sum(-1) <= 0).any():
+        raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities "
+                           "<= 0)")
+    if not replacement and num_samples > rows.shape[1]:
+        raise RuntimeError(f"multinomial: cannot sample n_sample ({num_samples}) > "
+                           f"prob_dist.size(-1) ({rows.shape[1]}) samples without replacement")
     out = np.stack([g.choice(rows.shape[1], num_samples, replace=replacement, p=r / r.sum())
                     for r in rows])
     return tensor(out.reshape(p.shape[:-1] + (num_samples,)), device=probs.device)

@@ -114,8 +114,9 @@ def unary(name: str, x: Tensor, p=0, q=0, out=None) -> Tensor:
     dt = x._dtype
     if op.kind == "float" and not dt.is_floating_point:
         dt = D.get_default_dtype()
-    elif op.kind == "int" and dt.is_floating_point:
-        raise RuntimeError(f"{name}: expected an integer or bool tensor, got {dt}")
+    elif op.kind == "int" and dt.is_floating_point:  # NotImplementedError, as PyTorch
+        raise NotImplementedError(f"{name}: not implemented for '{dt}' (expected an integer or "
+                                  "bool tensor)")
     odt = D.bool_ if op.kind == "bool" else dt
     cdt = _compute_dtype(dt)
     xin = cast(x, cdt) if x._dtype is not cdt else x
@@ -207,8 +208,9 @@ def binary(name: str, a, b, out=None) -> Tensor:
     dt = D.result_type(a, b)
     if op.kind == "float" and not dt.is_floating_point:
         dt = D.get_default_dtype()
-    elif op.kind == "int" and dt.is_floating_point:
-        raise RuntimeError(f"{name}: expected integer or bool tensors, got {dt}")
+    elif op.kind == "int" and dt.is_floating_point:  # NotImplementedError, as PyTorch
+        raise NotImplementedError(f"{name}: not implemented for '{dt}' (expected integer or "
+                                  "bool tensors)")
     odt = D.bool_ if op.kind == "bool" else dt
     cdt = _compute_dtype(dt)
     dev = (a if ta and (a._shape or not tb) else b)._storage.device
@@ -276,6 +278,14 @@ def where(cond, a, b) -> Tensor:
     from .creation import tensor
     if not isinstance(cond, Tensor):
         cond = tensor(cond)
+    elif cond._dtype is D.uint8:
+        import warnings
+        warnings.warn("where received a uint8 condition tensor. This behavior is deprecated; "
+                      "use a boolean condition instead.", UserWarning, stacklevel=2)
+    elif cond._dtype is not D.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
+                           f"with dtype {cond._dtype} (use a comparison such as `x > 0`, or "
+                           "cond.bool())")
     if cond._dtype is not D.bool_:
         cond = cast(cond, D.bool_)
     dev = cond._storage.device

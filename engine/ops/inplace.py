@@ -40,7 +40,19 @@ def fill_nograd(dst: Tensor, value) -> None:
     backend(dst._storage.device).run_zip(F.second, dst, arr, arr)
 
 
+def _check_overlap(x: Tensor, op: str) -> None:
+    for n, st in zip(x._shape, x._stride):
+        if st == 0 and n > 1:
+            raise RuntimeError(
+                f"{op}: unsupported operation: more than one element of the written-to tensor "
+                f"refers to a single memory location (shape {shape_str(x._shape)}, stride "
+                f"{shape_str(x._stride)}, e.g. an expand()ed view). Please clone() the tensor "
+                "before performing the operation.")
+
+
 def _check_leaf(x: Tensor, op: str) -> None:
+    """May ``op`` write into ``x`` in place? (autograd leaves, overlapping memory)"""
+    _check_overlap(x, op)
     if _enabled.get():
         if x._grad_fn is None and x._requires_grad:
             raise RuntimeError(
@@ -60,8 +72,10 @@ def apply_inplace(x: Tensor, r: Tensor, op: str) -> Tensor:
         raise RuntimeError(f"{op}: output with shape {shape_str(x._shape)} doesn't match the "
                            f"broadcast shape {shape_str(r._shape)}")
     if r._dtype is not x._dtype and r._dtype.category > x._dtype.category:
-        raise RuntimeError(f"{op}: result type {r._dtype.name.capitalize()} can't be cast to "
-                           f"the desired output type {x._dtype.name.capitalize()}")
+        from ._out import _scalar_name
+        raise RuntimeError(f"{op}: result type {_scalar_name(r._dtype)} can't be cast to the "
+                           f"desired output type {_scalar_name(x._dtype)} (use an out-of-place "
+                           f"op, or convert the tensor first, e.g. x.to({r._dtype}))")
     if r is not x:
         backend(x._storage.device).copy_cast(r, x)
     _bump(x, op)

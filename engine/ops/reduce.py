@@ -494,11 +494,9 @@ def median(x, dim=None, keepdim=False):
         return v
     d = _wrap_dim(dim, x.ndim)
     vals, idx = _rowwise_pair("median", x, d, k=1)
+    _gather_backward(x._shape, d, idx, "MedianBackward1", vals, x)  # on the keepdim values
     if not keepdim:
-        vals, idx = vals.squeeze(d), idx.squeeze(d)
-    if needs_grad(x):
-        _gather_backward(x._shape, d, idx if keepdim else idx.unsqueeze(d), "MedianBackward1",
-                         vals, x)
+        vals, idx = relabel(vals.squeeze(d), "MedianBackward1"), idx.squeeze(d)
     return return_median((vals, idx))
 
 

@@ -85,7 +85,8 @@ def expand(x: Tensor, *shape) -> Tensor:
     try:
         shape, st = S.expand(x._shape, x._stride, shape)
     except ValueError as e:
-        raise RuntimeError(f"expand: {e}") from None
+        msg = str(e) if str(e).startswith("expand") else f"expand: {e}"
+        raise RuntimeError(msg) from None
     out = make_view(x, shape, st, x._offset)
     in_shape = x._shape
     return _record_view("ExpandBackward0", x, out, lambda n, g: (sum_to(g, in_shape),))
@@ -97,7 +98,9 @@ def permute(x: Tensor, *dims) -> Tensor:
     try:
         shape, st = S.permute(x._shape, x._stride, tuple(int(d) for d in dims))
     except (ValueError, IndexError) as e:
-        raise RuntimeError(f"permute: {e} (tensor of shape {shape_str(x._shape)})") from None
+        msg = str(e) if str(e).startswith("permute") else f"permute: {e}"
+        raise (IndexError if isinstance(e, IndexError) else RuntimeError)(
+            f"{msg} (tensor of shape {shape_str(x._shape)})") from None
     out = make_view(x, shape, st, x._offset)
     nd = len(dims)
     fwd = [d % nd for d in dims] if nd else []
@@ -128,7 +131,9 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
     shape, st = S.squeeze(x._shape, x._stride, dims)
     out = make_view(x, shape, st, x._offset)
     in_shape = x._shape
-    return _record_view("SqueezeBackward0", x, out, lambda n, g: (g.reshape(in_shape),))
+    name = "SqueezeBackward0" if dim is None else "SqueezeBackward1" if isinstance(dim, int) \
+        else "SqueezeBackward2"  # PyTorch's names: squeeze(), squeeze(dim), squeeze(dims)
+    return _record_view(name, x, out, lambda n, g: (g.reshape(in_shape),))
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
@@ -159,7 +164,12 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
     d = _wrap_dim(dim, x.ndim)
-    sizes = tuple(S.infer_size(x._shape[d], tuple(sizes)))
+    try:
+        sizes = tuple(S.infer_size(x._shape[d], tuple(sizes)))
+    except ValueError:
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
+                           f"size of dim {dim} ({x._shape[d]}) in the input tensor of shape "
+                           f"{shape_str(x._shape)}") from None
     return view(x, x._shape[:d] + sizes + x._shape[d + 1:])
 
 

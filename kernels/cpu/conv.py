@@ -121,14 +121,15 @@ def _col2im_par(cols, gx, Hp, Wp, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW):
         _col2im_plane(cols, gx, t // C, t % C, buf, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
 
 
-def col2im(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW) -> None:
+def col2im(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW, parallel=None) -> None:
     """The adjoint of ``im2col`` (F.fold): gx[N,C,H,W] = sum of the cols entries that read
-    each pixel."""
+    each pixel. ``parallel``: force the prange / serial variant (None: by size)."""
     if OH <= 0 or OW <= 0:
         gx[...] = 0
         return
     Hp, Wp = _padded_hw(gx.shape[2], gx.shape[3], kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
-    k = _col2im_par if cols.size >= PAR_MIN else _col2im_serial
+    par = cols.size >= PAR_MIN if parallel is None else parallel
+    k = _col2im_par if par else _col2im_serial
     k(cols, gx, Hp, Wp, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
 
 

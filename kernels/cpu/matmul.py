@@ -18,40 +18,18 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .simd import (
-    MR,
-    NV,
-    lanes_for,
-    ld,
-    micro,
-    prefetch,
-    st,
-    tblock,
-    transpose_copy,
-    vlanes,
-)
+from .simd import MR, NV, lanes_for, ld, micro, prefetch, st, tblock, transpose_copy, vlanes
 
 __all__ = ["gemm", "gemm_batched"]
 
 KC = 256  # depth of a packed block: the NR x KC B sliver stays in L1
 MC = 96  # rows of a packed A block: MC x KC stays in L2
 NC = 4096  # columns of a packed B block
-DIRECT_ROWS = 2 * MR  # up to this many rows, B is read in place (when its rows are contiguous)
 SMALL_MNK = 16**3  # below this: simple loop kernel (call overhead dominates anyway)
 SERIAL_MNK = 96**3  # below this: packed kernel on the calling thread only
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # dtype objects: `in` hits identity
 _FASTMATH = {"contract", "reassoc"}  # no nnan/ninf: NaN and Inf must propagate like numpy
-
-
-def _ws_len(dtype) -> int:
-    return MC * KC + NC * KC + MR * _nr(dtype)
-
-
-_NR = {np.dtype(t): NV * lanes_for(numba.from_dtype(t)) for t in (np.float32, np.float64)}
-
-
-def _nr(dtype) -> int:
-    return _NR[np.dtype(dtype)]
+_NR = {np.dtype(t): NV * lanes_for(numba.from_dtype(t)) for t in FLOATS}  # tile width per dtype
 
 
 # ---------------------------------------------------------------- packed float kernel (njit)
@@ -120,13 +98,11 @@ def _spill(Ct, NR, mr, nr, out, co, ors, ocs, acc):
 
 
 @njit(cache=True)
-def _macro(Ap, Bp, b, bo, brs, direct, Ct, mc, nc, kc, out, oo, ors, ocs, acc):
-    """out block [mc, nc] at oo (+)= packed A block @ B block. B slivers come from Bp, or, when
-    direct, full-width ones straight from b's rows (pitch brs) and only the tail from Bp."""
+def _macro(Ap, Bp, Ct, mc, nc, kc, out, oo, ors, ocs, acc):
+    """out block [mc, nc] at oo (+)= packed A block @ packed B block."""
     NR = NV * vlanes(Bp)
     for jr in range(0, nc, NR):
         nr = min(NR, nc - jr)
-        B, boff, ldb = (b, bo + jr, brs) if direct and nr == NR else (Bp, jr * kc, NR)
         for ir in range(0, mc, MR):
             mr = min(MR, mc - ir)
             co = oo + ir * ors + jr * ocs
@@ -134,9 +110,9 @@ def _macro(Ap, Bp, b, bo, brs, direct, Ct, mc, nc, kc, out, oo, ors, ocs, acc):
                 for r in range(MR):  # C rows are cold; fetch them while the k loop runs
                     prefetch(out, co + r * ors)
                     prefetch(out, co + r * ors + NR - 1)
-                micro(Ap, ir * kc, B, boff, ldb, kc, out, co, ors, acc)
+                micro(Ap, ir * kc, Bp, jr * kc, NR, kc, out, co, ors, acc)
             else:
-                micro(Ap, ir * kc, B, boff, ldb, kc, Ct, 0, NR, False)
+                micro(Ap, ir * kc, Bp, jr * kc, NR, kc, Ct, 0, NR, False)
                 _spill(Ct, NR, mr, nr, out, co, ors, ocs, acc)
 
 
@@ -144,25 +120,19 @@ def _macro(Ap, Bp, b, bo, brs, direct, Ct, mc, nc, kc, out, oo, ors, ocs, acc):
 def _gemm_block(a, ao, ars, acs, b, bo, brs, bcs, out, oo, ors, ocs, r0, r1, c0, c1, K, acc, w):
     """out[r0:r1, c0:c1] (+)= a[r0:r1, :] @ b[:, c0:c1] using workspace w (one thread's)."""
     NR = NV * vlanes(w)
-    Ap = w[: MC * KC]
-    Bp = w[MC * KC : MC * KC + NC * KC]
+    Ap, Bp = w[: MC * KC], w[MC * KC : MC * KC + NC * KC]
     Ct = w[MC * KC + NC * KC : MC * KC + NC * KC + MR * NR]
-    # Few rows: each B sliver is used once or twice, so reading b in place beats packing it.
-    direct = bcs == 1 and r1 - r0 <= DIRECT_ROWS
     ncs = (NC // NR) * NR
     for jc in range(c0, c1, ncs):
         nc = min(ncs, c1 - jc)
-        nfull = nc - nc % NR if direct else 0
         for pc in range(0, K, KC):
             kc = min(KC, K - pc)
-            bpc = bo + pc * brs + jc * bcs
-            _pack_b(b, bpc + nfull * bcs, brs, bcs, kc, nc - nfull, Bp[nfull * kc :])
+            _pack_b(b, bo + pc * brs + jc * bcs, brs, bcs, kc, nc, Bp)
             beta = acc or pc > 0  # later K blocks add onto the first one
             for ic in range(r0, r1, MC):
                 mc = min(MC, r1 - ic)
                 _pack_a(a, ao + ic * ars + pc * acs, ars, acs, mc, kc, Ap)
-                oc = oo + ic * ors + jc * ocs
-                _macro(Ap, Bp, b, bpc, brs, direct, Ct, mc, nc, kc, out, oc, ors, ocs, beta)
+                _macro(Ap, Bp, Ct, mc, nc, kc, out, oo + ic * ors + jc * ocs, ors, ocs, beta)
 
 
 @njit(cache=True, parallel=True)
@@ -237,13 +207,9 @@ def _small_dot(a, ao, ars, b, bo, brs, bcs, out, oo, ors, ocs, M, N, K, acc):
                 s1 += x[k] * y1[k]
                 s2 += x[k] * y2[k]
                 s3 += x[k] * y3[k]
-            _put(out, oo + i * ors + j * ocs, acc, s0)
-            if j + 1 < N:
-                _put(out, oo + i * ors + (j + 1) * ocs, acc, s1)
-            if j + 2 < N:
-                _put(out, oo + i * ors + (j + 2) * ocs, acc, s2)
-            if j + 3 < N:
-                _put(out, oo + i * ors + (j + 3) * ocs, acc, s3)
+            for q, v in enumerate((s0, s1, s2, s3)):
+                if j + q < N:
+                    _put(out, oo + i * ors + (j + q) * ocs, acc, v)
 
 
 @njit(cache=True, inline="always")
@@ -308,7 +274,7 @@ _WS = {}  # (dtype, threads) -> persistent per-thread packing workspace (no page
 def _workspace(dtype, nt):
     ws = _WS.get((dtype, nt))
     if ws is None:
-        ws = _WS[(dtype, nt)] = np.empty((nt, _ws_len(dtype)), dtype)
+        ws = _WS[(dtype, nt)] = np.empty((nt, MC * KC + NC * KC + MR * _NR[dtype]), dtype)
     return ws
 
 
@@ -338,15 +304,12 @@ def _flat(x):
 
 
 def _check(name, a, b, out, nd):
-    ok = a.ndim == b.ndim == out.ndim == nd
-    ok = ok and a.shape[-1] == b.shape[-2] and out.shape[-2:] == (a.shape[-2], b.shape[-1])
-    ok = ok and (nd == 2 or a.shape[0] == b.shape[0] == out.shape[0])
-    if not ok:
+    ok = a.ndim == b.ndim == out.ndim == nd and a.shape[-1] == b.shape[-2]
+    ok = ok and out.shape[-2:] == (a.shape[-2], b.shape[-1]) and a.shape[:-2] == b.shape[:-2]
+    if not ok or out.shape[:-2] != a.shape[:-2]:
         raise ValueError(f"{name}: shapes {a.shape} @ {b.shape} -> out {out.shape} do not match")
     if not a.dtype == b.dtype == out.dtype:
-        raise TypeError(
-            f"{name}: dtypes differ ({a.dtype}, {b.dtype}, out {out.dtype}); cast first"
-        )
+        raise TypeError(f"{name}: dtypes differ: {a.dtype}, {b.dtype}, out {out.dtype}; cast first")
     if a.dtype.kind not in "fiu" or (a.dtype.kind == "f" and a.dtype not in FLOATS):
         raise TypeError(f"{name}: dtype {a.dtype} unsupported (float32/64 or integer)")
     if not out.flags.writeable:
@@ -365,10 +328,7 @@ def _needs_temp(a, b, out):
 def _via_temp(fn, a, b, out, accumulate):
     tmp = np.empty(out.shape, out.dtype)
     fn(a, b, tmp)
-    if accumulate:
-        out += tmp
-    else:
-        out[...] = tmp
+    out[...] = out + tmp if accumulate else tmp
 
 
 def _grid(M, N, nt, nr):
@@ -379,14 +339,10 @@ def _grid(M, N, nt, nr):
     return 1, nt
 
 
-def _use_simple(M, N, K, nr, acs, brs, bcs):
-    """Where the packed kernel loses: tiny products, narrow N with dot-friendly operands, and
-    fewer rows than one tile (padding wastes FMAs and B would be packed for a single use)."""
-    if M * N * K < SMALL_MNK:
-        return True
-    if 2 * N < nr and acs == 1:
-        return True
-    return M < MR
+def _use_simple(M, N, K, nr, acs):
+    """Where the packed kernel loses: tiny products, narrow N with rows of a contiguous (dot
+    products), and fewer rows than one tile (padding wastes FMAs; B is packed for one use)."""
+    return M * N * K < SMALL_MNK or (2 * N < nr and acs == 1) or M < MR
 
 
 def gemm(a, b, out, accumulate=False) -> None:
@@ -410,8 +366,8 @@ def gemm(a, b, out, accumulate=False) -> None:
     args = (*fa, *fb, *fo)
     if out.dtype not in FLOATS:
         return _small(*args, M, N, K, accumulate)
-    nr = _nr(out.dtype)
-    if _use_simple(M, N, K, nr, fa[3], fb[2], fb[3]):
+    nr = _NR[out.dtype]
+    if _use_simple(M, N, K, nr, fa[3]):
         return _small(*args, M, N, K, accumulate)
     if fo[3] != 1 and fo[2] == 1:  # column-major out: compute out.T = b.T @ a.T instead
         return gemm(b.T, a.T, out.T, accumulate)
@@ -445,7 +401,7 @@ def gemm_batched(a, b, out) -> None:
     if out.dtype not in FLOATS:
         return _small_batched(*args)
     nt = numba.get_num_threads()
-    simple = _use_simple(M, N, K, _nr(out.dtype), fa[4], fb[3], fb[4])
+    simple = _use_simple(M, N, K, _NR[out.dtype], fa[4])
     ws = _workspace(out.dtype, nt)
     if nt == 1 or nb * M * N * K < SERIAL_MNK:
         return _batched(*args, simple, ws[0])

@@ -327,8 +327,10 @@ def col_view(x: np.ndarray) -> np.ndarray | None:
 
 def plan(m: int, k: int) -> int:
     """0: run serial; n >= 1: parallel with each row split into n chunks (few rows -> split K)."""
+    if m * k < PAR_MIN:  # checked first: get_num_threads() itself costs ~1 us
+        return 0
     t = get_num_threads()
-    if t < 2 or m * k < PAR_MIN:
+    if t < 2:
         return 0
     return t if m < 4 * t and k >= 4 * t else 1
 

@@ -159,7 +159,7 @@ def vbroadcast(typingctx, arr, i):
 
 @intrinsic
 def vfma(typingctx, a, b, c):
-    """a * b + c, fused (llvm.fma.v8f32 / v4f64)."""
+    """a * b + c, fused (llvm.fma.v16f32, v8f32, ...): one vfmadd instruction."""
     if not (isinstance(a, Vec) and a == b == c):
         return None
 
@@ -306,14 +306,12 @@ def micro_4x3(Ap, ao, Bp, bo, ldb, kc, C, co, ldc, acc):
         c20, c21, c22 = vfma(x, b0, c20), vfma(x, b1, c21), vfma(x, b2, c22)
         x = vbroadcast(Ap, pa + 3)
         c30, c31, c32 = vfma(x, b0, c30), vfma(x, b1, c31), vfma(x, b2, c32)
-    for r, (u, v, w) in enumerate(
-        ((c00, c01, c02), (c10, c11, c12), (c20, c21, c22), (c30, c31, c32))
-    ):
-        (
-            vput(C, co + r * ldc, u, acc),
-            vput(C, co + r * ldc + L, v, acc),
-            vput(C, co + r * ldc + 2 * L, w, acc),
-        )
+    rows = ((c00, c01, c02), (c10, c11, c12), (c20, c21, c22), (c30, c31, c32))
+    for r, (u, v, w) in enumerate(rows):
+        p = co + r * ldc
+        vput(C, p, u, acc)
+        vput(C, p + L, v, acc)
+        vput(C, p + 2 * L, w, acc)
 
 
 @njit(cache=True)
@@ -333,18 +331,11 @@ def micro_8x2(Ap, ao, Bp, bo, ldb, kc, C, co, ldc, acc):
         c40, c41, c50, c51 = vfma(x, b0, c40), vfma(x, b1, c41), vfma(y, b0, c50), vfma(y, b1, c51)
         x, y = vbroadcast(Ap, pa + 6), vbroadcast(Ap, pa + 7)
         c60, c61, c70, c71 = vfma(x, b0, c60), vfma(x, b1, c61), vfma(y, b0, c70), vfma(y, b1, c71)
-    rows = (
-        (c00, c01),
-        (c10, c11),
-        (c20, c21),
-        (c30, c31),
-        (c40, c41),
-        (c50, c51),
-        (c60, c61),
-        (c70, c71),
-    )
-    for r, (u, v) in enumerate(rows):
-        vput(C, co + r * ldc, u, acc), vput(C, co + r * ldc + L, v, acc)
+    top = ((c00, c01), (c10, c11), (c20, c21), (c30, c31))
+    bottom = ((c40, c41), (c50, c51), (c60, c61), (c70, c71))
+    for r, (u, v) in enumerate(top + bottom):
+        vput(C, co + r * ldc, u, acc)
+        vput(C, co + r * ldc + L, v, acc)
 
 
 micro = micro_8x2 if VBYTES == 64 else micro_4x3  # fixed per compile target, like VBYTES

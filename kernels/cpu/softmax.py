@@ -270,10 +270,10 @@ def _run(op: int, x: np.ndarray, g, out2d, lse) -> None:
     x = _rowc(x)
     g = x if g is None else _rowc(g)
     o = x if out2d is None else out2d
-    l1 = lse if lse is not None else np.empty(1, x.dtype)
-    nt = get_num_threads()
-    if nt > 1 and m > 1 and m * k >= PAR_MIN:
-        _rows_par(op, x, g, o, l1, min(nt, m))
+    l1 = x[0] if lse is None else lse  # a typed placeholder when unused
+    nt = min(get_num_threads(), m) if m * k >= PAR_MIN else 1
+    if nt > 1:
+        _rows_par(op, x, g, o, l1, nt)
     else:
         _rows(op, x, g, o, l1, 0, m)
 

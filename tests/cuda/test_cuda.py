@@ -304,6 +304,7 @@ def test_softmax(shape, dim):
     _same(c.log_softmax(dim), g.log_softmax(dim), dict(rtol=1e-5, atol=1e-6))
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_softmax_edge_rows():
     a = np.array([[0.0, -np.inf, 1.0] * 4, [-np.inf] * 12, [np.nan, 1.0, 2.0] * 4], np.float32)
     c, g = _pair(a)
@@ -588,3 +589,93 @@ def test_dlpack_cpu_numpy():
     g = engine.ones(3, device=DEV)
     assert g.__dlpack_device__() == (2, 0)
     assert engine.from_dlpack(g) .is_cuda
+
+
+# ---- index family, conv/pool ---------------------------------------------------------------
+def test_index_kernels_direct():
+    from engine.cuda import indexing as CI
+    x = np.arange(12, dtype=np.float32)
+    g = engine.tensor(x, device=DEV)
+    out = engine.empty(4, device=DEV)
+    CI.take(g._storage.data, np.array([3, 1, 1, 11]), out._np())
+    assert out.cpu().tolist() == [3.0, 1.0, 1.0, 11.0]
+    CI.put(g._storage.data, np.array([0, 0, 5]), np.array([1.0, 2.0, 3.0], np.float32), "add")
+    CI.put(g._storage.data, np.array([2, 2]), np.array([7.0, 8.0], np.float32), "assign")
+    assert g.cpu().tolist()[:6] == [3.0, 1.0, 8.0, 3.0, 4.0, 8.0]          # last write wins
+    o2 = engine.empty(2, 3, device=DEV)
+    maps = [np.array([2, 0]), np.array([3, 1, 1])]
+    CI.remap_take(g._storage.data, 0, (4, 1), maps, o2._np())
+    assert o2.cpu().tolist() == [[11.0, 9.0, 9.0], [3.0, 1.0, 1.0]]
+    CI.remap_put(g._storage.data, 0, (4, 1), maps, o2._np(), "add")
+    assert g.cpu().tolist()[9] == 27.0                                       # 9 + 9 + 9
+    with pytest.raises(IndexError, match="out of bounds"):
+        CI.take(g._storage.data, np.array([30]), out._np())
+        engine.cuda.synchronize()
+    engine.cuda.synchronize()                                                # error cleared
+
+
+def _both(fn, *arrays, grad=False, tol=None):
+    """fn on CPU tensors and on CUDA tensors (float arrays require grad when ``grad``)."""
+    res = []
+    for dev in ("cpu", DEV):
+        ts = [engine.tensor(a, device=dev, requires_grad=grad and a.dtype.kind == "f")
+              for a in arrays]
+        out = fn(*ts)
+        grads = []
+        if grad:
+            (out.float() * engine.linspace(0.5, 1.5, out.numel(), device=dev)
+             .reshape(out.shape)).sum().backward()
+            grads = [t.grad for t in ts if t.requires_grad]
+        res.append((out, grads))
+    _same(res[0][0], res[1][0], tol)
+    for a, b in zip(res[0][1], res[1][1]):
+        _same(a, b, tol or dict(rtol=1e-5, atol=1e-6))
+
+
+def test_index_ops_on_cuda():
+    a = _rand(4, 5, seed=23)
+    idx = np.array([[0, 4], [1, 1], [3, 0], [2, 2]])
+    _both(lambda x, i: x.gather(1, i), a, idx, grad=True)
+    _both(lambda x, i: x.index_select(0, i[:, 0]), a, idx, grad=True)
+    _both(lambda x, i: x[i[:, 1]], a, idx, grad=True)
+    _both(lambda x, i: x[i[:, 0], i[:, 1]], a, idx, grad=True)
+    _both(lambda x: x[x > 0], a, grad=True)
+    _both(lambda x: x.flip(1), a, grad=True)
+    _both(lambda x: x.roll(2, 0), a, grad=True)
+    _both(lambda x: x.repeat(2, 1), a, grad=True)
+    _both(lambda x, i: engine.zeros(4, 5, device=x.device).scatter_add(1, i, x[:, :2]), a, idx)
+    _both(lambda x, i: x.index_add(0, i[:, 0], x), a, idx, grad=True)
+    _both(lambda x: x.masked_fill(x < 0, 0.5), a, grad=True)
+    _both(lambda i: engine.nn.functional.one_hot(i[:, 0], 5), idx)
+    _both(lambda w, i: engine.nn.functional.embedding(i, w), a, idx, grad=True)
+
+    def setitem(x, i):
+        y = x.clone()
+        y[i[:, 0]] = 2.0
+        y[0, i[:, 1]] = y[1, :4]
+        return y
+    _both(setitem, a, idx, grad=True)
+
+
+def test_cross_entropy_on_cuda():
+    logits = _rand(6, 4, seed=24)
+    target = np.array([0, 3, 1, 1, 2, 0])
+    _both(lambda x, t: engine.nn.functional.cross_entropy(x, t), logits, target, grad=True,
+          tol=dict(rtol=1e-5, atol=1e-6))
+    _both(lambda x, t: engine.nn.functional.nll_loss(x.log_softmax(1), t, reduction="sum"),
+          logits, target, grad=True, tol=dict(rtol=1e-5, atol=1e-6))
+    with pytest.raises((IndexError, RuntimeError)):
+        engine.nn.functional.cross_entropy(engine.tensor(logits, device=DEV),
+                                           engine.tensor([0, 9, 1, 1, 2, 0], device=DEV))
+
+
+def test_conv_pool_on_cuda():
+    x = _rand(1, 2, 5, 5, seed=25)
+    w = _rand(3, 2, 3, 3, seed=26)
+    F = engine.nn.functional
+    tol = dict(rtol=1e-5, atol=1e-5)
+    _both(lambda x, w: F.conv2d(x, w, padding=1), x, w, grad=True, tol=tol)
+    _both(lambda x: F.max_pool2d(x, 2), x, grad=True, tol=tol)
+    _both(lambda x: F.avg_pool2d(x, 2), x, grad=True, tol=tol)
+    with pytest.raises(RuntimeError, match="cpu.*cuda|cuda.*cpu"):
+        F.conv2d(engine.tensor(x, device=DEV), engine.tensor(w))

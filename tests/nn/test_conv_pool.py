@@ -498,6 +498,7 @@ MODULES = [
     ("AdaptiveAvgPool1d", (4,), {}), ("Upsample", (), {"scale_factor": 2}),
     ("Upsample", (), {"size": (9, 11)}), ("UpsamplingNearest2d", (), {"scale_factor": 3}),
     ("BatchNorm2d", (16,), {}), ("BatchNorm1d", (8,), {"momentum": None, "bias": False}),
+    ("Unfold", ((2, 3),), {"padding": 1}),
 ]
 
 
@@ -509,6 +510,8 @@ def test_module_repr_and_forward_match_torch(name, args, kw):
     if name.endswith("1d") or name.startswith("Conv"):
         c = args[0] if args else 3
         shape = (2, c, 12) if name.endswith("1d") else (2, c, 8, 9)
+    elif name == "Unfold":
+        shape = (2, 3, 6, 7)
     else:
         shape = (2, args[0] if name.startswith("Batch") else 3) + \
             ((10,) if name.endswith("1d") else (8, 9))
@@ -516,6 +519,15 @@ def test_module_repr_and_forward_match_torch(name, args, kw):
     x = _rand(*shape, dtype=np.float32)
     np.testing.assert_allclose(em(engine.tensor(x)).detach().numpy(),
                                tm(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_fold_module_matches_torch():
+    torch = _torch()
+    em, tm = nn.Fold((4, 5), 2, stride=1), torch.nn.Fold((4, 5), 2, stride=1)
+    assert repr(em) == repr(tm)
+    x = _rand(2, 12, 12)
+    np.testing.assert_allclose(em(engine.tensor(x)).numpy(), tm(torch.tensor(x)).numpy(),
+                               atol=1e-12)
 
 
 def test_conv_default_init_bounds():

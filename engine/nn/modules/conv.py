@@ -1,4 +1,5 @@
-"""Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d (PyTorch's init, reprs and checks)."""
+"""Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d (PyTorch's init, reprs and checks),
+Fold and Unfold."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Fold", "Unfold"]
 
 
 def _ntuple(v, n: int) -> tuple:
@@ -217,3 +218,45 @@ class ConvTranspose2d(_ConvTransposeNd):
                  padding_mode: str = "zeros", device=None, dtype=None) -> None:
         super().__init__(2, in_channels, out_channels, kernel_size, stride, padding,
                          output_padding, groups, bias, dilation, padding_mode, device, dtype)
+
+
+class Unfold(Module):
+    """Extracts sliding local blocks: (N, C, H, W) -> (N, C*kh*kw, L) (F.unfold).
+
+    >>> import engine
+    >>> engine.nn.Unfold(kernel_size=(2, 3))
+    Unfold(kernel_size=(2, 3), dilation=1, padding=0, stride=1)
+    """
+
+    __constants__ = ("kernel_size", "dilation", "padding", "stride")
+
+    def __init__(self, kernel_size, dilation=1, padding=0, stride=1) -> None:
+        super().__init__()
+        self.kernel_size, self.dilation = kernel_size, dilation
+        self.padding, self.stride = padding, stride
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
+                f"padding={self.padding}, stride={self.stride}")
+
+
+class Fold(Module):
+    """Sums sliding local blocks into a tensor: (N, C*kh*kw, L) -> (N, C, *output_size)."""
+
+    __constants__ = ("output_size", "kernel_size", "dilation", "padding", "stride")
+
+    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1) -> None:
+        super().__init__()
+        self.output_size, self.kernel_size = output_size, kernel_size
+        self.dilation, self.padding, self.stride = dilation, padding, stride
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding,
+                      self.stride)
+
+    def extra_repr(self) -> str:
+        return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, "
+                f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}")
