@@ -103,9 +103,10 @@ def plot(path: str, lines: list[dict], title: str = "engine time / reference tim
     rt = [ln.get("ratio_torch") or 0 for ln in rows]
     rn = [ln.get("ratio_numpy") or 0 for ln in rows]
     on_np = ["numpy" in (ln.get("target") or "") for ln in rows]
+    on_t = ["torch" in (ln.get("target") or "") for ln in rows]
     ax.bar([x - w / 2 for x in xs], rt, w, label="engine / torch",
-           color=[colors.get(ln.get("status"), "tab:blue") if not n else "tab:blue"
-                  for ln, n in zip(rows, on_np)])
+           color=[colors.get(ln.get("status"), "tab:blue") if t else "tab:blue"
+                  for ln, t in zip(rows, on_t)])
     ax.bar([x + w / 2 for x in xs], rn, w, label="engine / numpy",
            color=[colors.get(ln.get("status"), "tab:gray") if n else "tab:gray"
                   for ln, n in zip(rows, on_np)], alpha=0.7)

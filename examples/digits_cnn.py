@@ -1,6 +1,6 @@
 """Train a small CNN on scikit-learn's bundled 8x8 digits (no download) with engine.
 
-    python examples/digits_cnn.py [--epochs 15] [--device cpu|cuda] [--out examples/out]
+    python examples/digits_cnn.py [--epochs 10] [--device cpu|cuda] [--out examples/out]
                                   [--no-plot] [--compare-torch]
 
 The digits are reshaped to (1, 8, 8) images. Same workflow as ``digits_mlp.py``:
@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from digits_mlp import _plot, load_digits_split  # noqa: E402  (the same split and plot)
 
 
-def make_model(nn=nn, width: int = 16, p_drop: float = 0.25):
+def make_model(nn=nn, width: int = 24, p_drop: float = 0.25):
     """Conv-BN-ReLU-pool twice (8x8 -> 4x4 -> 2x2), then dropout and a linear classifier.
     ``nn`` is ``engine.nn`` or ``torch.nn``: the architecture is written once. The convs have
     no bias: BatchNorm right after them cancels it."""
@@ -160,10 +160,10 @@ def compare_with_torch(torch_model_fn, init_state, splits, args, out, engine_tim
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--epochs", type=int, default=15)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-2, help="peak learning rate (OneCycle)")
-    p.add_argument("--width", type=int, default=16, help="channels of the first conv")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=3e-2, help="peak learning rate (OneCycle)")
+    p.add_argument("--width", type=int, default=24, help="channels of the first conv")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "out"))
     p.add_argument("--seed", type=int, default=0)

@@ -6,7 +6,7 @@ call copies its operands both ways."""
 
 from __future__ import annotations
 
-__all__ = ["via_host", "any_cuda"]
+__all__ = ["via_host", "any_cuda", "host_fallback"]
 
 
 def _tensors(x):
@@ -46,3 +46,17 @@ def via_host(fn, *args, **kwargs):
     cpu = _move(args, "cpu")
     kw = {k: _move(v, "cpu") for k, v in kwargs.items()}
     return _move(fn(*cpu, **kw), dev)
+
+
+def host_fallback(fn):
+    """Decorator: CUDA operands run ``fn`` through the host (``via_host``); CPU calls go
+    straight through (one scan of the arguments)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if any_cuda(*args, *kwargs.values()):
+            return via_host(fn, *args, **kwargs)
+        return fn(*args, **kwargs)
+    wrapper.__wrapped__ = fn
+    return wrapper

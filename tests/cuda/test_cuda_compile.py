@@ -9,6 +9,8 @@ import sys
 import pytest
 
 pytest.importorskip("numba_cuda")
+if os.environ.get("NUMBA_ENABLE_CUDASIM"):
+    pytest.skip("runs in the main (non-simulator) test run", allow_module_level=True)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
