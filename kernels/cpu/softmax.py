@@ -18,7 +18,10 @@ array([[0.5, 0.5]], dtype=float32)
 from __future__ import annotations
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from llvmlite import ir
+from numba import get_num_threads, njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
 
 from kernels.cpu.reduce import (
     BLK,
@@ -34,6 +37,7 @@ from kernels.cpu.reduce import (
     tiles,
     vadd,
 )
+from kernels.cpu.simd import Vec, vlanes, vload, vstore, vzero
 from kernels.fastmath import fexp, flog
 
 __all__ = [
@@ -46,6 +50,161 @@ __all__ = [
 ]
 
 SOFTMAX, LOG_SOFTMAX, LSE, SOFTMAX_BW, LOG_SOFTMAX_BW = range(5)
+
+
+# ---------------------------------------------------------------- float32 exp on simd.Vec
+# LLVM vectorises fexp loops only 8 lanes wide here (it prefers 256-bit vectors even with
+# AVX-512), and exp is what softmax spends its time on: so float32 rows use explicit vectors.
+_EXP_P = (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1)
+_EXP_C = (0.5000000120, 1.4426950409, 12582912.0, 0.693359375, -2.12194440e-4, -87.33654)
+
+
+@intrinsic
+def _vexp_shift(typingctx, v, m):
+    """exp(v - m) per lane for float32 v - m <= 0 (m the row max): Cephes expf (~1 ulp) with a
+    single 2**n scale; results below 2**-126 flush to 0 (torch keeps those subnormals)."""
+    if not (isinstance(v, Vec) and v.dtype == types.float32 and m == types.float32):
+        return None
+
+    def codegen(context, builder, sig, args):
+        vt, n = args[0].type, v.lanes
+        i32 = ir.VectorType(ir.IntType(32), n)
+        c = lambda x, t=vt: ir.Constant(t, [x] * n)
+        fma_fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(vt, [vt, vt, vt]), f"llvm.fma.v{n}f32"
+        )
+        fma = lambda a, b, d: builder.call(fma_fn, [a, b, d])
+        half, log2e, magic, ln2_hi, ln2_lo, lo = _EXP_C
+        mv = builder.insert_element(ir.Constant(vt, ir.Undefined), args[1], ir.IntType(32)(0))
+        d = builder.fsub(args[0], builder.shuffle_vector(mv, mv, c(0, i32)))
+        k = fma(d, c(log2e), c(magic))  # round(d / ln2) + magic, exact in float32
+        fn = builder.fsub(k, c(magic))
+        r = fma(fn, c(-ln2_lo), fma(fn, c(-ln2_hi), d))
+        p = c(_EXP_P[0])
+        for q in (*_EXP_P[1:], half):
+            p = fma(p, r, c(q))
+        e = builder.fadd(fma(p, builder.fmul(r, r), r), c(1.0))
+        bits = builder.shl(
+            builder.add(builder.bitcast(k, i32), c(127 - 0x4B400000, i32)), c(23, i32)
+        )
+        e = builder.fmul(e, builder.bitcast(bits, vt))
+        return builder.select(builder.fcmp_ordered("<", d, c(lo)), c(0.0), e)
+
+    return v(v, m), codegen
+
+
+def _emit(builder, name, a, b):
+    """An IR instruction (fadd, fmul) or an LLVM vector intrinsic on float32 vectors a, b."""
+    if not name.startswith("llvm."):
+        return getattr(builder, name)(a, b)
+    t = a.type
+    fn = ir.FunctionType(t, [t, t])
+    return builder.call(
+        cgutils.get_or_insert_function(builder.module, fn, f"{name}.v{t.count}f32"), [a, b]
+    )
+
+
+def _vop(name):
+    @intrinsic
+    def f(typingctx, a, b):
+        if not (isinstance(a, Vec) and a == b and a.dtype == types.float32):
+            return None
+        return a(a, b), lambda context, builder, sig, args: _emit(builder, name, *args)
+
+    return f
+
+
+def _vfold(name):
+    """Horizontal fold of a vector's lanes, as a tree of halves."""
+
+    @intrinsic
+    def f(typingctx, v):
+        if not (isinstance(v, Vec) and v.dtype == types.float32):
+            return None
+
+        def codegen(context, builder, sig, args):
+            x, n = args[0], v.lanes
+            while n > 1:
+                n //= 2
+                lo, hi = (
+                    ir.Constant(ir.VectorType(ir.IntType(32), n), list(range(j, j + n)))
+                    for j in (0, n)
+                )
+                x = _emit(
+                    builder,
+                    name,
+                    builder.shuffle_vector(x, x, lo),
+                    builder.shuffle_vector(x, x, hi),
+                )
+            return builder.extract_element(x, ir.IntType(32)(0))
+
+        return v.dtype(v), codegen
+
+    return f
+
+
+_vadd, _vmul, _vmaxnum = _vop("fadd"), _vop("fmul"), _vop("llvm.maxnum")
+_vhsum, _vhmax = _vfold("fadd"), _vfold("llvm.maxnum")
+
+
+@intrinsic
+def _vsplat(typingctx, v, x):
+    """A vector like v with every lane x."""
+
+    def codegen(context, builder, sig, args):
+        one = builder.insert_element(
+            ir.Constant(args[0].type, ir.Undefined), args[1], ir.IntType(32)(0)
+        )
+        return builder.shuffle_vector(
+            one, one, ir.Constant(ir.VectorType(ir.IntType(32), v.lanes), [0] * v.lanes)
+        )
+
+    return v(v, x), codegen
+
+
+@njit(cache=True)
+def _vmax_row(r):
+    """Max of a float32 row ignoring NaN (maxnum: one instruction per vector); a NaN still turns
+    the whole row NaN through exp(NaN - m)."""
+    n, w = r.shape[0], vlanes(r)
+    m = r[0]
+    if n >= 2 * w:
+        v0 = v1 = vload(r, 0)
+        for k in range(0, n - 2 * w + 1, 2 * w):
+            v0, v1 = _vmaxnum(v0, vload(r, k)), _vmaxnum(v1, vload(r, k + w))
+        m = _vhmax(_vmaxnum(v0, v1))
+    for k in range(n - n % (2 * w), n):
+        m = max(m, r[k])
+    return m
+
+
+@njit(cache=True)
+def _vscale(o, c):
+    n, w = o.shape[0], vlanes(o)
+    cv = _vsplat(vzero(o), c)
+    for k in range(0, n - w + 1, w):
+        vstore(o, k, _vmul(vload(o, k), cv))
+    for k in range(n - n % w, n):
+        o[k] *= c
+
+
+@njit(cache=True)
+def _vexp_blk(r, m, o, store):
+    """sum(exp(r - m)) of a float32 block, storing exp into o if asked; r - m <= 0."""
+    n, w = r.shape[0], vlanes(r)
+    acc = vzero(r)
+    for k in range(0, n - w + 1, w):
+        e = _vexp_shift(vload(r, k), m)
+        if store:
+            vstore(o, k, e)
+        acc = _vadd(acc, e)
+    s = _vhsum(acc)
+    for k in range(n - n % w, n):
+        e = fexp(r[k] - m)
+        if store:
+            o[k] = e
+        s += e
+    return s
 
 
 # ---------------------------------------------------------------- vectorised row pieces
@@ -105,25 +264,59 @@ def _lsm_bw(y, g, d, o):
 
 
 # ---------------------------------------------------------------- one row, each op
-@njit(cache=True)
+def _exp_blk(r, m, o, store):
+    """sum(exp(r - m)) of one block, o = exp(r - m) if store."""
+
+
+def _rowmax(r):
+    """Row max for softmax: NaN need not propagate here (exp(NaN - m) does it)."""
+
+
+def _rowscale(o, c):
+    """o *= c."""
+
+
+@overload(_rowmax, inline="always")
+def _ov_rowmax(r):
+    if r.dtype == types.float32:
+        return lambda r: _vmax_row(r)
+    return lambda r: ext_1d(r, True)
+
+
+@overload(_rowscale, inline="always")
+def _ov_rowscale(o, c):
+    if o.dtype == types.float32 and c == types.float32:
+        return lambda o, c: _vscale(o, c)
+    return lambda o, c: _scale(o, c)
+
+
+@overload(_exp_blk, inline="always")
+def _ov_exp_blk(r, m, o, store):
+    if r.dtype == types.float32 and m == types.float32:
+        return lambda r, m, o, store: _vexp_blk(r, m, o, store)
+
+    def impl(r, m, o, store):
+        return _exp_store(r, m, o, cast(r, 0)) if store else _exp_acc(r, m, cast(r, 0))
+
+    return impl
+
+
+@njit(cache=True, inline="always")
 def _sum_exp(r, m, o, store):
-    """sum(exp(r - m)), per 2048-block so float32 lane sums stay short; o = exp(r - m) if store."""
+    """sum(exp(r - m)) for m >= max(r), per 2048-block so float32 lane sums stay short;
+    o = exp(r - m) if store."""
     s = cast(r, 0)
     for b0 in range(0, r.shape[0], BLK):
-        b = r[b0 : b0 + BLK]
-        if store:
-            s += _exp_store(b, m, o[b0 : b0 + BLK], cast(r, 0))
-        else:
-            s += _exp_acc(b, m, cast(r, 0))
+        s += _exp_blk(r[b0 : b0 + BLK], m, o[b0 : b0 + BLK], store)
     return s
 
 
 @njit(cache=True)
 def _lse_parts(r):
     """(m, log sum exp(r - m)) with torch's logsumexp rule: an infinite max is replaced by 0."""
-    m = ext_1d(r, True)
-    if m == np.inf or m == -np.inf:
-        m = cast(r, 0)
+    m = _rowmax(r)
+    if m == np.inf or m == -np.inf:  # then r - 0 may be > 0: the general exp
+        return cast(r, 0), flog(_exp_acc(r, cast(r, 0), cast(r, 0)))
     return m, flog(_sum_exp(r, m, r, False))
 
 
@@ -131,11 +324,11 @@ def _lse_parts(r):
 def _row(op, x, g, o, lse, i):
     r = x[i]
     if op == SOFTMAX:
-        m = ext_1d(r, True)
+        m = _rowmax(r)
         s = _sum_exp(r, m, o[i], True)
-        _scale(o[i], cast(r, 1) / s)
+        _rowscale(o[i], cast(r, 1) / s)
     elif op == LOG_SOFTMAX:
-        m = ext_1d(r, True)
+        m = _rowmax(r)
         _shift(r, m + flog(_sum_exp(r, m, r, False)), o[i])
     elif op == LSE:
         m, ls = _lse_parts(r)
