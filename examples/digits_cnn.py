@@ -1,6 +1,6 @@
 """Train a small CNN on scikit-learn's bundled 8x8 digits (no download) with engine.
 
-    python examples/digits_cnn.py [--epochs 10] [--device cpu|cuda] [--out examples/out]
+    python examples/digits_cnn.py [--epochs 12] [--device cpu|cuda] [--out examples/out]
                                   [--no-plot] [--compare-torch]
 
 The digits are reshaped to (1, 8, 8) images. Same workflow as ``digits_mlp.py``:
@@ -24,10 +24,10 @@ import time
 import numpy as np
 
 import engine as torch
-import engine.nn as nn
+from engine import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from digits_mlp import _plot, load_digits_split  # noqa: E402  (the same split and plot)
+from digits_mlp import _plot, load_digits_split  # the same split and plot
 
 
 def make_model(nn=nn, width: int = 24, p_drop: float = 0.25):
@@ -70,10 +70,12 @@ def loaders(T, splits, batch_size, seed, image_shape):
             DataLoader(ds[1], batch_size=256), DataLoader(ds[2], batch_size=256))
 
 
-def fit(T, model, splits, args, ckpt, image_shape=(1, 8, 8), name="engine", verbose=True):
-    """Train ``model`` with framework ``T`` (``engine`` or ``torch``): Adam + OneCycle LR,
-    best-on-validation checkpoint, test accuracy of the best checkpoint.
-    Returns (test_acc, per-epoch seconds, history)."""
+def fit(T, model, splits, args, ckpt, image_shape=(1, 8, 8), name="engine", verbose=True,
+        one_cycle=True, keep_later_ties=True):
+    """Train ``model`` with framework ``T`` (``engine`` or ``torch``): Adam (+ OneCycle LR
+    stepped per batch when ``one_cycle``), best-on-validation checkpoint (a tie replaces it
+    when ``keep_later_ties``: later epochs are further annealed), test accuracy of the best
+    checkpoint. Returns (test_acc, per-epoch seconds, history)."""
     F = T.nn.functional
     device = T.device(args.device)
     T.manual_seed(args.seed)
@@ -81,7 +83,7 @@ def fit(T, model, splits, args, ckpt, image_shape=(1, 8, 8), name="engine", verb
     model = model.to(device)
     opt = T.optim.Adam(model.parameters(), lr=args.lr)
     sched = T.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, epochs=args.epochs,
-                                            steps_per_epoch=len(train))
+                                            steps_per_epoch=len(train)) if one_cycle else None
     try:
         from tqdm import tqdm
     except ImportError:  # progress bar is optional
@@ -99,7 +101,8 @@ def fit(T, model, splits, args, ckpt, image_shape=(1, 8, 8), name="engine", verb
             opt.zero_grad()
             loss.backward()
             opt.step()
-            sched.step()
+            if sched is not None:
+                sched.step()
             tot += loss.item() * yb.shape[0]
             n += yb.shape[0]
             if tqdm:
@@ -109,7 +112,7 @@ def fit(T, model, splits, args, ckpt, image_shape=(1, 8, 8), name="engine", verb
         hist["train_loss"].append(tot / n)
         hist["val_loss"].append(vl)
         hist["val_acc"].append(va)
-        if va >= best:  # ties go to the later (further annealed) epoch
+        if va > best or (keep_later_ties and va == best):
             best = va
             T.save({"model": model.state_dict(), "epoch": epoch, "val_acc": va}, ckpt)
         if verbose:
@@ -133,9 +136,10 @@ def numpy_state(model):
 
 
 def compare_with_torch(torch_model_fn, init_state, splits, args, out, engine_times, engine_acc,
-                       image_shape):
+                       image_shape, **fit_kwargs):
     """Train ``torch_model_fn(torch.nn)`` from ``init_state`` with real PyTorch through
-    :func:`fit` and print a side-by-side of per-epoch times and test accuracies."""
+    :func:`fit` (``fit_kwargs`` pick the recipe) and print a side-by-side of per-epoch times
+    and test accuracies. Returns those figures as a dict (None without PyTorch)."""
     try:
         import torch as real_torch
     except ImportError:
@@ -146,7 +150,7 @@ def compare_with_torch(torch_model_fn, init_state, splits, args, out, engine_tim
     targs = argparse.Namespace(**{**vars(args), "device": "cpu"})
     ckpt = os.path.join(out, "torch_best.pt")
     tacc, ttimes, _ = fit(real_torch, m, splits, targs, ckpt, image_shape, name="torch",
-                          verbose=False)
+                          verbose=False, **fit_kwargs)
     print("per-epoch seconds (engine / torch):")
     for i, (a, b) in enumerate(zip(engine_times, ttimes), 1):
         print(f"  epoch {i:3d}  {a:7.3f}  {b:7.3f}")
@@ -160,7 +164,7 @@ def compare_with_torch(torch_model_fn, init_state, splits, args, out, engine_tim
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=3e-2, help="peak learning rate (OneCycle)")
     p.add_argument("--width", type=int, default=24, help="channels of the first conv")

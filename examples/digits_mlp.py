@@ -1,9 +1,13 @@
 """Train an MLP on scikit-learn's bundled 8x8 digits (no download) with engine.
 
     python examples/digits_mlp.py [--epochs 40] [--device cpu|cuda] [--out examples/out]
+                                  [--compare-torch]
 
 Train/validation/test split, a tqdm progress bar per epoch, best-on-validation checkpoint
 (engine.save), final test accuracy of the best checkpoint, and a PNG of the curves.
+``--compare-torch`` then trains the same model with PyTorch (same split, initial weights copied
+through numpy, same hyperparameters) and prints both per-epoch times and test accuracies
+(the loop is digits_cnn.fit, run with torch).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ def load_digits_split(seed: int = 0):
             y[n_test:n_test + n_val]), (x[:n_test], y[:n_test]))
 
 
-def make_model():
+def make_model(nn=nn):
     return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.1), nn.Linear(128, 64),
                          nn.ReLU(), nn.Linear(64, 10))
 
@@ -61,6 +65,8 @@ def main(argv=None):
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "out"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-plot", action="store_true")
+    p.add_argument("--compare-torch", action="store_true",
+                   help="also train the same model with PyTorch and compare time and accuracy")
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
@@ -72,6 +78,8 @@ def main(argv=None):
     test = DataLoader(TensorDataset(torch.from_numpy(xte), torch.from_numpy(yte)), batch_size=256)
     model = make_model().to(device)
     print(model)
+    init = {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()} \
+        if args.compare_torch else None
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     os.makedirs(args.out, exist_ok=True)
     ckpt = os.path.join(args.out, "digits_mlp_best.pt")
@@ -115,6 +123,11 @@ def main(argv=None):
           f"{ta:.4f}; median epoch time {med:.3f} s")
     if not args.no_plot:
         _plot(hist, os.path.join(args.out, "digits_mlp_curves.png"))
+    if args.compare_torch:
+        from digits_cnn import compare_with_torch  # the same loop, run with torch
+        compare_with_torch(make_model, init, ((xtr, ytr), (xva, yva), (xte, yte)), args,
+                           args.out, t_epochs, ta, (64,), one_cycle=False,
+                           keep_later_ties=False)
     return ta
 
 

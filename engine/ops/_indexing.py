@@ -42,8 +42,8 @@ INDEX_DTYPES = ("int64", "int32")
 def K(t: Tensor, op: str):
     """The index kernel module for ``t``'s device."""
     if t._storage.device.type != "cpu":
-        raise NotImplementedError(f"{op}: not implemented for {t.device} tensors yet; move "
-                                  "the operands to the CPU with .cpu()")
+        from ..cuda import indexing as kern  # same functions, on device arrays
+        return kern
     from kernels.cpu import index as kern
     return kern
 

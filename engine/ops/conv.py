@@ -15,6 +15,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.graph import record
 from ._common import empty_tensor, needs_grad, shape_str
+from ..cuda.fallback import host_fallback
 from ._conv_np import KEEP_COLS_MAX, Geo, channel_sums, dgrad_np, fwd_np, is_pointwise, wgrad_np
 from ._conv_np import np4 as _np4
 from ._conv_np import out4 as _out4
@@ -260,6 +261,7 @@ def _convnd(nd, op, x, w, b, stride, padding, dilation, groups) -> Tensor:
     return y.squeeze(0) if unb else y
 
 
+@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
            dilation=1, groups: int = 1) -> Tensor:
     """2-D convolution (cross-correlation) over (N, C, H, W) or (C, H, W) input.
@@ -271,6 +273,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return _convnd(2, "conv2d", input, weight, bias, stride, padding, dilation, groups)
 
 
+@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
            dilation=1, groups: int = 1) -> Tensor:
     """1-D convolution over (N, C, L) or (C, L) input."""
@@ -316,6 +319,7 @@ def _conv_transposend(nd, op, x, w, b, stride, padding, output_padding, groups, 
     return y.squeeze(0) if unb else y
 
 
+@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
                      padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """2-D transposed convolution; weight is (in_channels, out_channels/groups, kh, kw).
@@ -328,6 +332,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                              output_padding, groups, dilation)
 
 
+@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
                      padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """1-D transposed convolution; weight is (in_channels, out_channels/groups, k)."""
@@ -369,6 +374,7 @@ def _fold_geometry(op, kernel_size, dilation, padding, stride, hw):
     return Geo(k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1]), o
 
 
+@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 @half_via_float
 def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """Sliding local blocks (N, C, H, W) -> (N, C*kh*kw, L), PyTorch's F.unfold (im2col).
@@ -392,6 +398,7 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
     return y.squeeze(0) if unb else y
 
 
+@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 @half_via_float
 def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """Sums sliding blocks back: (N, C*kh*kw, L) -> (N, C, *output_size), F.fold (col2im)."""

@@ -14,6 +14,7 @@ import numpy as np
 from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd.graph import record
+from ..cuda.fallback import host_fallback
 from ._common import empty_tensor, needs_grad, shape_str
 
 __all__ = [
@@ -143,6 +144,7 @@ def _pool_geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode, str
 _MAX_NAMES = ("MaxPool2DWithIndicesBackward0", "MaxPool2DWithIndicesBackwardBackward0")
 
 
+@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 @half_via_float
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False):
@@ -200,6 +202,7 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
 _AVG_NAMES = ("AvgPool2DBackward0", "AvgPool2DBackwardBackward0")
 
 
+@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 @half_via_float
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override=None) -> Tensor:
@@ -239,6 +242,7 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
 _ADA_NAMES = ("AdaptiveAvgPool2DBackward0", "AdaptiveAvgPool2DBackwardBackward0")
 
 
+@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 @half_via_float
 def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """Average over PyTorch's adaptive windows [floor(i*H/OH), ceil((i+1)*H/OH))."""
@@ -304,6 +308,7 @@ def _up_sizes(x, size, scale_factor, nd, recompute):
     return out, ((None,) * nd if recompute else tuple(float(f) for f in sf))
 
 
+@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 @half_via_float
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
                 align_corners=None, recompute_scale_factor=None, antialias: bool = False):

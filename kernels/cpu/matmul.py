@@ -9,7 +9,7 @@ Float loop nest (see shared/reference/numba-gemm-probe.md):
   per thread (a contiguous range of MR-row panels or NR-column slivers):
     jc over N by NC -> pc over K by KC: pack B[kc, nc] as [sliver][k][NR]
       -> ic over M by MC: pack A[mc, kc] as [panel][k][MR]
-        -> jr over slivers -> ir over panels: MR x NR micro-kernel (12 vector FMAs per k)
+        -> jr over slivers -> ir over panels: MR x NR micro-kernel (simd.micro, MR*NV FMAs per k)
 Packed panels are zero-padded, so the micro-kernel always runs a full tile; edge tiles and
 outputs whose rows are not contiguous go through a per-thread scratch tile.
 """
@@ -384,7 +384,7 @@ def gemm_batched(a, b, out) -> None:
     """out[B,M,N] = a[B,M,K] @ b[B,K,N]; any strides (batch stride 0 broadcasts).
 
     >>> a = np.ones((4, 2, 3)); out = np.empty((4, 2, 2))
-    >>> gemm_batched(a, np.broadcast_to(np.ones((1, 3, 2)), (4, 3, 2)), out); out[3, 1, 1]
+    >>> gemm_batched(a, np.broadcast_to(np.ones((1, 3, 2)), (4, 3, 2)), out); float(out[3, 1, 1])
     3.0
     """
     _check("gemm_batched", a, b, out, 3)

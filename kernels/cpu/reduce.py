@@ -47,7 +47,7 @@ def isnan(v):
     return v != v  # noqa: PLR0124
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def pext(a, b, big):
     """NaN-propagating max (big) or min of two scalars, as torch.max/min."""
     return b if ((b > a) if big else (b < a)) | isnan(b) else a
@@ -84,49 +84,68 @@ def prod_1d(a, p):
     return p
 
 
+def _vcall(builder, big, a, b):
+    """llvm.maximum (big) or llvm.minimum of two float vectors: lane-wise, NaN-propagating."""
+    t = a.type
+    name = f"llvm.{'maximum' if big else 'minimum'}.v{t.count}{t.element.intrinsic_name}"
+    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(t, [t, t]), name)
+    return builder.call(fn, [a, b])
+
+
 @intrinsic(prefer_literal=True)
 def _vext(typingctx, big, a, b):
-    """Lane-wise NaN-propagating max (big, a literal) or min of two simd.Vec: llvm.maximum or
-    llvm.minimum (LLVM does not vectorise a NaN-propagating select; maxnum ignores NaN)."""
+    """NaN-propagating lane-wise max (big, a literal) / min of two simd.Vec (LLVM does not
+    vectorise a NaN-propagating select, and maxnum ignores NaN)."""
     if not (isinstance(big, types.BooleanLiteral) and isinstance(a, Vec) and a == b):
         return None
-    name = f"llvm.{'maximum' if big.literal_value else 'minimum'}.v{a.lanes}f{a.dtype.bitwidth}"
+    return a(big, a, b), lambda ctx, builder, sig, args: _vcall(
+        builder, big.literal_value, *args[1:]
+    )
+
+
+@intrinsic(prefer_literal=True)
+def _vhext(typingctx, big, v):
+    """Horizontal NaN-propagating max/min of a simd.Vec, as a tree of halves."""
+    if not (isinstance(big, types.BooleanLiteral) and isinstance(v, Vec)):
+        return None
 
     def codegen(context, builder, sig, args):
-        t = args[1].type
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(t, [t, t]), name)
-        return builder.call(fn, args[1:])
+        x, n = args[1], v.lanes
+        while n > 1:
+            n //= 2
+            idx = (
+                ir.Constant(ir.VectorType(ir.IntType(32), n), list(range(j, j + n))) for j in (0, n)
+            )
+            lo, hi = (builder.shuffle_vector(x, x, i) for i in idx)
+            x = _vcall(builder, big.literal_value, lo, hi)
+        return builder.extract_element(x, ir.IntType(32)(0))
 
-    return a(big, a, b), codegen
-
-
-@intrinsic
-def _lane(typingctx, v, j):
-    def codegen(context, builder, sig, args):
-        return builder.extract_element(args[0], args[1])
-
-    return v.dtype(v, types.intp), codegen
+    return v.dtype(big, v), codegen
 
 
 def _make_fext(big):
-    """Float max (big) / min of a row, four explicit vectors at a time (big: a closure constant,
-    so the intrinsic sees a literal and Numba still caches the closure)."""
+    """Float max (big) / min of a row with explicit vectors, four at a time; the tail is one
+    more vector overlapping the last full one (max and min are idempotent). big is a closure
+    constant, so the intrinsics see a literal and Numba still caches the closure."""
 
     @njit(cache=True)
     def fext(a):
         n, w = a.shape[0], vlanes(a)
-        m = a[0]
-        if n >= 4 * w:
-            v0 = v1 = v2 = v3 = vload(a, 0)
-            for k in range(0, n - 4 * w + 1, 4 * w):
-                v0, v1 = _vext(big, v0, vload(a, k)), _vext(big, v1, vload(a, k + w))
-                v2, v3 = _vext(big, v2, vload(a, k + 2 * w)), _vext(big, v3, vload(a, k + 3 * w))
-            v0 = _vext(big, _vext(big, v0, v1), _vext(big, v2, v3))
-            for j in range(w):
-                m = pext(m, _lane(v0, j), big)
-        for k in range(n - n % (4 * w), n):  # the tail, or all of a short row
-            m = pext(m, a[k], big)
-        return m
+        if n < w:
+            m = a[0]
+            for k in range(n):
+                m = pext(m, a[k], big)
+            return m
+        v0 = v1 = v2 = v3 = vload(a, n - w)
+        k = 0
+        while k + 4 * w <= n:
+            v0, v1 = _vext(big, v0, vload(a, k)), _vext(big, v1, vload(a, k + w))
+            v2, v3 = _vext(big, v2, vload(a, k + 2 * w)), _vext(big, v3, vload(a, k + 3 * w))
+            k += 4 * w
+        while k + w <= n:
+            v0 = _vext(big, v0, vload(a, k))
+            k += w
+        return _vhext(big, _vext(big, _vext(big, v0, v1), _vext(big, v2, v3)))
 
     return fext
 
@@ -150,7 +169,7 @@ def ext_1d(a, big):
     """max (big) or min of a non-empty row, NaN-propagating."""
 
 
-@overload(ext_1d)
+@overload(ext_1d, inline="always")
 def _ov_ext(a, big):
     if isinstance(a.dtype, types.Float):
         return lambda a, big: _fmax(a) if big else _fmin(a)
@@ -228,7 +247,7 @@ def cast(a, v):
     """v converted to array a's dtype (jit code only): keeps float32 math in float32."""
 
 
-@overload(cast)
+@overload(cast, inline="always")
 def _ov_cast(a, v):
     dt = a.dtype
     return lambda a, v: dt(v)
@@ -238,7 +257,7 @@ def _lit(op):
     return op.literal_value if isinstance(op, types.IntegerLiteral) else None
 
 
-@overload(red_1d, prefer_literal=True)
+@overload(red_1d, prefer_literal=True, inline="always")
 def _ov_red(op, r, like):
     o, dt = _lit(op), like.dtype
     if o is None:
@@ -256,7 +275,7 @@ def _ov_red(op, r, like):
     return impl
 
 
-@overload(comb, prefer_literal=True)
+@overload(comb, prefer_literal=True, inline="always")
 def _ov_comb(op, a, b):
     o = _lit(op)
     if o is None:
@@ -271,7 +290,7 @@ def _ov_comb(op, a, b):
     ][o]
 
 
-@overload(col_task, prefer_literal=True)
+@overload(col_task, prefer_literal=True, inline="always")
 def _ov_col(op, a, dst, c0, c1, k0, k1):
     o = _lit(op)
     if o is None:

@@ -305,6 +305,8 @@ def _ov_exp_blk(r, m, o, store):
 def _sum_exp(r, m, o, store):
     """sum(exp(r - m)) for m >= max(r), per 2048-block so float32 lane sums stay short;
     o = exp(r - m) if store."""
+    if r.shape[0] <= BLK:  # the common case, without slicing
+        return _exp_blk(r, m, o, store)
     s = cast(r, 0)
     for b0 in range(0, r.shape[0], BLK):
         s += _exp_blk(r[b0 : b0 + BLK], m, o[b0 : b0 + BLK], store)

@@ -637,7 +637,7 @@ def test_index_ops_on_cuda():
     idx = np.array([[0, 4], [1, 1], [3, 0], [2, 2]])
     _both(lambda x, i: x.gather(1, i), a, idx, grad=True)
     _both(lambda x, i: x.index_select(0, i[:, 0]), a, idx, grad=True)
-    _both(lambda x, i: x[i[:, 1]], a, idx, grad=True)
+    _both(lambda x, i: x[:, i[:, 1]], a, idx, grad=True)
     _both(lambda x, i: x[i[:, 0], i[:, 1]], a, idx, grad=True)
     _both(lambda x: x[x > 0], a, grad=True)
     _both(lambda x: x.flip(1), a, grad=True)
