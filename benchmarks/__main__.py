@@ -36,6 +36,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-torch", action="store_true", help="run without the torch reference")
     p.add_argument("--no-ceilings", action="store_true", help="skip STREAM / peak FLOP/s")
     p.add_argument("--max-tries", type=int, help="measurements per row under background load")
+    p.add_argument("--quiet-wait", type=float, metavar="S",
+                   help="wait up to S seconds for a quiet machine before each try (default 10)")
     p.add_argument("--list", action="store_true", help="list the rows and exit")
     p.add_argument("--profile", action="store_true",
                    help="after each row, cProfile its engine call(s) (µs per call)")
@@ -134,6 +136,8 @@ def run(args: argparse.Namespace, log=print):
     cfg = Config.for_mode(args.quick, sync=sync)
     if args.max_tries:
         cfg.max_tries = args.max_tries
+    if args.quiet_wait is not None:
+        cfg.quiet_wait_s = args.quiet_wait
     ctx = Ctx(quick=args.quick, device=args.device, torch=torch, sync=sync)
     rows = _selected(all_rows(ctx), args.filter)
     meta = _header(args, torch)

@@ -91,8 +91,9 @@ def run_tests(limit_s: int) -> None:
 
 
 def bench_bandwidth(n: int) -> None:
-    import engine
     from numba import cuda
+
+    import engine
     a = engine.rand(n, device="cuda")
     b = engine.rand(n, device="cuda")
     c = engine.empty(n, device="cuda")
@@ -130,8 +131,6 @@ def bench_bandwidth(n: int) -> None:
         tt = _time(lambda: ta + tb, 10, torch.cuda.synchronize)
         row("  torch a + b", f"{3 * gb / tt:.0f} GB/s", "", f"{tt * 1e3:.2f} ms")
         del ta, tb
-    del a, b, c, x
-    engine.cuda.empty_cache()
     del cuda
 
 
@@ -195,8 +194,8 @@ def bench_launch() -> None:
 
 def _engine_mlp(batch: int):
     import engine
-    import engine.nn as nn
     import engine.nn.functional as F
+    from engine import nn
     engine.manual_seed(0)
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
                           nn.Linear(128, 10)).cuda()

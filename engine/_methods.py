@@ -236,8 +236,11 @@ def _div(x, other, *, rounding_mode=None):
     if rounding_mode == "floor":
         return binary("floor_divide", x, other)
     if rounding_mode == "trunc":
-        r = binary("div", x, other)
-        return unary("trunc", r) if r._dtype.is_floating_point else r
+        if not D.result_type(x, other).is_floating_point:  # integers stay integers
+            q = binary("floor_divide", x, other)
+            fix = (binary("remainder", x, other) != 0) & ((x < 0) ^ (other < 0))
+            return E.where(fix, q + 1, q)
+        return unary("trunc", binary("div", x, other))
     raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
                      f"found '{rounding_mode}'")
 
@@ -249,6 +252,9 @@ def _pow(x, e):
         return NotImplemented
     if isinstance(e, float) and not x._dtype.is_floating_point:
         x = E.cast(x, D.get_default_dtype())
+    elif isinstance(e, int) and e < 0 and not x._dtype.is_floating_point:
+        raise RuntimeError(f"pow: Integers to negative integer powers are not allowed (got "
+                           f"{x._dtype} ** {e}); use a float tensor, e.g. x.float() ** {e}")
     if e == 2:
         return unary("square", x)
     if e == 1:

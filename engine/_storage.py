@@ -77,6 +77,16 @@ class Storage:
         self.device = device
         self.version = 0
 
+    def data_ptr(self) -> int:
+        d = self.data
+        return d.ctypes.data if self.device.type == "cpu" else d.device_ctypes_pointer.value
+
+    def nbytes(self) -> int:
+        return self.data.nbytes
+
+    def size(self) -> int:
+        return self.data.size
+
     def __del__(self):
         raw = self.raw
         # refcount 3 = this slot + data.base + the call's argument: no numpy view of the

@@ -324,7 +324,7 @@ class Tensor:
         return int(self.item())
 
     def __format__(self, spec: str) -> str:
-        if self.dim() == 0 and spec:
+        if self.dim() == 0 and type(self) is Tensor:  # f"{t}" of a 0-d tensor: its value
             return self.item().__format__(spec)
         return object.__format__(self, spec) if spec else repr(self)
 

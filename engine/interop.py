@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from .cuda.interop import attach, from_cuda_array, from_dlpack, to_dlpack_capsule
 
-__all__ = ["from_dlpack", "from_cuda_array", "to_dlpack_capsule"]
+__all__ = ["from_cuda_array", "from_dlpack", "to_dlpack_capsule"]
 
 attach()

@@ -173,6 +173,12 @@ def remainder_i(a, b): return a % b if b != 0 else 0 * a
 @jit
 def fmod(a, b): return np.fmod(a, b)
 @jit
+def fmod_i(a, b):  # C's fmod on integers: the result takes the dividend's sign
+    if b == 0:
+        return 0 * a
+    r = a % b
+    return r - b if (r != 0) and ((r < 0) != (a < 0)) else r
+@jit
 def pow_(a, b): return a ** b
 @jit
 def maximum(a, b): return a if (a != a or a > b) else b

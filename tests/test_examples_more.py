@@ -1,6 +1,8 @@
 """Examples 1 and 3 of the training workflow: the seed-tutorial walkthrough and the digits CNN
 (plus the ``--compare-torch`` flag of both digits examples)."""
 
+import contextlib
+import io
 import os
 import re
 import sys
@@ -19,15 +21,14 @@ DETERMINISTIC = ("Devices", "Tensors: operations", "Tensors: shapes",
 
 
 def _sections(text):
-    parts = re.split(r"^======== (.+?) =+$", text, flags=re.M)
+    parts = re.split(r"^======== (.+?) =+$", text, flags=re.MULTILINE)
     return dict(zip(parts[1::2], parts[2::2]))
 
 
 @pytest.fixture(scope="module")
 def walkthrough(tmp_path_factory):
-    import contextlib
-    import io
     import seed_walkthrough
+
     out = tmp_path_factory.mktemp("walk")
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
@@ -60,12 +61,12 @@ def test_walkthrough_prints_the_tutorials_facts(walkthrough):
         "True\nFalse\nFalse\nFirst call",  # requires_grad; under no_grad; detach
         "Second call\ntensor([[8., 4., 4., 4., 4.],",
         # nn reprs
-        "  (linear_relu_stack): Sequential(\n    (0): Linear(in_features=64, out_features=64, "
-        "bias=True)",
-        "ModuleList(\n  (0-2): 3 x Linear(in_features=4, out_features=4, bias=True)\n"
-        "  (3): Tanh()\n)",
-        "ModuleDict(\n  (cls): Linear(in_features=4, out_features=10, bias=True)\n"
-        "  (reg): Linear(in_features=4, out_features=1, bias=True)\n)",
+        ("  (linear_relu_stack): Sequential(\n    (0): Linear(in_features=64, out_features=64, "
+         "bias=True)"),
+        ("ModuleList(\n  (0-2): 3 x Linear(in_features=4, out_features=4, bias=True)\n"
+         "  (3): Tanh()\n)"),
+        ("ModuleDict(\n  (cls): Linear(in_features=4, out_features=10, bias=True)\n"
+         "  (reg): Linear(in_features=4, out_features=1, bias=True)\n)"),
         # data and the loop
         "Feature batch shape: torch.Size([64, 8, 8])",
         "Labels batch shape: torch.Size([64])",
@@ -82,9 +83,8 @@ def test_walkthrough_prints_the_tutorials_facts(walkthrough):
 
 def test_walkthrough_matches_pytorch_output(walkthrough, tmp_path):
     pytest.importorskip("torch")
-    import contextlib
-    import io
     import seed_walkthrough
+
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         seed_walkthrough.main(["--torch", "--out", str(tmp_path), "--device", "cpu",
@@ -107,6 +107,7 @@ def test_same_init_same_gradients_as_pytorch():
     gives PyTorch's loss and gradients."""
     torch = pytest.importorskip("torch")
     import digits_cnn
+
     import engine
     me = digits_cnn.make_model(engine.nn, 8, p_drop=0.0)
     mt = digits_cnn.make_model(torch.nn, 8, p_drop=0.0)

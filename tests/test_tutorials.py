@@ -30,9 +30,9 @@ torch.set_num_threads(1)
 # ----------------------------------------------------------------------------- harness
 
 _IMPORT_RULES = [
-    (re.compile(r"^(\s*)import torch$", re.M), r"\1import engine as torch"),
-    (re.compile(r"^(\s*)import torch((?:\.\w+)+) as (\w+)", re.M), r"\1import engine\2 as \3"),
-    (re.compile(r"^(\s*)from torch((?:\.\w+)*) import", re.M), r"\1from engine\2 import"),
+    (re.compile(r"^(\s*)import torch$", re.MULTILINE), r"\1import engine as torch"),
+    (re.compile(r"^(\s*)import torch((?:\.\w+)+) as (\w+)", re.MULTILINE), r"\1import engine\2 as \3"),
+    (re.compile(r"^(\s*)from torch((?:\.\w+)*) import", re.MULTILINE), r"\1from engine\2 import"),
 ]
 
 
@@ -40,7 +40,7 @@ def engine_source(src: str) -> str:
     """The tutorial with only its imports changed to engine."""
     for pat, rep in _IMPORT_RULES:
         src = pat.sub(rep, src)
-    assert not re.search(r"^\s*(import|from) torch\b", src, re.M), src
+    assert not re.search(r"^\s*(import|from) torch\b", src, re.MULTILINE), src
     return src
 
 
@@ -106,7 +106,7 @@ def shared_rng(m, seed=0):
     patches += [(m.nn.init, "uniform_", uniform_), (m.nn.init, "kaiming_uniform_",
                                                     kaiming_uniform_)]
     if m is engine:
-        import engine.utils.data.sampler as sampler
+        from engine.utils.data import sampler
         patches.append((sampler, "_np_gen", lambda generator=None: rng))
     saved = [(o, n, getattr(o, n)) for o, n, _ in patches]
     try:
@@ -135,7 +135,7 @@ def run_tutorial(src: str, framework: str, tmp_path, seed=0, globs=None) -> str:
     try:
         sys.modules["__tutorial__"] = mod
         with shared_rng(m, seed), contextlib.redirect_stdout(buf):
-            exec(compile(src, f"<tutorial:{framework}>", "exec"), g)
+            exec(compile(src, f"<tutorial:{framework}>", "exec"), g)  # noqa: S102  (trusted source)
     finally:
         os.chdir(cwd)
         sys.modules.pop("__tutorial__", None)
@@ -782,6 +782,159 @@ def test_optimizing_model_parameters(tmp_path):
     assert "Done!" in out
 
 
+QUICKSTART = '''
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+''' + FAKE_DATASET + '''
+batch_size = 64
+
+# Create data loaders.
+train_dataloader = DataLoader(training_data, batch_size=batch_size)
+test_dataloader = DataLoader(test_data, batch_size=batch_size)
+
+for X, y in test_dataloader:
+    print(f"Shape of X [N, C, H, W]: {X.shape}")
+    print(f"Shape of y: {y.shape} {y.dtype}")
+    break
+
+device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
+print(f"Using {device} device")
+
+# Define model
+class NeuralNetwork(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.linear_relu_stack = nn.Sequential(
+            nn.Linear(28*28, 512),
+            nn.ReLU(),
+            nn.Linear(512, 512),
+            nn.ReLU(),
+            nn.Linear(512, 10)
+        )
+
+    def forward(self, x):
+        x = self.flatten(x)
+        logits = self.linear_relu_stack(x)
+        return logits
+
+model = NeuralNetwork().to(device)
+print(model)
+
+loss_fn = nn.CrossEntropyLoss()
+optimizer = torch.optim.SGD(model.parameters(), lr=1e-1)  # 1e-3 in the tutorial
+
+def train(dataloader, model, loss_fn, optimizer):
+    size = len(dataloader.dataset)
+    model.train()
+    for batch, (X, y) in enumerate(dataloader):
+        X, y = X.to(device), y.to(device)
+
+        # Compute prediction error
+        pred = model(X)
+        loss = loss_fn(pred, y)
+
+        # Backpropagation
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+
+        if batch % 1 == 0:  # % 100 in the tutorial
+            loss, current = loss.item(), (batch + 1) * len(X)
+            print(f"loss: {loss:>7f}  [{current:>5d}/{size:>5d}]")
+
+def test(dataloader, model, loss_fn):
+    size = len(dataloader.dataset)
+    num_batches = len(dataloader)
+    model.eval()
+    test_loss, correct = 0, 0
+    with torch.no_grad():
+        for X, y in dataloader:
+            X, y = X.to(device), y.to(device)
+            pred = model(X)
+            test_loss += loss_fn(pred, y).item()
+            correct += (pred.argmax(1) == y).type(torch.float).sum().item()
+    test_loss /= num_batches
+    correct /= size
+    print(f"Test Error: \\n Accuracy: {(100*correct):>0.1f}%, Avg loss: {test_loss:>8f} \\n")
+
+epochs = 2  # 5 in the tutorial
+for t in range(epochs):
+    print(f"Epoch {t+1}\\n-------------------------------")
+    train(train_dataloader, model, loss_fn, optimizer)
+    test(test_dataloader, model, loss_fn)
+print("Done!")
+
+torch.save(model.state_dict(), "model.pth")
+print("Saved PyTorch Model State to model.pth")
+
+model = NeuralNetwork().to(device)
+model.load_state_dict(torch.load("model.pth", weights_only=True))
+
+classes = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
+
+model.eval()
+x, y = test_data[0][0], test_data[0][1]
+with torch.no_grad():
+    x = x.to(device)
+    pred = model(x)
+    predicted, actual = classes[pred[0].argmax(0)], classes[y]
+    print(f'Predicted: "{predicted}", Actual: "{actual}"')
+'''
+
+
+def test_quickstart(tmp_path):
+    out = check_tutorial(QUICKSTART, tmp_path, rtol=1e-2, atol=1e-3, globs=_fashion_globs())
+    assert "Predicted:" in out
+
+
+DATA_AND_TRANSFORMS = '''
+import torch
+from torch.utils.data import Dataset, DataLoader
+''' + FAKE_DATASET + '''
+# "Datasets & DataLoaders"
+labels_map = {0: "T-Shirt", 1: "Trouser", 2: "Pullover", 3: "Dress", 4: "Coat", 5: "Sandal",
+              6: "Shirt", 7: "Sneaker", 8: "Bag", 9: "Ankle Boot"}
+cols, rows = 3, 3
+for i in range(1, cols * rows + 1):
+    sample_idx = torch.randint(len(training_data), size=(1,)).item()
+    img, label = training_data[sample_idx]
+    print(labels_map[label], img.squeeze().shape)
+
+train_dataloader = DataLoader(training_data, batch_size=64, shuffle=True)
+test_dataloader = DataLoader(test_data, batch_size=64, shuffle=True)
+
+# Display image and label.
+train_features, train_labels = next(iter(train_dataloader))
+print(f"Feature batch shape: {train_features.size()}")
+print(f"Labels batch shape: {train_labels.size()}")
+img = train_features[0].squeeze()
+label = train_labels[0]
+print(f"Label: {label}", img.shape)
+
+# "Transforms": the one-hot target_transform
+target_transform = lambda y: torch.zeros(10, dtype=torch.float).scatter_(0, torch.tensor(y), value=1)
+print(target_transform(3))
+print(target_transform(torch.tensor(7)))
+'''
+
+
+def test_datasets_dataloaders_transforms(tmp_path):
+    check_tutorial(DATA_AND_TRANSFORMS, tmp_path, globs=_fashion_globs())
+
+
 SAVE_LOAD = '''
 import torch
 from torch import nn
@@ -848,6 +1001,269 @@ print(model(x))
                    strict=True)
 def test_save_and_load_whole_model(tmp_path):
     check_tutorial(SAVE_WHOLE_MODEL, tmp_path)
+
+
+# ----------------------------------------------------------------------------- 60-minute blitz
+
+BLITZ_NEURAL_NETWORKS = '''
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+
+    def __init__(self):
+        super(Net, self).__init__()
+        # 1 input image channel, 6 output channels, 5x5 square convolution
+        # kernel
+        self.conv1 = nn.Conv2d(1, 6, 5)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        # an affine operation: y = Wx + b
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)  # 5*5 from image dimension
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, input):
+        # Convolution layer C1: 1 input image channel, 6 output channels,
+        # 5x5 square convolution, it uses RELU activation function, and
+        # outputs a Tensor with size (N, 6, 28, 28), where N is the size of the batch
+        c1 = F.relu(self.conv1(input))
+        # Subsampling layer S2: 2x2 grid, purely functional,
+        # this layer does not have any parameter, and outputs a (N, 6, 14, 14) Tensor
+        s2 = F.max_pool2d(c1, (2, 2))
+        # Convolution layer C3: 6 input channels, 16 output channels,
+        # 5x5 square convolution, it uses RELU activation function, and
+        # outputs a (N, 16, 10, 10) Tensor
+        c3 = F.relu(self.conv2(s2))
+        # Subsampling layer S4: 2x2 grid, purely functional,
+        # this layer does not have any parameter, and outputs a (N, 16, 5, 5) Tensor
+        s4 = F.max_pool2d(c3, 2)
+        # Flatten operation: purely functional, outputs a (N, 400) Tensor
+        s4 = torch.flatten(s4, 1)
+        # Fully connected layer F5: (N, 400) Tensor input,
+        # and outputs a (N, 120) Tensor, it uses RELU activation function
+        f5 = F.relu(self.fc1(s4))
+        # Fully connected layer F6: (N, 120) Tensor input,
+        # and outputs a (N, 84) Tensor, it uses RELU activation function
+        f6 = F.relu(self.fc2(f5))
+        # Gaussian layer OUTPUT: (N, 84) Tensor input, and
+        # outputs a (N, 10) Tensor
+        output = self.fc3(f6)
+        return output
+
+
+net = Net()
+print(net)
+
+params = list(net.parameters())
+print(len(params))
+print(params[0].size())  # conv1's .weight
+
+input = torch.randn(1, 1, 32, 32)
+out = net(input)
+print(out)
+
+net.zero_grad()
+out.backward(torch.randn(1, 10))
+
+output = net(input)
+target = torch.randn(10)  # a dummy target, for example
+target = target.view(1, -1)  # make it the same shape as output
+criterion = nn.MSELoss()
+
+loss = criterion(output, target)
+print(loss)
+
+print(loss.grad_fn)  # MSELoss
+print(loss.grad_fn.next_functions[0][0])  # Linear
+print(loss.grad_fn.next_functions[0][0].next_functions[0][0])  # ReLU
+
+net.zero_grad()     # zeroes the gradient buffers of all parameters
+
+print('conv1.bias.grad before backward')
+print(net.conv1.bias.grad)
+
+loss.backward()
+
+print('conv1.bias.grad after backward')
+print(net.conv1.bias.grad)
+
+learning_rate = 0.01
+for f in net.parameters():
+    f.data.sub_(f.grad.data * learning_rate)
+
+import torch.optim as optim
+
+# create your optimizer
+optimizer = optim.SGD(net.parameters(), lr=0.01)
+
+# in your training loop:
+optimizer.zero_grad()   # zero the gradient buffers
+output = net(input)
+loss = criterion(output, target)
+loss.backward()
+optimizer.step()    # Does the update
+print(criterion(net(input), target))
+'''
+
+
+def test_blitz_neural_networks(tmp_path):
+    check_tutorial(BLITZ_NEURAL_NETWORKS, tmp_path)
+
+
+BLITZ_CIFAR10 = '''
+import torch
+from torch.utils.data import Dataset
+
+class FakeCIFAR10(Dataset):  # torchvision.datasets.CIFAR10(..., transform=transform)
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+    def __len__(self):
+        return len(self.y)
+    def __getitem__(self, i):
+        return torch.from_numpy(self.x[i]), int(self.y[i])
+
+batch_size = 4
+
+trainset = FakeCIFAR10(CIFAR_X[:96], CIFAR_Y[:96])
+trainloader = torch.utils.data.DataLoader(trainset, batch_size=batch_size,
+                                          shuffle=True, num_workers=0)
+
+testset = FakeCIFAR10(CIFAR_X[96:], CIFAR_Y[96:])
+testloader = torch.utils.data.DataLoader(testset, batch_size=batch_size,
+                                         shuffle=False, num_workers=0)
+
+classes = ('plane', 'car', 'bird', 'cat',
+           'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
+
+# get some random training images
+dataiter = iter(trainloader)
+images, labels = next(dataiter)
+# print labels
+print(' '.join(f'{classes[labels[j]]:5s}' for j in range(batch_size)))
+
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 5)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.conv1(x)))
+        x = self.pool(F.relu(self.conv2(x)))
+        x = torch.flatten(x, 1) # flatten all dimensions except batch
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        x = self.fc3(x)
+        return x
+
+
+net = Net()
+
+import torch.optim as optim
+
+criterion = nn.CrossEntropyLoss()
+optimizer = optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
+
+for epoch in range(2):  # loop over the dataset multiple times
+
+    running_loss = 0.0
+    for i, data in enumerate(trainloader, 0):
+        # get the inputs; data is a list of [inputs, labels]
+        inputs, labels = data
+
+        # zero the parameter gradients
+        optimizer.zero_grad()
+
+        # forward + backward + optimize
+        outputs = net(inputs)
+        loss = criterion(outputs, labels)
+        loss.backward()
+        optimizer.step()
+
+        # print statistics
+        running_loss += loss.item()
+        if i % 8 == 7:    # print every 2000 mini-batches in the tutorial
+            print(f'[{epoch + 1}, {i + 1:5d}] loss: {running_loss / 8:.3f}')
+            running_loss = 0.0
+
+print('Finished Training')
+
+PATH = './cifar_net.pth'
+torch.save(net.state_dict(), PATH)
+
+dataiter = iter(testloader)
+images, labels = next(dataiter)
+print('GroundTruth: ', ' '.join(f'{classes[labels[j]]:5s}' for j in range(4)))
+
+net = Net()
+net.load_state_dict(torch.load(PATH, weights_only=True))
+
+outputs = net(images)
+_, predicted = torch.max(outputs, 1)
+
+print('Predicted: ', ' '.join(f'{classes[predicted[j]]:5s}'
+                              for j in range(4)))
+
+correct = 0
+total = 0
+# since we're not training, we don't need to calculate the gradients for our outputs
+with torch.no_grad():
+    for data in testloader:
+        images, labels = data
+        # calculate outputs by running images through the network
+        outputs = net(images)
+        # the class with the highest energy is what we choose as prediction
+        _, predicted = torch.max(outputs.data, 1)
+        total += labels.size(0)
+        correct += (predicted == labels).sum().item()
+
+print(f'Accuracy of the network on the {total} test images: {100 * correct // total} %')
+
+# prepare to count predictions for each class
+correct_pred = {classname: 0 for classname in classes}
+total_pred = {classname: 0 for classname in classes}
+
+# again no gradients needed
+with torch.no_grad():
+    for data in testloader:
+        images, labels = data
+        outputs = net(images)
+        _, predictions = torch.max(outputs, 1)
+        # collect the correct predictions for each class
+        for label, prediction in zip(labels, predictions):
+            if label == prediction:
+                correct_pred[classes[label]] += 1
+            total_pred[classes[label]] += 1
+
+
+# print accuracy for each class
+for classname, correct_count in correct_pred.items():
+    accuracy = 100 * float(correct_count) / max(total_pred[classname], 1)
+    print(f'Accuracy for class: {classname:5s} is {accuracy:.1f} %')
+
+device = torch.device('cuda:0' if torch.cuda.is_available() else 'cpu')
+print(device)
+net.to(device)
+inputs, labels = data[0].to(device), data[1].to(device)
+'''
+
+
+def test_blitz_cifar10_classifier(tmp_path):
+    r = np.random.default_rng(3)
+    x = (r.random((128, 3, 32, 32)) * 2 - 1).astype(np.float32)
+    y = r.integers(0, 10, 128)
+    check_tutorial(BLITZ_CIFAR10, tmp_path, rtol=5e-3, atol=5e-4,
+                   globs={"CIFAR_X": x, "CIFAR_Y": y})
 
 
 # ----------------------------------------------------------------------------- Learning PyTorch with Examples

@@ -192,9 +192,9 @@ def relabel(t, name: str):
     return t
 
 
-def named_node(name: str):
+def named_node(name):
     """Decorator for a composite op: its result's grad_fn (when created by the call) prints as
-    PyTorch's fused node ``name`` (``MseLossBackward0``, ``NllLossBackward0``, ...)."""
+    PyTorch's fused node ``name`` (``MseLossBackward0``, ...; or ``name(*args)`` if callable)."""
     import functools
 
     def deco(fn):
@@ -204,7 +204,7 @@ def named_node(name: str):
             r = fn(*args, **kwargs)
             g = getattr(r, "_grad_fn", None)
             if g is not None and g.seq > start and type(g) is not AccumulateGrad:
-                g.__class__ = node_class(name)
+                g.__class__ = node_class(name(*args, **kwargs) if callable(name) else name)
             return r
         return f
     return deco

@@ -15,13 +15,38 @@ from __future__ import annotations
 import threading
 import time
 
-__all__ = ["is_available", "device_count", "current_device", "set_device", "get_device_name",
-           "get_device_capability", "get_device_properties", "synchronize", "manual_seed",
-           "manual_seed_all", "seed", "initial_seed", "Stream", "Event", "current_stream",
-           "default_stream", "stream", "device", "memory_allocated", "max_memory_allocated",
-           "memory_reserved", "max_memory_reserved", "reset_peak_memory_stats", "memory_stats",
-           "empty_cache", "is_initialized", "init", "get_rng_state", "set_rng_state",
-           "is_simulator"]
+__all__ = [
+    "Event",
+    "Stream",
+    "current_device",
+    "current_stream",
+    "default_stream",
+    "device",
+    "device_count",
+    "empty_cache",
+    "get_device_capability",
+    "get_device_name",
+    "get_device_properties",
+    "get_rng_state",
+    "init",
+    "initial_seed",
+    "is_available",
+    "is_initialized",
+    "is_simulator",
+    "manual_seed",
+    "manual_seed_all",
+    "max_memory_allocated",
+    "max_memory_reserved",
+    "memory_allocated",
+    "memory_reserved",
+    "memory_stats",
+    "reset_peak_memory_stats",
+    "seed",
+    "set_device",
+    "set_rng_state",
+    "stream",
+    "synchronize",
+]
 
 _initialized = False
 _lock = threading.RLock()
@@ -358,7 +383,7 @@ class Event:
         q = getattr(self._e, "query", None)
         return True if q is None else bool(q())
 
-    def elapsed_time(self, end: "Event") -> float:
+    def elapsed_time(self, end: Event) -> float:
         """Milliseconds between this event and ``end`` (both recorded)."""
         if self._t is None or end._t is None:
             raise RuntimeError("elapsed_time: both events must be recorded first")

@@ -9,12 +9,25 @@ import numpy as np
 
 from kernels.cuda import _device as KD
 from kernels.cuda.elementwise import map_kernels, ternary_kernels, zip_kernels
+
 from .. import _dtype as D
 from .. import _strided as S
 from .._tensor import empty_tensor
 
-__all__ = ["run_map", "run_zip", "run_ternary", "copy_cast", "reduce", "arg_reduce", "softmax",
-           "scan", "pair", "gemm", "fill", "launch"]
+__all__ = [
+    "arg_reduce",
+    "copy_cast",
+    "fill",
+    "gemm",
+    "launch",
+    "pair",
+    "reduce",
+    "run_map",
+    "run_ternary",
+    "run_zip",
+    "scan",
+    "softmax",
+]
 
 _launchers: dict = {}
 
@@ -110,13 +123,13 @@ _ZERO_PARAMS = (0, 0)
 def copy_cast(src, dst) -> None:
     """dst[...] = src (same shape after broadcast; src may be a 1-element host array)."""
     from kernels import scalar
-    if isinstance(src, np.ndarray) or src._shape != dst._shape:
-        if not isinstance(src, np.ndarray):
+    if isinstance(src, np.ndarray):
+        src_bool = src.dtype == np.bool_
+    else:
+        if src._shape != dst._shape:
             src = src._expand_nograd(dst._shape)
-    fn = scalar.is_nonzero if (dst._dtype is D.bool_ and
-                               (isinstance(src, np.ndarray) and src.dtype != np.bool_ or
-                                not isinstance(src, np.ndarray) and src._dtype is not D.bool_)) \
-        else scalar.identity
+        src_bool = src._dtype is D.bool_
+    fn = scalar.is_nonzero if dst._dtype is D.bool_ and not src_bool else scalar.identity
     _run_elementwise(map_kernels(fn), dst, [src], _ZERO_PARAMS)
 
 

@@ -16,8 +16,17 @@ import numpy as np
 
 from .._storage import Storage
 
-__all__ = ["CudaStorage", "cuda_storage", "host_to_device", "device_to_host", "stats",
-           "empty_cache", "reset_peak", "check_kernel_errors", "wrap_device_array"]
+__all__ = [
+    "CudaStorage",
+    "check_kernel_errors",
+    "cuda_storage",
+    "device_to_host",
+    "empty_cache",
+    "host_to_device",
+    "reset_peak",
+    "stats",
+    "wrap_device_array",
+]
 
 _MIN_BLOCK = 512
 _lock = threading.Lock()
@@ -56,7 +65,7 @@ class _Block:
     """One driver allocation (a uint8 device array) and its typed views, reused as-is when
     the same (numel, dtype) is requested again (a slice of a device array costs ~10 us)."""
 
-    __slots__ = ("raw", "size", "idx", "views")
+    __slots__ = ("idx", "raw", "size", "views")
 
     def __init__(self, raw, size, idx):
         self.raw, self.size, self.idx, self.views = raw, size, idx, {}
@@ -74,6 +83,7 @@ class _Block:
 
 def _driver_alloc(size: int, idx: int):
     from numba import cuda
+
     from . import _activate
     _activate(idx)
     return cuda.device_array(size, np.uint8)
@@ -98,14 +108,14 @@ def _take(size: int, idx: int) -> _Block:
     if blk is None:
         try:
             raw = _driver_alloc(size, idx)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             if not _is_oom(e):
                 raise
             st["num_ooms"] += 1
             empty_cache()
             try:
                 raw = _driver_alloc(size, idx)
-            except Exception as e2:  # noqa: BLE001
+            except Exception as e2:
                 if not _is_oom(e2):
                     raise
                 raise RuntimeError(
@@ -121,8 +131,7 @@ def _take(size: int, idx: int) -> _Block:
     with _lock:
         st["allocated_bytes"] += size
         st["active_blocks"] += 1
-        if st["allocated_bytes"] > st["peak_allocated_bytes"]:
-            st["peak_allocated_bytes"] = st["allocated_bytes"]
+        st["peak_allocated_bytes"] = max(st["peak_allocated_bytes"], st["allocated_bytes"])
     return blk
 
 
@@ -173,8 +182,8 @@ def wrap_device_array(arr, device, owner=None) -> CudaStorage:
 # ---- host <-> device ---------------------------------------------------------------------
 def host_to_device(x, dev):
     """A contiguous copy of tensor ``x`` (CPU, or CUDA on another device) on ``dev``."""
-    from .._tensor import empty_tensor
     from .._device import device as _dev
+    from .._tensor import empty_tensor
     if dev.index is None:
         from . import current_device
         dev = _dev("cuda", current_device())

@@ -6,7 +6,7 @@ call copies its operands both ways."""
 
 from __future__ import annotations
 
-__all__ = ["via_host", "any_cuda", "host_fallback"]
+__all__ = ["any_cuda", "host_fallback", "via_host"]
 
 
 def _tensors(x):

@@ -19,8 +19,13 @@ import ctypes
 
 import numpy as np
 
-__all__ = ["attach", "from_cuda_array", "from_dlpack", "to_dlpack_capsule",
-           "cuda_array_interface"]
+__all__ = [
+    "attach",
+    "cuda_array_interface",
+    "from_cuda_array",
+    "from_dlpack",
+    "to_dlpack_capsule",
+]
 
 kDLCPU, kDLCUDA = 1, 2
 _CODES = {"i": 0, "u": 1, "f": 2, "b": 6}
@@ -85,6 +90,7 @@ class _Foreign:
 def _wrap_pointer(ptr: int, span: int, np_dtype, owner):
     """A 1-D device array of ``span`` elements at ``ptr`` (kept alive through ``owner``)."""
     from numba import cuda
+
     from . import is_simulator
     if is_simulator():  # simulator "device" memory is host memory
         from numba.cuda.simulator.cudadrv.devicearray import FakeCUDAArray
@@ -101,7 +107,7 @@ def _from_pointer(ptr, shape, strides_el, np_dtype, owner, device_index=None):
     from .. import _dtype as D
     from .. import _strided as S
     from .._device import device
-    from .._tensor import make, contiguous_strides
+    from .._tensor import contiguous_strides, make
     from . import _lazy_init, current_device
     from ._memory import CudaStorage
     _lazy_init("cuda")
@@ -140,6 +146,7 @@ def from_cuda_array(obj):
     stream = desc.get("stream")
     if stream not in (None, 0, 1, 2):
         from numba import cuda
+
         from . import is_simulator
         if not is_simulator():
             cuda.external_stream(stream).synchronize()

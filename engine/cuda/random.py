@@ -4,7 +4,7 @@ in the simulator; ``engine.manual_seed(s)`` resets it."""
 
 from __future__ import annotations
 
-__all__ = ["GENERATOR", "manual_seed_all", "uniform_", "normal_"]
+__all__ = ["GENERATOR", "manual_seed_all", "normal_", "uniform_"]
 
 _M32 = 0xFFFFFFFF
 
@@ -23,7 +23,7 @@ class CudaGenerator:
     def __init__(self, seed: int = 67280421310721):
         self.manual_seed(seed)
 
-    def manual_seed(self, seed: int) -> "CudaGenerator":
+    def manual_seed(self, seed: int) -> CudaGenerator:
         self.seed = int(seed)
         s = self.seed & ((1 << 64) - 1)
         self.k0 = _mix(s ^ 0x9E3779B9)
@@ -56,7 +56,8 @@ def manual_seed_all(seed: int) -> None:
 def _fill(t, kind: str, a: float, b: float) -> None:
     from kernels.cuda import _device as KD
     from kernels.cuda import random as KR
-    from ._backend import launch, _activate
+
+    from ._backend import _activate, launch
     n = t.numel()
     if n == 0:
         return

@@ -201,7 +201,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is not None and input.ndim >= 1 and weight.ndim == 2:
         # PyTorch's path: one addmm on 2-D rows (grad_fn AddmmBackward0; ViewBackward0 if N-D)
         x2 = input if input.ndim == 2 else input.reshape(-1, input.shape[-1])
-        out = relabel(x2.matmul(weight.t()) + bias, "AddmmBackward0")
+        out = relabel(bias + x2.matmul(weight.t()), "AddmmBackward0")  # edges as addmm's
         return out if input.ndim == 2 else out.reshape(tuple(input.shape[:-1]) +
                                                        (out.shape[-1],))
     if input.ndim > 2:

@@ -10,7 +10,7 @@ from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from ..autograd.graph import named_node, record
-from ..ops._common import needs_grad
+from ..ops._common import needs_grad, sum_to
 from ..ops.elementwise import where
 from ._softmax import log_softmax
 
@@ -83,9 +83,37 @@ def _pointwise(name, input, target, size_average, reduce, reduction):
 
 # ---- regression -------------------------------------------------------------------------
 @named_node("MseLossBackward0")
+def _fused(name, inputs, forward, backward):
+    """One autograd node for a composite (PyTorch's graph shape: ``MseLossBackward0`` whose
+    next_functions are the inputs' nodes). ``backward(node, g, x...)`` returns input grads."""
+    if not needs_grad(*inputs):
+        return forward(*inputs)
+    with no_grad():
+        out = forward(*inputs)
+
+    def bw(node, g):
+        return backward(node, g, *(node.saved_tensor(i) for i in range(len(inputs))))
+    record(name, inputs, (out,), bw, tuple((t, False) for t in inputs))
+    return out
+
+
+def _mse_backward(reduction):
+    def bw(node, g, x, t):
+        d = x - t
+        gd = d * (g * (2.0 / max(d.numel(), 1) if reduction == "mean" else 2.0))
+        ex, et = (e[0] is not None for e in node.next_functions)
+        return (sum_to(gd, tuple(x.shape)) if ex else None,
+                sum_to(-gd, tuple(t.shape)) if et else None)
+    return bw
+
+
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean squared error ``(input - target)^2``, reduced."""
     reduction = _pointwise("mse_loss", input, target, size_average, reduce, reduction)
+    if weight is None and reduction in ("mean", "sum", "none"):
+        return _fused("MseLossBackward0", (input, target),
+                      lambda x, t: _reduce((x - t) * (x - t), reduction, "mse_loss"),
+                      _mse_backward(reduction))
     d = input - target
     loss = d * d
     return _reduce(loss * weight if weight is not None else loss, reduction, "mse_loss")
@@ -173,7 +201,8 @@ def _check_targets(name, input, target, ignore_index):
     return C, bool(ign.any())
 
 
-@named_node("NllLossBackward0")
+@named_node(lambda input, *a, **k: "NllLoss2DBackward0" if input.ndim > 2 else
+            "NllLossBackward0")
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,
              reduce=None, reduction: str = "mean"):
     """Negative log likelihood of class indices: ``-weight[t] * input[n, t]``; the mean
@@ -191,7 +220,18 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
         raise RuntimeError(f"nll_loss: weight tensor should be defined either for all {C} "
                            f"classes or no classes but got weight tensor of shape: "
                            f"{list(weight.shape)}")
-    if not has_ignored and weight is None:  # the common case: a few ops only
+    if not has_ignored and weight is None and input.ndim == 2 and reduction in (
+            "mean", "sum", "none"):  # the common case: one node, as PyTorch's NllLossBackward0
+        idx = target.unsqueeze(1)
+
+        def bw(node, g, x):
+            gi = -g / x.shape[0] if reduction == "mean" else -g
+            if gi.ndim == 0:
+                gi = gi.expand(x.shape[0])
+            return (x.new_zeros(tuple(x.shape)).scatter(1, idx, gi.unsqueeze(1)),)
+        return _fused("NllLossBackward0", (input,),
+                      lambda x: _reduce(-x.gather(1, idx).squeeze(1), reduction, "nll_loss"), bw)
+    if not has_ignored and weight is None:
         picked = _pick(input, target, C)
         return _reduce(-picked, reduction, "nll_loss")
     keep = target != ignore_index

@@ -16,7 +16,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import _enabled, no_grad
 from ._common import shape_str
 
-__all__ = ["write_out", "with_out"]
+__all__ = ["with_out", "write_out"]
 
 
 def _can_cast(src: D.dtype, dst: D.dtype) -> bool:

@@ -104,6 +104,10 @@ def _fast_unary(op, x, p, q):
 
 def unary(name: str, x: Tensor, p=0, q=0, out=None) -> Tensor:
     op = UNARY[name]
+    if name == "neg" and isinstance(x, Tensor) and x._dtype is D.bool_:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
+                           "you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
     if out is None and isinstance(x, Tensor) and not (
             _enabled.get() and (x._requires_grad or x._grad_fn is not None)):
         r = _fast_unary(op, x, p, q)
@@ -175,6 +179,8 @@ def _fast_binary(op, a, b):
     fn = op.fn
     if isinstance(fn, tuple):
         fn = fn[0] if dt.category == 2 else fn[1]
+        if dt.category != 2 and op.name in ("floor_divide", "remainder", "fmod"):
+            _check_int_divisor(op.name, b)
     shape = a._shape
     out = empty_tensor(shape, D.bool_ if op.kind == "bool" else dt, CPU)
     n = out.numel()
@@ -229,6 +235,8 @@ def binary(name: str, a, b, out=None) -> Tensor:
     fn = op.fn
     if isinstance(fn, tuple):  # (float version, integer version)
         fn = fn[0] if cdt.is_floating_point else fn[1]
+        if not cdt.is_floating_point and name in ("floor_divide", "remainder", "fmod"):
+            _check_int_divisor(name, b)
     xa = _operand(a, cdt, dev)
     xb = _operand(b, cdt, dev)
     if isinstance(xa, Tensor) and xa._shape != shape:
@@ -257,6 +265,14 @@ def binary(name: str, a, b, out=None) -> Tensor:
                                                             b if not tb else None, sa, sb,
                                                             keep_a and ta))
     return out
+
+
+def _check_int_divisor(name: str, b) -> None:
+    """Integer division by zero raises, as in PyTorch (the kernels would return 0)."""
+    zero = (b == 0) if not isinstance(b, Tensor) else bool((b == 0).any())
+    if zero:
+        raise RuntimeError(f"{name}: ZeroDivisionError (integer division by zero; divide "
+                           "float tensors to get inf/nan instead)")
 
 
 def _binary_backward(node, g):

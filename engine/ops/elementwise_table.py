@@ -110,7 +110,7 @@ _b("div", F.truediv, "float", bw=lambda g, a, b, y: (
 _b("floor_divide", (F.floordiv_f, F.floordiv_i))
 _b("remainder", (F.remainder_f, F.remainder_i),
    bw=lambda g, a, b, y: (g, -g * u("floor", a / b)))
-_b("fmod", F.fmod, bw=lambda g, a, b, y: (g, -g * u("trunc", a / b)))
+_b("fmod", (F.fmod, F.fmod_i), bw=lambda g, a, b, y: (g, -g * u("trunc", a / b)))
 
 
 def _pow_bw(g, a, b, y):

@@ -13,7 +13,7 @@ import math
 import os
 import types
 
-__all__ = ["SIM", "launch_1d", "device_scalar", "load_generated", "BLOCK", "code_tag"]
+__all__ = ["BLOCK", "SIM", "code_tag", "device_scalar", "launch_1d", "load_generated"]
 
 
 def _sim() -> bool:
@@ -54,6 +54,7 @@ def device_scalar(fn):
         # copies and casts run as plain Python (CPU Numba has no float16 scalars)
         return py if py.__name__ in ("identity", "is_nonzero") else fn
     from numba import cuda
+
     from . import _npshim
     py = getattr(fn, "py_func", fn)
     g = dict(py.__globals__)

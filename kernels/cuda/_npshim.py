@@ -45,7 +45,7 @@ copysign = math.copysign
 
 
 @cuda.jit(device=True)
-def round(x):  # noqa: A001  numpy's round: half to even
+def round(x):
     r = math.floor(x)
     d = x - r
     if d > 0.5 or (d == 0.5 and math.fmod(r, 2.0) != 0.0):

@@ -48,10 +48,13 @@ def run(verbose: bool = False) -> int:
         print("kernels.cuda._typecheck: run without NUMBA_ENABLE_CUDASIM")
         return 2
     _patch_cc()
-    from kernels import scalar
-    from kernels.cuda import elementwise as E, matmul as MM, random as KR, reduce as R
-    from kernels.cuda import scan as SC
     from engine.ops.elementwise import BINARY, UNARY
+    from kernels import scalar
+    from kernels.cuda import elementwise as E
+    from kernels.cuda import matmul as MM
+    from kernels.cuda import random as KR
+    from kernels.cuda import reduce as R
+    from kernels.cuda import scan as SC
     fails, ok = [], []
     a32, a64, i64, b1 = (np.zeros(4, d) for d in (np.float32, np.float64, np.int64, np.bool_))
     f16 = np.zeros(4, np.float16)

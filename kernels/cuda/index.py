@@ -13,8 +13,15 @@ from numba import cuda
 
 from ._device import SIM
 
-__all__ = ["take", "put_par", "put_seq", "remap_take", "remap_put_par", "remap_put_seq",
-           "typecheck_cases"]
+__all__ = [
+    "put_par",
+    "put_seq",
+    "remap_put_par",
+    "remap_put_seq",
+    "remap_take",
+    "take",
+    "typecheck_cases",
+]
 
 _opts = dict(cache=not SIM)
 

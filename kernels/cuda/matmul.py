@@ -14,7 +14,7 @@ import functools
 from ._device import SIM, load_generated
 from .reduce import numba_type_name
 
-__all__ = ["gemm_kernels", "CONFIGS"]
+__all__ = ["CONFIGS", "gemm_kernels"]
 
 # name: (BM, BN, BK, TM, TN); threads per block = (BM // TM) * (BN // TN)
 CONFIGS = ({"big": (8, 8, 4, 2, 2), "small": (4, 4, 2, 2, 2)} if SIM else

@@ -12,7 +12,7 @@ from numba import cuda
 
 from ._device import SIM
 
-__all__ = ["uniform_fill", "normal_fill", "mix32"]
+__all__ = ["mix32", "normal_fill", "uniform_fill"]
 
 _opts = dict(cache=not SIM)
 _M32 = 0xFFFFFFFF

@@ -18,10 +18,16 @@ import functools
 
 import numpy as np
 
-from ._device import BLOCK, SIM, load_generated
+from ._device import BLOCK, load_generated
 
-__all__ = ["reduce_kernels", "arg_kernels", "var_kernels", "lse_kernels", "softmax_kernels",
-           "numba_type_name"]
+__all__ = [
+    "arg_kernels",
+    "lse_kernels",
+    "numba_type_name",
+    "reduce_kernels",
+    "softmax_kernels",
+    "var_kernels",
+]
 
 
 def numba_type_name(np_dtype) -> str:

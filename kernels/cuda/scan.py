@@ -13,7 +13,7 @@ from numba import cuda
 
 from ._device import SIM
 
-__all__ = ["scan_rows", "scan_arg_rows", "sort_rows", "median_pick"]
+__all__ = ["median_pick", "scan_arg_rows", "scan_rows", "sort_rows"]
 
 _opts = dict(cache=not SIM)
 

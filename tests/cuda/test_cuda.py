@@ -647,7 +647,7 @@ def test_index_ops_on_cuda():
     _both(lambda x, i: x.index_add(0, i[:, 0], x), a, idx, grad=True)
     _both(lambda x: x.masked_fill(x < 0, 0.5), a, grad=True)
     _both(lambda i: engine.nn.functional.one_hot(i[:, 0], 5), idx)
-    _both(lambda w, i: engine.nn.functional.embedding(i, w), a, idx, grad=True)
+    _both(lambda w, i: engine.nn.functional.embedding(i[:, 0], w), a, idx, grad=True)
 
     def setitem(x, i):
         y = x.clone()

@@ -10,7 +10,7 @@ import traceback
 
 import numpy as np
 
-from .dataset import IterableDataset
+from .dataset import IterableDataset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 __all__ = ["DataLoader", "default_collate", "get_worker_info"]
@@ -128,6 +128,12 @@ class DataLoader:
             i for i in self.sampler)
 
     def _fetch(self, idx):
+        if (self.batch_sampler is not None and self.collate_fn is default_collate
+                and type(self.dataset) is TensorDataset):
+            # one gather per tensor instead of len(idx) row views stacked one by one
+            from ... import tensor
+            rows = tensor(idx)
+            return tuple(t[rows] for t in self.dataset.tensors)
         if self.batch_sampler is not None:
             return self.collate_fn([self.dataset[i] for i in idx])
         return self.collate_fn(self.dataset[idx])
