@@ -15,7 +15,8 @@ from __future__ import annotations
 import importlib
 
 from ._dtype import (dtype, float16, float32, float64, int8, int16, int32, int64, uint8,
-                     get_default_dtype, set_default_dtype, promote_types, result_type)
+                     get_default_dtype, set_default_dtype, promote_types, result_type,
+                     finfo, iinfo, can_cast)
 from ._dtype import bool_ as bool  # noqa: A001  (torch.bool)
 from ._device import device, set_default_device, get_default_device
 from ._size import Size
@@ -43,6 +44,7 @@ from ._functions_ns import *  # noqa: F401,F403  (engine.exp, engine.add, ... on
 from . import _functions_ns
 from .ops.shape import *  # noqa: F401,F403
 from .ops.index import *  # noqa: F401,F403
+from ._legacy import *  # noqa: F401,F403  (engine.FloatTensor, ...)
 
 from .ops._out import with_out as _with_out
 

@@ -7,7 +7,7 @@ import numpy as np
 __all__ = [
     "dtype", "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
     "bool_", "get_default_dtype", "set_default_dtype", "promote_types", "result_type",
-    "to_dtype", "from_numpy_dtype",
+    "to_dtype", "from_numpy_dtype", "finfo", "iinfo", "can_cast",
 ]
 
 
@@ -143,3 +143,44 @@ def result_type(*operands) -> dtype:
         if out is None or t.category > out.category:
             out = t
     return out
+
+
+class finfo:
+    """Machine limits of a floating dtype (``engine.finfo(engine.float32).eps``)."""
+
+    def __init__(self, type: dtype | None = None):
+        t = get_default_dtype() if type is None else type
+        if not isinstance(t, dtype) or not t.is_floating_point:
+            raise TypeError(f"finfo(): argument 'type' must be a floating point dtype, not {t}")
+        f = np.finfo(t.np)
+        self.bits, self.dtype = int(f.bits), t.name
+        self.eps, self.max, self.min = float(f.eps), float(f.max), float(f.min)
+        self.tiny = self.smallest_normal = float(f.tiny)
+        self.resolution = 10.0 ** -int(f.precision)
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype (``engine.iinfo(engine.int32).max``)."""
+
+    def __init__(self, type: dtype):
+        if not isinstance(type, dtype) or type.is_floating_point:
+            raise TypeError(f"iinfo(): argument 'type' must be an integer dtype, not {type}")
+        i = np.iinfo(type.np) if type is not bool_ else None
+        self.bits = type.itemsize * 8
+        self.max, self.min = (int(i.max), int(i.min)) if i is not None else (1, 0)
+        self.dtype = type.name
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
+def can_cast(from_: dtype, to: dtype) -> bool:
+    """PyTorch's casting rule for in-place/out= results: no float -> integer, no -> bool."""
+    if from_.is_floating_point and not to.is_floating_point:
+        return False
+    return not (from_ is not bool_ and to is bool_)

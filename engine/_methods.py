@@ -353,6 +353,8 @@ def _type(x, dtype=None, **_):
     if dtype is None:
         n = names[x._dtype]
         return n if x.is_cpu else n.replace("torch.", "torch.cuda.")
+    if isinstance(dtype, type) and isinstance(getattr(dtype, "_dtype", None), D.dtype):
+        dtype = dtype._dtype  # engine.FloatTensor and friends
     if isinstance(dtype, str) and dtype.endswith("Tensor"):
         inv = {v.split(".")[-1]: k for k, v in names.items()}
         dtype = inv[dtype.split(".")[-1]]

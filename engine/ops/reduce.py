@@ -283,10 +283,12 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
         for d in dims:
             n_el *= x._shape[d]
 
+        scale = 2.0 / (n_el - c) if n_el != c else math.inf  # no degrees of freedom: nan
+
         def bw(n, g):
             xx = n.saved_tensor(0)
             m = mean(xx, dims, keepdim=True)
-            return (_expand_grad(g, xx, dims, keepdim) * (2.0 / (n_el - c)) * (xx - m),)
+            return (_expand_grad(g, xx, dims, keepdim) * scale * (xx - m),)
         record("VarBackward0", (x,), (out,), bw, ((x, False),))
     return out
 
@@ -428,11 +430,28 @@ def cumprod(x, dim, dtype=None):
     if needs_grad(x):
         def bw(n, g):
             xx, y = n.saved_tensor(0), n.saved_tensor(1)
+            if bool((xx == 0).any()):
+                return (_cumprod_grad_with_zeros(xx, g, d),)
             gy = g * y
             rev = sum(gy, d, keepdim=True) - cumsum(gy, d) + gy
             return (rev / xx,)
         record("CumprodBackward0", (x,), (out,), bw, ((x, False), (out, True)))
     return out
+
+
+def _cumprod_grad_with_zeros(x, g, d):
+    """d/dx_i of sum_j g_j prod_{k<=j} x_k without dividing by x (which has zeros):
+    prod_{k<i} x_k * sum_{j>=i} g_j prod_{i<k<=j} x_k, with an (n, n) table per row."""
+    from .creation import arange, ones
+    xt, gt = x.movedim(d, -1), g.movedim(d, -1)
+    n = xt.shape[-1]
+    i = ones(n, n, dtype=D.bool_, device=x.device)
+    strict, upper = i.triu(1), i.triu(0)
+    table = where(strict, xt.unsqueeze(-2), 1.0).cumprod(-1)      # [i, j] = prod_{i<k<=j}
+    tail = (where(upper, table, 0.0) * gt.unsqueeze(-2)).sum(-1)  # sum over j >= i
+    first = arange(n, device=x.device) == 0
+    head = where(first, 1.0, xt.roll(1, -1)).cumprod(-1)          # prod_{k<i} x_k
+    return (head * tail).movedim(-1, d)
 
 
 def _rowwise_pair(kind, x, d, *args, k=None):

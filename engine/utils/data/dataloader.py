@@ -28,8 +28,9 @@ def get_worker_info():
 
 
 def default_collate(batch):
-    """Stack tensors / numpy arrays / numbers into tensors; recurse into dicts, tuples, lists;
-    strings stay lists — PyTorch's rules."""
+    """Stack tensors / numpy arrays / numbers into tensors; recurse into dicts, tuples, lists
+    (a batch of tuples becomes a list of columns); strings are left as they are — PyTorch's
+    rules."""
     from ... import Tensor, stack, tensor, from_numpy, get_default_dtype, float64
     elem = batch[0]
     if isinstance(elem, Tensor):
@@ -45,7 +46,7 @@ def default_collate(batch):
     if isinstance(elem, float):
         return tensor(batch, dtype=float64)
     if isinstance(elem, (str, bytes)):
-        return list(batch)
+        return batch  # as PyTorch: the batch's own container (a tuple inside tuple samples)
     if isinstance(elem, collections.abc.Mapping):
         return type(elem)({k: default_collate([d[k] for d in batch]) for k in elem}) \
             if not isinstance(elem, dict) else {k: default_collate([d[k] for d in batch])
@@ -56,8 +57,7 @@ def default_collate(batch):
         n = len(elem)
         if any(len(b) != n for b in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        cols = [default_collate(list(s)) for s in zip(*batch)]
-        return tuple(cols) if isinstance(elem, tuple) else cols
+        return [default_collate(s) for s in zip(*batch)]  # tuples collate to a list, as PyTorch
     raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts"
                     f" or lists; found {type(elem)}")
 
