@@ -72,8 +72,8 @@ def _device_sync(device: str, torch):
                       " Run on a machine with an NVIDIA GPU and numba-cuda, or use --device "
                       "cpu.")
     if not ok:
-        return None, ("--device cuda: engine.cuda.is_available() is False (no GPU or driver "
-                      "found). Use --device cpu.")
+        return None, ("--device cuda: no CUDA GPU available (engine.cuda.is_available() is "
+                      "False: no GPU or driver found). Use --device cpu.")
     fns = [ec.synchronize]
     if torch is not None and torch.cuda.is_available():
         fns.append(torch.cuda.synchronize)

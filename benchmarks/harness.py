@@ -9,8 +9,9 @@ How one row is measured (see ../shared/reference/perf-anchors.md for why):
    batches, like ``timeit``).
 2. ``rounds`` rounds; in each round every implementation runs one block of samples (>=
    ``block_s`` and a share of ``min_samples``). The order rotates per round, and the harness
-   sleeps ``settle_s`` whenever the library changes: OpenBLAS / OpenMP / Numba workers spin after
-   a call and would steal one of the two cores from the next library.
+   sleeps ``settle_s`` whenever the implementation changes: OpenBLAS / OpenMP / Numba workers
+   spin after a call and would steal one of the two cores from the next one (the engine's
+   default matmul runs on OpenBLAS, its own GEMM on Numba's OpenMP pool).
 3. While a row runs, CPU time used by *other* processes is sampled from /proc/stat (``bg``,
    in cores). When ``bg >= bg_limit`` the row is measured again (``max_tries`` in all) and the
    least disturbed try is kept.
@@ -189,12 +190,12 @@ def measure(impls: dict[str, Callable], cfg: Config) -> dict[str, Timing]:
     """Time every implementation, interleaved; returns name -> Timing (per call)."""
     names = list(impls)
     prep, samples, want = {}, {k: [] for k in names}, {}
-    last_lib = None
+    last = None
     for k in names:
-        if last_lib is not None and lib_of(k) != last_lib and cfg.settle_s:
+        if last is not None and k != last and cfg.settle_s:
             time.sleep(cfg.settle_s)
         prep[k] = _prepare(impls[k], cfg)
-        last_lib = lib_of(k)
+        last = k
         one = max(prep[k][2], 1e-9)
         ms = cfg.min_samples
         if ms * one * prep[k][1] > cfg.max_impl_s:
@@ -203,9 +204,9 @@ def measure(impls: dict[str, Callable], cfg: Config) -> dict[str, Timing]:
     for r in range(cfg.rounds):
         order = names[r % len(names):] + names[:r % len(names)]
         for k in order:
-            if last_lib is not None and lib_of(k) != last_lib and cfg.settle_s:
+            if last is not None and k != last and cfg.settle_s:
                 time.sleep(cfg.settle_s)
-            last_lib = lib_of(k)
+            last = k
             fn, inner = impls[k], prep[k][1]
             per_round = math.ceil(want[k] / cfg.rounds)
             block_s = cfg.block_s if want[k] >= cfg.min_samples else 0.0

@@ -173,7 +173,8 @@ def _needs(*xs):
 
 def _clamp_fast(x, lo, hi):
     I._check_leaf(x, "clamp_")
-    if isinstance(lo, Tensor) or isinstance(hi, Tensor):
+    if isinstance(lo, Tensor) or isinstance(hi, Tensor) or D.result_type(
+            x, *(v for v in (lo, hi) if v is not None)) is not x._dtype:
         return I.apply_inplace(x, E.clamp(x, lo, hi), "clamp_")
     if lo is not None and hi is not None:
         return I.inplace_unary("clamp", x, "clamp_", lo, hi)

@@ -224,7 +224,8 @@ def test_memory_flat_over_long_loop():
 
     def live_nodes():
         gc.collect()
-        return sum(1 for o in gc.get_objects() if isinstance(o, G.Node))
+        # type() rather than isinstance: dead weakproxies (torch keeps some) raise on isinstance
+        return sum(1 for o in gc.get_objects() if issubclass(type(o), G.Node))
 
     def loop(n):
         for _ in range(n):

@@ -390,3 +390,63 @@ def test_cuda_request_without_gpu_is_a_clear_error():
         engine.ones(2).to("cuda")
     with pytest.raises(RuntimeError, match="(?i)cuda"):
         engine.ones(2).cuda()
+
+
+# ----------------------------------------------------------------------------- unsafe files
+
+class _Boom:
+    def __reduce__(self):
+        import os
+        return (os.system, ("echo pwned > pwned.txt",))
+
+
+def _engine_file(path, header: dict, data: bytes = b""):
+    import json
+    h = json.dumps(header).encode()
+    path.write_bytes(b"ENGINEv1" + len(h).to_bytes(8, "little") + h + data)
+    return path
+
+
+def _tree_tensor(**kw):
+    node = {"t": "T", "s": 0, "dtype": "float32", "shape": [2], "stride": [1], "offset": 0,
+            "rg": False, "dev": "cpu", "param": False}
+    node.update(kw)
+    return node
+
+
+@pytest.mark.parametrize("case", ["pickle", "torch_zip", "header_too_long", "negative_numel",
+                                  "storage_past_end", "bad_dtype", "view_past_storage",
+                                  "bad_storage_index", "not_json", "empty"])
+def test_unsafe_or_corrupt_file_is_refused(case, tmp_path, monkeypatch):
+    import pickle
+    monkeypatch.chdir(tmp_path)
+    p = tmp_path / "f.pt"
+    st = [{"dtype": "float32", "numel": 2, "offset": 0}]
+    if case == "pickle":
+        p.write_bytes(pickle.dumps({"w": _Boom()}))
+    elif case == "torch_zip":
+        torch.save({"w": torch.ones(2)}, p)
+    elif case == "header_too_long":
+        p.write_bytes(b"ENGINEv1" + (10 ** 12).to_bytes(8, "little") + b"{}")
+    elif case == "negative_numel":
+        _engine_file(p, {"tree": _tree_tensor(), "storages": [dict(st[0], numel=-5)]})
+    elif case == "storage_past_end":
+        _engine_file(p, {"tree": _tree_tensor(), "storages": [dict(st[0], numel=10 ** 9)]},
+                     b"\0" * 8)
+    elif case == "bad_dtype":
+        _engine_file(p, {"tree": _tree_tensor(), "storages": [dict(st[0], dtype="object")]},
+                     b"\0" * 8)
+    elif case == "view_past_storage":
+        _engine_file(p, {"tree": _tree_tensor(shape=[4], stride=[3]), "storages": st},
+                     b"\0" * 8)
+    elif case == "bad_storage_index":
+        _engine_file(p, {"tree": _tree_tensor(s=7), "storages": st}, b"\0" * 8)
+    elif case == "not_json":
+        p.write_bytes(b"ENGINEv1" + (3).to_bytes(8, "little") + b"{x]")
+    else:
+        p.write_bytes(b"")
+    with pytest.raises(RuntimeError, match="(?i)engine|pickle|checkpoint|file"):
+        engine.load(p)
+    with pytest.raises(RuntimeError):
+        engine.load(str(p), weights_only=True)
+    assert not (tmp_path / "pwned.txt").exists()

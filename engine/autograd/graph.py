@@ -11,7 +11,7 @@ import traceback
 import weakref
 
 __all__ = ["Node", "AccumulateGrad", "SavedTensor", "node_class", "record", "next_seq", "relabel",
-           "named_node"]
+           "named_node", "saved_tensors_hooks"]
 
 _seq = itertools.count()
 next_seq = _seq.__next__
@@ -19,10 +19,28 @@ _classes: dict[str, type] = {}
 anomaly = {"enabled": False, "check_nan": True}
 
 
+_saved_hooks: list = []  # stack of (pack_hook, unpack_hook): autograd.graph.saved_tensors_hooks
+
+
+class saved_tensors_hooks:
+    """``with saved_tensors_hooks(pack, unpack):`` ops save ``pack(t)`` for backward instead of
+    ``t``, and backward uses ``unpack(packed)`` (PyTorch's hooks for saved tensors)."""
+
+    def __init__(self, pack_hook, unpack_hook) -> None:
+        self.pack_hook, self.unpack_hook = pack_hook, unpack_hook
+
+    def __enter__(self):
+        _saved_hooks.append((self.pack_hook, self.unpack_hook))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _saved_hooks.pop()
+
+
 class SavedTensor:
     """A tensor saved for backward plus the version it had, so a later in-place write is caught."""
 
-    __slots__ = ("alias", "version", "is_output", "name", "output_nr")
+    __slots__ = ("alias", "version", "is_output", "name", "output_nr", "unpack_hook")
 
     def __init__(self, t, is_output: bool = False, name: str = "") -> None:
         # Saving an op's own output as-is would make a reference cycle (out -> node -> out);
@@ -32,8 +50,18 @@ class SavedTensor:
         self.is_output = is_output
         self.output_nr = t._output_nr if is_output else 0
         self.name = name
+        self.unpack_hook = None
+        if _saved_hooks:
+            pack, self.unpack_hook = _saved_hooks[-1]
+            self.alias = pack(t)  # what the hook returns is all that is kept
 
     def unpack(self, node):
+        if self.unpack_hook is not None:
+            t = self.unpack_hook(self.alias)
+            if self.is_output and node is not None:
+                t = t._alias()
+                t._grad_fn, t._output_nr = node, self.output_nr
+            return t
         t = self.alias
         if t._storage.version != self.version:
             from ._errors import modified_error

@@ -349,6 +349,9 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     (PyTorch's convention at the bounds: inside counts)."""
     if min is None and max is None:
         raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
+    dt = D.result_type(x, *(v for v in (min, max) if v is not None))
+    if dt is not x._dtype:  # PyTorch promotes: int tensor with float bounds -> float result
+        x = cast(x, dt)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         r = x
         if min is not None:

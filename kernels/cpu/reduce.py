@@ -172,7 +172,13 @@ def ext_1d(a, big):
 @overload(ext_1d, inline="always")
 def _ov_ext(a, big):
     if isinstance(a.dtype, types.Float):
-        return lambda a, big: _fmax(a) if big else _fmin(a)
+
+        def impl(a, big):
+            if big:
+                return _fmax(a)
+            return _fmin(a)
+
+        return impl
     return lambda a, big: _iext(a, big)
 
 

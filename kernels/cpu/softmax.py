@@ -296,7 +296,9 @@ def _ov_exp_blk(r, m, o, store):
         return lambda r, m, o, store: _vexp_blk(r, m, o, store)
 
     def impl(r, m, o, store):
-        return _exp_store(r, m, o, cast(r, 0)) if store else _exp_acc(r, m, cast(r, 0))
+        if store:
+            return _exp_store(r, m, o, cast(r, 0))
+        return _exp_acc(r, m, cast(r, 0))
 
     return impl
 

@@ -1,0 +1,220 @@
+"""Small PyTorch functions composed from existing engine ops (so autograd and devices come for
+free): aliases (``t``, ``swapaxes``, ``moveaxis``, ``ravel``), ``diff``, ``cross``, ``kron``,
+``tensor_split``, ``bincount``, ``logaddexp``, ``nanmean``, ``inner``, ...
+
+>>> import engine
+>>> engine.diff(engine.tensor([1, 4, 9]))
+tensor([3, 5])
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from .. import _dtype as D
+from .._tensor import Tensor, _wrap_dim
+from ._common import shape_str
+
+__all__ = ["bincount", "cross", "deg2rad", "diff", "dsplit", "hsplit", "inner", "is_nonzero",
+           "kron", "logaddexp", "moveaxis", "nanmean", "positive", "rad2deg", "ravel",
+           "swapaxes", "swapdims", "t", "tensor_split", "vdot", "vsplit"]
+
+
+def t(input: Tensor) -> Tensor:
+    """Transpose of a tensor with at most 2 dims."""
+    return input.t()
+
+
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
+    return input.transpose(axis0, axis1)
+
+
+swapdims = swapaxes
+
+
+def moveaxis(input: Tensor, source, destination) -> Tensor:
+    return input.movedim(source, destination)
+
+
+def ravel(input: Tensor) -> Tensor:
+    """A 1-D view when possible (else a copy): ``reshape(-1)``."""
+    return input.reshape(-1)
+
+
+def positive(input: Tensor) -> Tensor:
+    if input.dtype is D.bool_:
+        raise TypeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+def is_nonzero(input: Tensor) -> bool:
+    if input.numel() != 1:
+        raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous "
+                           f"(is_nonzero got a tensor of shape {shape_str(input.shape)})")
+    return bool(input.item())
+
+
+def deg2rad(input: Tensor) -> Tensor:
+    return _float(input) * (math.pi / 180.0)
+
+
+def rad2deg(input: Tensor) -> Tensor:
+    return _float(input) * (180.0 / math.pi)
+
+
+def _float(x: Tensor) -> Tensor:
+    return x if x.dtype.is_floating_point else x.to(D.get_default_dtype())
+
+
+def logaddexp(input: Tensor, other: Tensor) -> Tensor:
+    """log(exp(a) + exp(b)) without overflow."""
+    from .elementwise import binary
+    m = binary("maximum", input, other)
+    return m + (-(input - other).abs()).exp().log1p()
+
+
+def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Mean over the non-NaN elements."""
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"nanmean(): expected input to have floating point dtype but got "
+                           f"{input.dtype}")
+    from .reduce import nansum, sum as _sum
+    keep = ~input.isnan()
+    cnt = _sum(keep, dim, keepdim) if dim is not None else keep.sum()
+    s = nansum(input, dim, keepdim) if dim is not None else nansum(input)
+    r = s / cnt
+    return r.to(dtype) if dtype is not None else r
+
+
+def inner(input: Tensor, other: Tensor) -> Tensor:
+    """Sum of products over the last dims (scalars multiply)."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    from .matmul import tensordot
+    return tensordot(input, other, dims=([-1 % input.ndim], [-1 % other.ndim]))
+
+
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    from .matmul import dot
+    return dot(input, other)
+
+
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
+    """n-th forward difference along ``dim`` (``prepend``/``append`` joined first)."""
+    from .shape import cat
+    if input.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    d = _wrap_dim(dim, input.ndim)
+    parts = [p for p in (prepend, input, append) if p is not None]
+    if len(parts) > 1:
+        parts = [p if isinstance(p, Tensor) else input.new_tensor(p) for p in parts]
+        parts = [p.expand(tuple(input.shape[:d]) + (1,) + tuple(input.shape[d + 1:]))
+                 if p.ndim == 0 else p for p in parts]
+        input = cat(parts, d)
+    for _ in range(n):
+        size = input.shape[d]
+        if size == 0:
+            break
+        a, b = input.narrow(d, 1, size - 1), input.narrow(d, 0, size - 1)
+        input = (a ^ b) if input.dtype is D.bool_ else a - b
+    return input
+
+
+def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
+    """Cross product of 3-vectors along ``dim`` (the first dim of size 3 if None)."""
+    if dim is None:
+        sizes = [i for i, s in enumerate(input.shape) if s == 3]
+        if not sizes:
+            raise RuntimeError(f"cross: no dimension of size 3 in input of shape "
+                               f"{shape_str(input.shape)}")
+        dim = sizes[0]
+    d = _wrap_dim(dim, input.ndim)
+    if input.shape[d] != 3 or other.shape[d if other.ndim == input.ndim else dim] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                           f"{input.shape[d]} and {other.shape[dim]}")
+    return input.roll(-1, d) * other.roll(-2, d) - input.roll(-2, d) * other.roll(-1, d)
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:
+    """Kronecker product (dims aligned from the right)."""
+    nd = max(input.ndim, other.ndim)
+    a = input.reshape((1,) * (nd - input.ndim) + tuple(input.shape))
+    b = other.reshape((1,) * (nd - other.ndim) + tuple(other.shape))
+    ea, eb = [], []
+    for i in range(nd):
+        ea += [a.shape[i], 1]
+        eb += [1, b.shape[i]]
+    out = a.reshape(ea) * b.reshape(eb)
+    return out.reshape(tuple(a.shape[i] * b.shape[i] for i in range(nd)))
+
+
+def tensor_split(input: Tensor, indices_or_sections, dim: int = 0):
+    """Split into ``n`` nearly equal parts, or at the given indices (views)."""
+    d = _wrap_dim(dim, input.ndim)
+    size = input.shape[d]
+    if isinstance(indices_or_sections, Tensor):
+        indices_or_sections = indices_or_sections.tolist()
+    if isinstance(indices_or_sections, numbers.Integral):
+        n = int(indices_or_sections)
+        if n <= 0:
+            raise RuntimeError(f"tensor_split: number of sections must be larger than 0, got {n}")
+        q, r = divmod(size, n)
+        bounds, start = [], 0
+        for i in range(n):
+            start += q + (1 if i < r else 0)
+            bounds.append(start)
+        bounds = bounds[:-1]
+    else:
+        bounds = [int(i) for i in indices_or_sections]
+    out, start = [], 0
+    for stop in bounds + [size]:
+        lo, hi = min(max(start, 0), size), min(max(stop, 0), size)
+        out.append(input.narrow(d, lo, max(hi - lo, 0)))
+        start = stop
+    return tuple(out)
+
+
+def _split_dim(name, input, sections, dim, min_dims):
+    if input.ndim < min_dims:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dims} dimension, "
+                           f"but got a tensor with {input.ndim} dimensions!")
+    if isinstance(sections, numbers.Integral) and input.shape[dim] % sections:
+        raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size "
+                           f"of the dimension {input.shape[dim]} is not divisible by the split_size "
+                           f"{sections}!")
+    return tensor_split(input, sections, dim)
+
+
+def hsplit(input: Tensor, sections):
+    return _split_dim("hsplit", input, sections, 0 if input.ndim == 1 else 1, 1)
+
+
+def vsplit(input: Tensor, sections):
+    return _split_dim("vsplit", input, sections, 0, 2)
+
+
+def dsplit(input: Tensor, sections):
+    return _split_dim("dsplit", input, sections, 2, 3)
+
+
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    """Count of each value in a 1-D non-negative integer tensor (weighted if ``weights``)."""
+    from .creation import zeros
+    if input.ndim != 1 or input.dtype.is_floating_point or input.dtype is D.bool_:
+        raise RuntimeError(f"bincount only supports 1-d non-negative integral inputs (got "
+                           f"shape {shape_str(input.shape)}, dtype {input.dtype})")
+    if minlength < 0:
+        raise RuntimeError(f"bincount: minlength should be >= 0, got {minlength}")
+    if input.numel() and int(input.min()) < 0:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    n = max(int(input.max()) + 1 if input.numel() else 0, minlength)
+    if weights is None:
+        src, dt = input.new_ones(tuple(input.shape), dtype=D.int64), D.int64
+    else:
+        if tuple(weights.shape) != tuple(input.shape):
+            raise RuntimeError(f"bincount: weights should have the input's shape "
+                               f"{shape_str(input.shape)}, got {shape_str(weights.shape)}")
+        dt = weights.dtype if weights.dtype.is_floating_point else D.float64
+        src = weights.to(dt)
+    return zeros(n, dtype=dt, device=input.device).index_add(0, input.long(), src)
