@@ -173,30 +173,104 @@ def tensordot(a, b, dims=2):
 
 
 def einsum(equation: str, *operands) -> Tensor:
-    """Einstein summation for the common contractions (no repeated index within one
-    operand): permutes and reshapes each pair into one (batched) matrix product."""
+    """Einstein summation as PyTorch: repeated indices within an operand take the diagonal,
+    '...' covers broadcast leading/middle dims, size-1 dims broadcast; each pair of operands
+    is contracted by one (batched) matrix product."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
+    for t in operands:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"einsum(): expected Tensor operands, got {type(t).__name__}")
     eq = equation.replace(" ", "")
     if "->" in eq:
-        lhs, out = eq.split("->")
+        lhs, out = eq.split("->", 1)
+        explicit = True
     else:
-        lhs = eq
-        letters = lhs.replace(",", "")
-        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+        lhs, out, explicit = eq, "", False
     ins = lhs.split(",")
     if len(ins) != len(operands):
-        raise RuntimeError(f"einsum(): {len(ins)} operands in the equation, {len(operands)} given")
-    for spec, t in zip(ins, operands):
-        if len(spec) != t.ndim or len(set(spec)) != len(spec):
-            raise RuntimeError(f"einsum(): subscripts '{spec}' do not fit an operand of shape "
-                               f"{shape_str(t._shape)} (repeated indices are not supported)")
-    cur, cur_s = operands[0], ins[0]
-    for spec, t in zip(ins[1:], operands[1:]):
-        rest = "".join(ins[ins.index(spec) + 1:]) if False else ""
-        keep = set(out) | set("".join(ins[ins.index(spec) + 1:])) | set(rest)
-        cur, cur_s = _contract(cur, cur_s, t, spec, keep)
-    # sum leftover indices, then order as requested
+        raise RuntimeError(f"einsum(): {len(ins)} operands in the equation, {len(operands)} "
+                           "given (one subscript group per operand, separated by ',')")
+    for spec in ins + [out]:
+        bad = [c for c in spec.replace("...", "") if not c.isalpha()]
+        if bad or spec.count("...") > 1:
+            raise RuntimeError(f"einsum(): invalid subscript '{bad[0] if bad else '...'}' in "
+                               f"'{equation}': subscripts are letters [a-zA-Z] and at most one "
+                               "'...' per operand")
+    # '...' -> private placeholder letters, right-aligned across operands
+    n_ell = 0
+    specs = []
+    for i, (spec, t) in enumerate(zip(ins, operands)):
+        named = len(spec.replace("...", ""))
+        if "..." in spec:
+            k = t.ndim - named
+            if k < 0:
+                raise RuntimeError(f"einsum(): the number of subscripts in the equation "
+                                   f"({named}) is more than the number of dimensions "
+                                   f"({t.ndim}) for operand {i}")
+            n_ell = max(n_ell, k)
+            ell = "".join(chr(0x3000 + j) for j in range(64 - k, 64))
+            spec = spec.replace("...", ell)
+        elif named != t.ndim:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({named}) "
+                               f"does not match the number of dimensions ({t.ndim}) for "
+                               f"operand {i} and no ellipsis was given")
+        specs.append(spec)
+    ell_all = "".join(chr(0x3000 + j) for j in range(64 - n_ell, 64))
+    if explicit:
+        out = out.replace("...", ell_all)
+        for c in out:
+            if not any(c in s for s in specs):
+                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the "
+                                   "equation for any input operand")
+            if out.count(c) > 1:
+                raise RuntimeError(f"einsum(): output subscript {c} appears more than once in "
+                                   "the output")
+    else:
+        letters = "".join(specs)
+        out = ell_all + "".join(sorted(c for c in set(letters) if letters.count(c) == 1
+                                       and c not in ell_all))
+    # repeated subscripts within one operand: take the diagonal
+    ops = list(operands)
+    for i in range(len(ops)):
+        t, spec = ops[i], specs[i]
+        for c in dict.fromkeys(spec):
+            while spec.count(c) > 1:
+                p = spec.index(c)
+                q = spec.index(c, p + 1)
+                if t._shape[p] != t._shape[q]:
+                    raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {i} "
+                                       f"but the sizes don't match, {t._shape[q]} != "
+                                       f"{t._shape[p]}")
+                t = t.diagonal(0, p, q)
+                spec = spec[:p] + spec[p + 1:q] + spec[q + 1:] + c
+        ops[i], specs[i] = t, spec
+    # sizes agree or broadcast (size 1)
+    size = {}
+    for i, (t, spec) in enumerate(zip(ops, specs)):
+        for c, n in zip(spec, t._shape):
+            m = size.get(c)
+            if m is None or m == 1:
+                size[c] = n
+            elif n != 1 and n != m:
+                name = "ellipsis dimension" if c in ell_all else f"subscript {c}"
+                raise RuntimeError(f"einsum(): {name} has size {n} for operand {i} which "
+                                   f"does not broadcast with previously seen size {m}")
+    for i, (t, spec) in enumerate(zip(ops, specs)):
+        want = tuple(size[c] for c in spec)
+        if want != t._shape:
+            ops[i] = t.expand(want)
+    # sum subscripts seen by one operand only (not in the output), then contract pairwise
+    for i in range(len(ops)):
+        others = out + "".join(s for j, s in enumerate(specs) if j != i)
+        drop = [d for d, c in enumerate(specs[i]) if c not in others]
+        if drop:
+            ops[i] = ops[i].sum(dim=tuple(drop))
+            specs[i] = "".join(c for c in specs[i] if c in others)
+    cur, cur_s = ops[0], specs[0]
+    for j in range(1, len(ops)):
+        keep = set(out) | set("".join(specs[j + 1:]))
+        cur, cur_s = _contract(cur, cur_s, ops[j], specs[j], keep)
     extra = [i for i, c in enumerate(cur_s) if c not in out]
     if extra:
         cur = cur.sum(dim=tuple(extra))
