@@ -32,7 +32,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--filter", metavar="SUBSTR", action="append",
                    help="only rows whose key/label contains SUBSTR (repeatable, any matches)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    p.add_argument("--threads", type=int, default=2, help="torch / numba threads (default 2)")
+    p.add_argument("--threads", type=int, default=2,
+                   help="torch / Numba / BLAS threads (default 2)")
     p.add_argument("--no-torch", action="store_true", help="run without the torch reference")
     p.add_argument("--no-ceilings", action="store_true", help="skip STREAM / peak FLOP/s")
     p.add_argument("--max-tries", type=int, help="measurements per row under background load")
@@ -78,6 +79,19 @@ def _device_sync(device: str, torch):
     if torch is not None and torch.cuda.is_available():
         fns.append(torch.cuda.synchronize)
     return (lambda: [f() for f in fns]), None
+
+
+def _limit_blas(n: int):
+    """Cap OpenBLAS/MKL threads (numpy's matmul, the engine's default matmul) at ``n``;
+    returns what threadpoolctl reports, or a note when it is not installed."""
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:
+        return "threadpoolctl not installed: BLAS threads left at their default"
+    threadpool_limits(limits=n, user_api="blas")
+    return [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
+            f"threads={i.get('num_threads')}" for i in threadpool_info()
+            if i.get("user_api") == "blas"]
 
 
 def all_rows(ctx: Ctx):
@@ -133,6 +147,7 @@ def run(args: argparse.Namespace, log=print):
         raise SystemExit(err)
     import engine
     engine.set_num_threads(args.threads)
+    blas = _limit_blas(args.threads)
     cfg = Config.for_mode(args.quick, sync=sync)
     if args.max_tries:
         cfg.max_tries = args.max_tries
@@ -141,9 +156,10 @@ def run(args: argparse.Namespace, log=print):
     ctx = Ctx(quick=args.quick, device=args.device, torch=torch, sync=sync)
     rows = _selected(all_rows(ctx), args.filter)
     meta = _header(args, torch)
+    meta["blas"] = blas
     log(meta["engine_info"])
     log(f"date {meta['date']}; torch {meta['torch']} ({meta['torch_threads']} threads); "
-        f"load average {meta['loadavg_start']}")
+        f"BLAS {blas}; load average {meta['loadavg_start']}")
     ceilings = {}
     if not args.no_ceilings and args.device == "cpu":
         from .ceilings import measure_ceilings

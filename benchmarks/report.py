@@ -137,7 +137,7 @@ def markdown(meta: dict, lines: list[dict]) -> str:
            f"{_la(meta.get('loadavg_end'))}; suite wall time {meta.get('wall_s', 0):.0f} s"),
            "", "```", meta.get("engine_info", ""),
            (f"torch {meta.get('torch')} ({meta.get('torch_threads')} threads), "
-           f"numba threads {meta.get('numba_threads')}"), "```", ""]
+           f"numba threads {meta.get('numba_threads')}; BLAS {meta.get('blas')}"), "```", ""]
     if c:
         st = ", ".join(f"{k} {v:.1f}" for k, v in c.get("stream_gbs", {}).items())
         mm = ", ".join(f"{k} {v:.1f}" for k, v in c.get("matmul_gflops", {}).items())

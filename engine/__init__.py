@@ -45,6 +45,7 @@ from . import _functions_ns
 from .ops.shape import *  # noqa: F401,F403
 from .ops.index import *  # noqa: F401,F403
 from ._legacy import *  # noqa: F401,F403  (engine.FloatTensor, ...)
+from .ops.extra import *  # noqa: F401,F403  (diff, cross, kron, tensor_split, ...)
 
 from .ops._out import with_out as _with_out
 

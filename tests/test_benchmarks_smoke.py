@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from benchmarks.breakdown import cpu_us
 from benchmarks.harness import Config, measure, timing_from_samples
 from benchmarks.report import fmt_time, table
 from benchmarks.spec import Row, Target, evaluate
@@ -80,3 +81,4 @@ def test_harness_and_targets():
     assert by["engine-gemm"]["status"] == "MISS"      # numpy rate / 2 < 60 %
     assert Target("seconds_lt", 1).check({"median_s": 0.5}) is True
     assert "| row |" in table(lines) and fmt_time(2e-3) == "2.00 ms"
+    assert 0 < cpu_us(lambda: sum(range(100)), number=10, repeat=3, warm=1) < 1e4

@@ -79,7 +79,8 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"nanmean(): expected input to have floating point dtype but got "
                            f"{input.dtype}")
-    from .reduce import nansum, sum as _sum
+    from .reduce import nansum
+    from .reduce import sum as _sum
     keep = ~input.isnan()
     cnt = _sum(keep, dim, keepdim) if dim is not None else keep.sum()
     s = nansum(input, dim, keepdim) if dim is not None else nansum(input)
@@ -218,3 +219,44 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
         dt = weights.dtype if weights.dtype.is_floating_point else D.float64
         src = weights.to(dt)
     return zeros(n, dtype=dt, device=input.device).index_add(0, input.long(), src)
+
+
+def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """``Tensor.unfold``: a view of every ``size``-long window along ``dimension`` (windows
+    ``step`` apart), as a new last dim."""
+    from .views import _record_view, make_view
+    nd = input.ndim
+    d = _wrap_dim(dimension, max(nd, 1))
+    n = input.shape[d] if nd else 1
+    if size > n:
+        raise RuntimeError(f"unfold: maximum size for tensor at dimension {d} is {n} but size "
+                           f"is {size}")
+    if step <= 0:
+        raise RuntimeError(f"unfold: step is {step} but must be > 0")
+    shape, stride = list(input.shape), list(input.stride())
+    if nd:
+        k, st = (n - size) // step + 1, stride[d]
+        shape[d], stride[d] = k, st * step
+    else:
+        k, st = 1, 1
+    out = make_view(input, shape + [size], stride + [st], input.storage_offset())
+    in_shape = tuple(input.shape)
+
+    def bw(node, g):  # scatter-add every window back: index_add over the window positions
+        from .creation import arange, zeros
+        if not nd:
+            return (g.reshape(()),)
+        idx = (arange(k, device=g.device).unsqueeze(1) * step +
+               arange(size, device=g.device).unsqueeze(0)).reshape(-1)
+        g2 = g.movedim(-1, d + 1)
+        g2 = g2.reshape(tuple(g2.shape[:d]) + (k * size,) + tuple(g2.shape[d + 2:]))
+        return (zeros(in_shape, dtype=g.dtype, device=g.device).index_add(d, idx, g2),)
+    return _record_view("UnfoldBackward0", input, out, bw)
+
+
+for _n in ("unfold", "ravel", "positive", "is_nonzero", "deg2rad", "rad2deg", "logaddexp", "nanmean",
+           "inner", "vdot", "diff", "cross", "kron", "tensor_split", "hsplit", "vsplit",
+           "dsplit", "bincount"):
+    if not hasattr(Tensor, _n):
+        setattr(Tensor, _n, globals()[_n])
+del _n

@@ -1,5 +1,6 @@
 """CPU reductions along axis 1 of a 2-D (M, K) array: sum/prod/max/min/all/any, plus the layout
-helpers the family shares (argmax/argmin live in sort.py, var and logsumexp in softmax.py).
+helpers the family shares (argmax/argmin live in sort.py, var in scan.py, logsumexp in
+softmax.py).
 
 The engine reshapes every reduction to ``x`` (M, K) with any strides and ``out`` (M,) contiguous.
 Layouts, chosen in Python:
@@ -35,9 +36,12 @@ SUM, PROD, MAX, MIN, ALL, ANY = range(6)
 _OPS = {"sum": SUM, "prod": PROD, "max": MAX, "min": MIN, "all": ALL, "any": ANY}
 FM = {"reassoc", "nsz", "contract", "arcp"}  # reorder sums/products; NaN and inf still honoured
 BLK = 2048  # 1-D block: short vector-lane partial sums (accuracy) and an L1-resident re-read
-TILE = 1024  # column-path tile width: the out-slice being accumulated stays in L1
+TILE = 2048  # column-path tile width: long row runs, and the out-slice accumulators stay in L1
 PAR_MIN = 1 << 18  # below this many elements thread start-up outweighs the work
 COL_MIN = 1 << 12  # smaller column-major inputs are copied to rows
+# Kernels that allocate nothing run without Numba's refcounting: its out-of-line atomic
+# incref/decref pairs on array arguments and views cost ~100 ns per call, more than a short row.
+LEAF = {"cache": True, "_nrt": False}
 
 
 # ---------------------------------------------------------------- scalar building blocks
@@ -54,14 +58,14 @@ def pext(a, b, big):
 
 
 # ---------------------------------------------------------------- 1-D row reductions
-@njit(cache=True, fastmath=FM)
+@njit(fastmath=FM, **LEAF)
 def _sum_blk(b, s):
     for k in range(b.shape[0]):
         s += b[k]
     return s
 
 
-@njit(cache=True)
+@njit(**LEAF)
 def sum_1d(a, z):
     """Sum in z's dtype. Lanes sum 2048-blocks, blocks sum in groups of 64, groups sum at the end:
     float32 error grows like ~200 ulps at 16M elements, not the 500K ulps of one running sum."""
@@ -77,7 +81,7 @@ def sum_1d(a, z):
     return s3 + (s2 + s1)
 
 
-@njit(cache=True, fastmath=FM)
+@njit(fastmath=FM, **LEAF)
 def prod_1d(a, p):
     for k in range(a.shape[0]):
         p *= a[k]
@@ -128,7 +132,7 @@ def _make_fext(big):
     more vector overlapping the last full one (max and min are idempotent). big is a closure
     constant, so the intrinsics see a literal and Numba still caches the closure."""
 
-    @njit(cache=True)
+    @njit(**LEAF)
     def fext(a):
         n, w = a.shape[0], vlanes(a)
         if n < w:
@@ -153,7 +157,7 @@ def _make_fext(big):
 _fmax, _fmin = _make_fext(True), _make_fext(False)
 
 
-@njit(cache=True)
+@njit(**LEAF)
 def _iext(a, big):
     m = a[0]
     if big:
@@ -182,7 +186,7 @@ def _ov_ext(a, big):
     return lambda a, big: _iext(a, big)
 
 
-@njit(cache=True)
+@njit(**LEAF)
 def _nz_cnt(b):
     c = 0
     for k in range(b.shape[0]):
@@ -190,7 +194,7 @@ def _nz_cnt(b):
     return c
 
 
-@njit(cache=True)
+@njit(**LEAF)
 def nz_1d(a, every):
     """all (every) / any of a row, stopping at the first deciding block."""
     for b0 in range(0, a.shape[0], BLK):
@@ -204,19 +208,19 @@ def nz_1d(a, every):
 
 
 # ---------------------------------------------------------------- out-vector (column) updates
-@njit(cache=True, fastmath=FM)
+@njit(fastmath=FM, **LEAF)
 def vadd(acc, r):
     for j in range(acc.shape[0]):
         acc[j] += r[j]
 
 
-@njit(cache=True, fastmath=FM)
+@njit(fastmath=FM, **LEAF)
 def _vmul(acc, r):
     for j in range(acc.shape[0]):
         acc[j] *= r[j]
 
 
-@njit(cache=True)
+@njit(**LEAF)
 def _vpext(acc, r, big):
     if big:
         for j in range(acc.shape[0]):
@@ -226,7 +230,7 @@ def _vpext(acc, r, big):
             acc[j] = pext(acc[j], r[j], False)
 
 
-@njit(cache=True)
+@njit(**LEAF)
 def _vnz(acc, r, every):
     if every:
         for j in range(acc.shape[0]):
@@ -245,8 +249,8 @@ def comb(op, a, b):
     """Combine two partial results of op."""
 
 
-def col_task(op, a, dst, c0, c1, k0, k1):
-    """dst[c0:c1] = op over rows k0..k1 of a[:, c0:c1]."""
+def col_task(op, a, dst, c0, c1, k0, k1, tmp):
+    """dst[c0:c1] = op over rows k0..k1 of a[:, c0:c1]; tmp: scratch at least c1 - c0 long."""
 
 
 def cast(a, v):
@@ -297,24 +301,25 @@ def _ov_comb(op, a, b):
 
 
 @overload(col_task, prefer_literal=True, inline="always")
-def _ov_col(op, a, dst, c0, c1, k0, k1):
+def _ov_col(op, a, dst, c0, c1, k0, k1, tmp):
     o = _lit(op)
     if o is None:
         return None
 
-    def impl(op, a, dst, c0, c1, k0, k1):
+    def impl(op, a, dst, c0, c1, k0, k1, tmp):
         acc = dst[c0:c1]
         if o == SUM:  # two levels: 256-row partials, then their sum (accuracy for tall K)
+            tmp = tmp[: c1 - c0]
             acc[:] = 0
-            tmp = np.zeros_like(acc)
-            for k in range(k0, k1):
-                vadd(tmp, a[k, c0:c1])
-                if (k - k0) % 256 == 255:
-                    vadd(acc, tmp)
-                    tmp[:] = 0
-            vadd(acc, tmp)
+            for b0 in range(k0, k1, 256):
+                b1 = min(b0 + 256, k1)
+                tmp[:] = 0
+                for k in range(b0, b1):
+                    vadd(tmp, a[k, c0:c1])
+                vadd(acc, tmp)
             return
-        acc[:] = a[k0, c0:c1]  # casts to acc's dtype (bool for all/any)
+        for j in range(c1 - c0):  # casts to acc's dtype (bool for all/any)
+            acc[j] = a[k0, c0 + j]
         for k in range(k0 + 1, k1):
             r = a[k, c0:c1]
             if o == PROD:
@@ -373,39 +378,42 @@ def tiles(m: int, par: bool) -> tuple[int, int]:
 
 # ---------------------------------------------------------------- op drivers (closures)
 def _make(op):
-    @njit(cache=True)
+    @njit(**LEAF)
     def rows(x, k, out):
         for i in range(out.shape[0]):
             out[i] = red_1d(op, x[i, :k], out)
 
-    @njit(cache=True, parallel=True)
-    def rows_par(x, k, out, nch):
+    @njit(parallel=True, **LEAF)
+    def rows_par(x, k, out, nch, part):
+        """Task t: row t // nch, chunk t % nch, into part[t] (part is out when nch == 1)."""
         m = out.shape[0]
-        part = np.empty(m * nch, out.dtype)
         for t in prange(m * nch):
             i = t // nch
             c = t - i * nch
             part[t] = red_1d(op, x[i, c * k // nch : (c + 1) * k // nch], out)
-        for i in range(m):
+        for i in range(m if nch > 1 else 0):  # chunks combine in order: deterministic
             v = part[i * nch]
             for c in range(1, nch):
                 v = comb(op, v, part[i * nch + c])
             out[i] = v
 
-    @njit(cache=True)
-    def cols(a, m, out, w):
+    @njit(**LEAF)
+    def cols(a, m, out, w, tmp):
         for c0 in range(0, m, w):
-            col_task(op, a, out, c0, min(c0 + w, m), 0, a.shape[0])
+            col_task(op, a, out, c0, min(c0 + w, m), 0, a.shape[0], tmp[0])
 
-    @njit(cache=True, parallel=True)
-    def cols_par(a, m, out, w, nk):
+    @njit(parallel=True, **LEAF)
+    def cols_par(a, m, out, w, nk, part, tmp):
+        """Task t: tile t % nt over K-chunk t // nt, into part[t // nt] (each thread gets whole
+        K-chunks: long contiguous reads)."""
         kk = a.shape[0]
         nt = (m + w - 1) // w
-        part = np.empty((nk, m), out.dtype)
         for t in prange(nt * nk):
-            j = t // nk
-            c = t - j * nk
-            col_task(op, a, part[c], j * w, min(j * w + w, m), c * kk // nk, (c + 1) * kk // nk)
+            c = t // nt
+            j = t - c * nt
+            col_task(
+                op, a, part[c], j * w, min(j * w + w, m), c * kk // nk, (c + 1) * kk // nk, tmp[t]
+            )
         for j in range(m):
             v = part[0, j]
             for c in range(1, nk):
@@ -439,14 +447,19 @@ def reduce_rows(op: str, x: np.ndarray, out: np.ndarray) -> None:
     if v is None and a is None:
         v = np.ascontiguousarray(x)
     if v is not None:
-        rows(v, k, out) if nch == 0 else rows_par(v, k, out, nch)
+        if nch == 0:
+            rows(v, k, out)
+        else:  # (the kernels allocate nothing, see LEAF)
+            rows_par(v, k, out, nch, out if nch == 1 else np.empty(m * nch, out.dtype))
         return
     w, nt = tiles(m, nch > 0)
     if nch == 0:
-        cols(a, m, out, w)
+        cols(a, m, out, w, np.empty((1, w), out.dtype))
     else:  # split K too when there are fewer tiles than threads' worth of work
-        nk = 1 if nt >= 2 * get_num_threads() else get_num_threads()
-        cols_par(a, m, out, w, nk)
+        t = get_num_threads()
+        nk = 1 if nt >= 2 * t else t
+        part = out.reshape(1, m) if nk == 1 else np.empty((nk, m), out.dtype)
+        cols_par(a, m, out, w, nk, part, np.empty((nt * nk, w), out.dtype))
 
 
 # ---------------------------------------------------------------- kernels living elsewhere
@@ -458,8 +471,8 @@ def arg_reduce_rows(op: str, x: np.ndarray, out_values, out_indices: np.ndarray)
 
 
 def var_rows(x: np.ndarray, out: np.ndarray, correction: float, mean_out=None) -> None:
-    """Variance along axis 1 (kernels in softmax.py, with the other two-pass row statistics)."""
-    from kernels.cpu.softmax import var_rows as f
+    """Variance along axis 1 (kernels in scan.py, with the other running statistics)."""
+    from kernels.cpu.scan import var_rows as f
 
     f(x, out, correction, mean_out)
 

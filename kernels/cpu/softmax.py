@@ -1,13 +1,15 @@
-"""CPU two-pass row statistics along axis 1 of a 2-D (M, K) float array: softmax, log_softmax,
-their backwards, logsumexp, and var (mean, then squared deviations: no cancellation).
+"""CPU softmax family along axis 1 of a 2-D (M, K) float array: softmax, log_softmax, their
+backwards, and logsumexp.
 
-Each row is read from memory once: a vectorised max pass, then exp/sum and the final scale run
-on the row while it is still in L1/L2. ``fexp``/``flog`` are the polynomial versions from
-``kernels.fastmath`` (without SVML ``np.exp`` would be a scalar libm call per element).
-Rows that are not unit-stride are copied first (each row is read two or three times).
+Each row is read from memory once: a max pass, then exp/sum and the final scale run on the row
+while it is still in L1/L2. float32 rows use explicit simd.Vec code (16 lanes with AVX-512, a
+Cephes exp specialised to x - max <= 0, masked loads for tails and short rows); other dtypes
+use ``fexp``/``flog`` from ``kernels.fastmath`` in auto-vectorised loops. Rows that are not
+unit-stride are copied first (each row is read two or three times).
 
-NaN and inf follow torch without special cases: a NaN makes the row max NaN and so the whole
-row NaN; an all -inf row gives NaN (softmax) and -inf (logsumexp, torch's inf -> 0 shift).
+NaN and inf follow torch without special cases: the max may skip a NaN, but exp(NaN - m) brings
+it into the row sum, so the whole row is NaN; an all -inf row gives NaN (softmax) and -inf
+(logsumexp, torch's inf -> 0 shift). float32 exp results below 2**-126 flush to 0.
 
 >>> import numpy as np
 >>> out = np.empty((1, 2), np.float32)
@@ -23,31 +25,14 @@ from numba import get_num_threads, njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-from kernels.cpu.reduce import (
-    BLK,
-    FM,
-    PAR_MIN,
-    cast,
-    col_view,
-    ext_1d,
-    isnan,
-    plan,
-    row_view,
-    sum_1d,
-    tiles,
-    vadd,
-)
-from kernels.cpu.simd import Vec, vlanes, vload, vstore, vzero
+from kernels.cpu.reduce import BLK, FM, LEAF, PAR_MIN, cast, ext_1d
+from kernels.cpu.simd import Vec, _elem_ptr, _vec_ptr, lanes_for, vlanes, vload, vstore, vzero
 from kernels.fastmath import fexp, flog
 
 __all__ = [
-    "log_softmax_backward_rows",
-    "log_softmax_rows",
-    "logsumexp_rows",
-    "softmax_backward_rows",
+    "log_softmax_backward_rows", "log_softmax_rows", "logsumexp_rows", "softmax_backward_rows",
     "softmax_rows",
-    "var_rows",
-]
+]  # fmt: skip
 
 SOFTMAX, LOG_SOFTMAX, LSE, SOFTMAX_BW, LOG_SOFTMAX_BW = range(5)
 
@@ -57,6 +42,20 @@ SOFTMAX, LOG_SOFTMAX, LSE, SOFTMAX_BW, LOG_SOFTMAX_BW = range(5)
 # AVX-512), and exp is what softmax spends its time on: so float32 rows use explicit vectors.
 _EXP_P = (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1)
 _EXP_C = (0.5000000120, 1.4426950409, 12582912.0, 0.693359375, -2.12194440e-4, -87.33654)
+
+
+def _fn(builder, name, ret, *args):
+    """Declare (once) and return an LLVM intrinsic of the module being built."""
+    return cgutils.get_or_insert_function(builder.module, ir.FunctionType(ret, args), name)
+
+
+def _splat(builder, x, w):
+    """A w-lane vector of scalar IR value x."""
+    one = builder.insert_element(ir.Constant(ir.VectorType(x.type, w), ir.Undefined), x, _I0)
+    return builder.shuffle_vector(one, one, ir.Constant(ir.VectorType(ir.IntType(32), w), [0] * w))
+
+
+_I0 = ir.IntType(32)(0)
 
 
 @intrinsic
@@ -70,13 +69,12 @@ def _vexp_shift(typingctx, v, m):
         vt, n = args[0].type, v.lanes
         i32 = ir.VectorType(ir.IntType(32), n)
         c = lambda x, t=vt: ir.Constant(t, [x] * n)
-        fma_fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(vt, [vt, vt, vt]), f"llvm.fma.v{n}f32"
-        )
+        fma_fn = _fn(builder, f"llvm.fma.v{n}f32", vt, vt, vt, vt)
         fma = lambda a, b, d: builder.call(fma_fn, [a, b, d])
         half, log2e, magic, ln2_hi, ln2_lo, lo = _EXP_C
-        mv = builder.insert_element(ir.Constant(vt, ir.Undefined), args[1], ir.IntType(32)(0))
-        d = builder.fsub(args[0], builder.shuffle_vector(mv, mv, c(0, i32)))
+        d = builder.fsub(args[0], _splat(builder, args[1], n))
+        tiny = builder.fcmp_ordered("<", d, c(lo))  # false for NaN
+        d = builder.select(tiny, c(lo), d)  # keeps the 2**n scale factor a normal number
         k = fma(d, c(log2e), c(magic))  # round(d / ln2) + magic, exact in float32
         fn = builder.fsub(k, c(magic))
         r = fma(fn, c(-ln2_lo), fma(fn, c(-ln2_hi), d))
@@ -88,7 +86,7 @@ def _vexp_shift(typingctx, v, m):
             builder.add(builder.bitcast(k, i32), c(127 - 0x4B400000, i32)), c(23, i32)
         )
         e = builder.fmul(e, builder.bitcast(bits, vt))
-        return builder.select(builder.fcmp_ordered("<", d, c(lo)), c(0.0), e)
+        return builder.select(tiny, c(0.0), e)
 
     return v(v, m), codegen
 
@@ -97,11 +95,7 @@ def _emit(builder, name, a, b):
     """An IR instruction (fadd, fmul) or an LLVM vector intrinsic on float32 vectors a, b."""
     if not name.startswith("llvm."):
         return getattr(builder, name)(a, b)
-    t = a.type
-    fn = ir.FunctionType(t, [t, t])
-    return builder.call(
-        cgutils.get_or_insert_function(builder.module, fn, f"{name}.v{t.count}f32"), [a, b]
-    )
+    return builder.call(_fn(builder, f"{name}.v{a.type.count}f32", a.type, a.type, a.type), [a, b])
 
 
 def _vop(name):
@@ -126,17 +120,9 @@ def _vfold(name):
             x, n = args[0], v.lanes
             while n > 1:
                 n //= 2
-                lo, hi = (
-                    ir.Constant(ir.VectorType(ir.IntType(32), n), list(range(j, j + n)))
-                    for j in (0, n)
-                )
-                x = _emit(
-                    builder,
-                    name,
-                    builder.shuffle_vector(x, x, lo),
-                    builder.shuffle_vector(x, x, hi),
-                )
-            return builder.extract_element(x, ir.IntType(32)(0))
+                lo, hi = (builder.shuffle_vector(x, x, _lanes(j, n, 32)) for j in (0, n))
+                x = _emit(builder, name, lo, hi)
+            return builder.extract_element(x, _I0)
 
         return v.dtype(v), codegen
 
@@ -147,68 +133,100 @@ _vadd, _vmul, _vmaxnum = _vop("fadd"), _vop("fmul"), _vop("llvm.maxnum")
 _vhsum, _vhmax = _vfold("fadd"), _vfold("llvm.maxnum")
 
 
+def _lanes(start, n, bits):
+    """The constant vector start, start + 1, ..., start + n - 1."""
+    return ir.Constant(ir.VectorType(ir.IntType(bits), n), list(range(start, start + n)))
+
+
 @intrinsic
 def _vsplat(typingctx, v, x):
     """A vector like v with every lane x."""
-
-    def codegen(context, builder, sig, args):
-        one = builder.insert_element(
-            ir.Constant(args[0].type, ir.Undefined), args[1], ir.IntType(32)(0)
-        )
-        return builder.shuffle_vector(
-            one, one, ir.Constant(ir.VectorType(ir.IntType(32), v.lanes), [0] * v.lanes)
-        )
-
-    return v(v, x), codegen
+    return v(v, x), lambda context, builder, sig, args: _splat(builder, args[1], v.lanes)
 
 
-@njit(cache=True)
+def _masked(kind):
+    """Masked load (lanes arr[i : i + n], the rest = fill) or store of a simd.Vec, n < lanes:
+    row tails and short rows stay vector code, without touching memory past the row."""
+
+    def typer(typingctx, arr, i, n, x):
+        vt = Vec(arr.dtype, lanes_for(arr.dtype))
+
+        def codegen(context, builder, sig, args):
+            lt, w = context.get_value_type(vt), vt.lanes
+            ptr = _vec_ptr(
+                context, builder, vt, _elem_ptr(context, builder, sig.args[0], args[0], args[1])
+            )
+            mask = builder.icmp_signed("<", _lanes(0, w, 64), _splat(builder, args[2], w))
+            name = f"llvm.masked.{kind}.v{w}f{arr.dtype.bitwidth}.p0"
+            align = ir.IntType(32)(arr.dtype.bitwidth // 8)
+            if kind == "load":
+                fill = _splat(builder, context.cast(builder, args[3], sig.args[3], arr.dtype), w)
+                fn = _fn(builder, name, lt, ptr.type, align.type, mask.type, lt)
+                return builder.call(fn, [ptr, align, mask, fill])
+            fn = _fn(builder, name, ir.VoidType(), lt, ptr.type, align.type, mask.type)
+            builder.call(fn, [args[3], ptr, align, mask])
+            return context.get_dummy_value()
+
+        return (vt if kind == "load" else types.void)(arr, types.intp, types.intp, x), codegen
+
+    return intrinsic(typer)
+
+
+_vload_part, _vstore_part = _masked("load"), _masked("store")  # (arr, i, n, fill / vector)
+
+
+@njit(**LEAF)
 def _vmax_row(r):
     """Max of a float32 row ignoring NaN (maxnum: one instruction per vector); a NaN still turns
     the whole row NaN through exp(NaN - m)."""
     n, w = r.shape[0], vlanes(r)
-    m = r[0]
-    if n >= 2 * w:
-        v0 = v1 = vload(r, 0)
-        for k in range(0, n - 2 * w + 1, 2 * w):
-            v0, v1 = _vmaxnum(v0, vload(r, k)), _vmaxnum(v1, vload(r, k + w))
-        m = _vhmax(_vmaxnum(v0, v1))
-    for k in range(n - n % (2 * w), n):
-        m = max(m, r[k])
-    return m
+    v0 = v1 = _vload_part(r, 0, min(n, w), -np.inf)
+    k = 0
+    while k + 2 * w <= n:
+        v0, v1 = _vmaxnum(v0, vload(r, k)), _vmaxnum(v1, vload(r, k + w))
+        k += 2 * w
+    if k < n:
+        v0 = _vmaxnum(v0, _vload_part(r, k, min(n - k, w), -np.inf))
+        if k + w < n:
+            v1 = _vmaxnum(v1, _vload_part(r, k + w, n - k - w, -np.inf))
+    return _vhmax(_vmaxnum(v0, v1))
 
 
-@njit(cache=True)
+@njit(**LEAF)
 def _vscale(o, c):
     n, w = o.shape[0], vlanes(o)
     cv = _vsplat(vzero(o), c)
-    for k in range(0, n - w + 1, w):
+    k = 0
+    while k + w <= n:
         vstore(o, k, _vmul(vload(o, k), cv))
-    for k in range(n - n % w, n):
-        o[k] *= c
+        k += w
+    if k < n:
+        _vstore_part(o, k, n - k, _vmul(_vload_part(o, k, n - k, 0), cv))
 
 
-@njit(cache=True)
+@njit(**LEAF)
 def _vexp_blk(r, m, o, store):
-    """sum(exp(r - m)) of a float32 block, storing exp into o if asked; r - m <= 0."""
+    """sum(exp(r - m)) of a float32 block, storing exp into o if asked; r - m <= 0. The tail's
+    padding lanes load -inf, whose exp is 0."""
     n, w = r.shape[0], vlanes(r)
     acc = vzero(r)
-    for k in range(0, n - w + 1, w):
+    k = 0
+    while k + w <= n:
         e = _vexp_shift(vload(r, k), m)
         if store:
             vstore(o, k, e)
         acc = _vadd(acc, e)
-    s = _vhsum(acc)
-    for k in range(n - n % w, n):
-        e = fexp(r[k] - m)
+        k += w
+    if k < n:
+        e = _vexp_shift(_vload_part(r, k, n - k, -np.inf), m)
         if store:
-            o[k] = e
-        s += e
-    return s
+            _vstore_part(o, k, n - k, e)
+        acc = _vadd(acc, e)
+    return _vhsum(acc)
 
 
 # ---------------------------------------------------------------- vectorised row pieces
-@njit(cache=True, fastmath=FM)
+@njit(fastmath=FM, **LEAF)
 def _exp_store(r, m, o, s):
     """o = exp(r - m); returns s + sum(o)."""
     for k in range(r.shape[0]):
@@ -218,46 +236,46 @@ def _exp_store(r, m, o, s):
     return s
 
 
-@njit(cache=True, fastmath=FM)
+@njit(fastmath=FM, **LEAF)
 def _exp_acc(r, m, s):
     for k in range(r.shape[0]):
         s += fexp(r[k] - m)
     return s
 
 
-@njit(cache=True, fastmath=FM)
+@njit(fastmath=FM, **LEAF)
 def _dot(a, b, s):
     for k in range(a.shape[0]):
         s += a[k] * b[k]
     return s
 
 
-@njit(cache=True, fastmath=FM)
+@njit(fastmath=FM, **LEAF)
 def _plain_sum(a, s):
     for k in range(a.shape[0]):
         s += a[k]
     return s
 
 
-@njit(cache=True, fastmath=FM)
+@njit(fastmath=FM, **LEAF)
 def _scale(o, c):
     for k in range(o.shape[0]):
         o[k] *= c
 
 
-@njit(cache=True, fastmath=FM)
+@njit(fastmath=FM, **LEAF)
 def _shift(r, c, o):
     for k in range(r.shape[0]):
         o[k] = r[k] - c
 
 
-@njit(cache=True, fastmath=FM)
+@njit(fastmath=FM, **LEAF)
 def _sm_bw(y, g, d, o):
     for k in range(y.shape[0]):
         o[k] = y[k] * (g[k] - d)
 
 
-@njit(cache=True, fastmath=FM)
+@njit(fastmath=FM, **LEAF)
 def _lsm_bw(y, g, d, o):
     for k in range(y.shape[0]):
         o[k] = g[k] - fexp(y[k]) * d
@@ -315,7 +333,7 @@ def _sum_exp(r, m, o, store):
     return s
 
 
-@njit(cache=True)
+@njit(**LEAF)
 def _lse_parts(r):
     """(m, log sum exp(r - m)) with torch's logsumexp rule: an infinite max is replaced by 0."""
     m = _rowmax(r)
@@ -324,132 +342,70 @@ def _lse_parts(r):
     return m, flog(_sum_exp(r, m, r, False))
 
 
-@njit(cache=True)
 def _row(op, x, g, o, lse, i):
+    """Row i of op (a literal): each op gets its own small compiled loop (a runtime op made
+    one big function that LLVM optimised half as well)."""
+
+
+@overload(_row, prefer_literal=True, inline="always")
+def _ov_row(op, x, g, o, lse, i):
+    if not isinstance(op, types.IntegerLiteral):
+        return None
+    return [_softmax_row, _log_softmax_row, _lse_row, _softmax_bw_row, _log_softmax_bw_row][
+        op.literal_value
+    ]
+
+
+def _softmax_row(op, x, g, o, lse, i):
     r = x[i]
-    if op == SOFTMAX:
-        m = _rowmax(r)
-        s = _sum_exp(r, m, o[i], True)
-        _rowscale(o[i], cast(r, 1) / s)
-    elif op == LOG_SOFTMAX:
-        m = _rowmax(r)
-        _shift(r, m + flog(_sum_exp(r, m, r, False)), o[i])
-    elif op == LSE:
-        m, ls = _lse_parts(r)
-        lse[i] = m + ls
-    elif op == SOFTMAX_BW:  # x = y (forward output), g = grad of y
-        d = cast(r, 0)
-        for b0 in range(0, r.shape[0], BLK):
-            d += _dot(r[b0 : b0 + BLK], g[i, b0 : b0 + BLK], cast(r, 0))
-        _sm_bw(r, g[i], d, o[i])
-    else:
-        d = cast(r, 0)
-        for b0 in range(0, r.shape[0], BLK):
-            d += _plain_sum(g[i, b0 : b0 + BLK], cast(r, 0))
-        _lsm_bw(r, g[i], d, o[i])
+    m = _rowmax(r)
+    _rowscale(o[i], cast(r, 1) / _sum_exp(r, m, o[i], True))
 
 
-@njit(cache=True)
-def _rows(op, x, g, o, lse, lo, hi):
-    for i in range(lo, hi):
-        _row(op, x, g, o, lse, i)
+def _log_softmax_row(op, x, g, o, lse, i):
+    r = x[i]
+    m = _rowmax(r)
+    _shift(r, m + flog(_sum_exp(r, m, r, False)), o[i])
 
 
-@njit(cache=True, parallel=True)
-def _rows_par(op, x, g, o, lse, nt):
-    m = x.shape[0]
-    for p in prange(nt):
-        _rows(op, x, g, o, lse, p * m // nt, (p + 1) * m // nt)
+def _lse_row(op, x, g, o, lse, i):
+    m, ls = _lse_parts(x[i])
+    lse[i] = m + ls
 
 
-# ---------------------------------------------------------------- var / std (two-pass)
-@njit(cache=True, fastmath=FM)
-def _sqdev_blk(b, mu):
-    s = 0.0
-    for k in range(b.shape[0]):
-        d = b[k] - mu
-        s += d * d
-    return s
+def _softmax_bw_row(op, x, g, o, lse, i):  # x = y (the forward output), g = grad of y
+    r, d = x[i], cast(x, 0)
+    for b0 in range(0, r.shape[0], BLK):
+        d += _dot(r[b0 : b0 + BLK], g[i, b0 : b0 + BLK], cast(r, 0))
+    _sm_bw(r, g[i], d, o[i])
 
 
-@njit(cache=True)
-def sqdev_1d(a, mu):
-    s = 0.0
-    for b0 in range(0, a.shape[0], BLK):
-        s += _sqdev_blk(a[b0 : b0 + BLK], mu)
-    return s
+def _log_softmax_bw_row(op, x, g, o, lse, i):
+    d = cast(x, 0)
+    for b0 in range(0, x.shape[1], BLK):
+        d += _plain_sum(g[i, b0 : b0 + BLK], cast(x, 0))
+    _lsm_bw(x[i], g[i], d, o[i])
 
 
-@njit(cache=True, fastmath=FM)
-def vsqdev(acc, r, mu):
-    for j in range(acc.shape[0]):
-        d = r[j] - mu[j]
-        acc[j] += d * d
+def _make(op):
+    """Serial and threaded row drivers for one op (a closure constant: Numba caches these)."""
+
+    @njit(**LEAF)
+    def rows(x, g, o, lse):
+        for i in range(x.shape[0]):
+            _row(op, x, g, o, lse, i)
+
+    @njit(parallel=True, **LEAF)
+    def rows_par(x, g, o, lse, nt):
+        m = x.shape[0]
+        for p in prange(nt):
+            for i in range(p * m // nt, (p + 1) * m // nt):
+                _row(op, x, g, o, lse, i)
+
+    return rows, rows_par
 
 
-@njit(cache=True)
-def _var_tasks(x, k, nch, lo, hi, mean, acc, phase):
-    """Phase 0: per-task sums; phase 1: per-task squared deviations from the row mean."""
-    for t in range(lo, hi):
-        i = t // nch
-        c = t - i * nch
-        r = x[i, c * k // nch : (c + 1) * k // nch]
-        acc[t] = sum_1d(r, 0.0) if phase == 0 else sqdev_1d(r, mean[i])
-
-
-@njit(cache=True, parallel=True)
-def _var_tasks_par(x, k, nch, mean, acc, phase, nt):
-    n = acc.shape[0]
-    for p in prange(nt):
-        _var_tasks(x, k, nch, p * n // nt, (p + 1) * n // nt, mean, acc, phase)
-
-
-@njit(cache=True)
-def _var_rows(x, k, nch, nt, corr, out, mean):
-    m = out.shape[0]
-    acc = np.empty(m * nch)
-    for phase in range(2):
-        if nt > 1:
-            _var_tasks_par(x, k, nch, mean, acc, phase, nt)
-        else:
-            _var_tasks(x, k, nch, 0, m * nch, mean, acc, phase)
-        for i in range(m):
-            s = acc[i * nch : (i + 1) * nch].sum()
-            if phase == 0:
-                mean[i] = s / k
-            else:
-                out[i] = _div_dof(s, k - corr)
-
-
-@njit(cache=True)
-def _div_dof(ssd, dof):
-    """torch: ssd / max(dof, 0); 0/0 -> nan, x/0 -> inf (without Python's ZeroDivisionError)."""
-    if dof > 0:
-        return ssd / dof
-    return np.nan if ssd == 0 or isnan(ssd) else np.inf
-
-
-@njit(cache=True)
-def _var_cols(a, m, w, corr, out, mean, j0, j1):
-    kk = a.shape[0]
-    for j in range(j0, j1):
-        c0, c1 = j * w, min(j * w + w, m)
-        s = np.zeros(c1 - c0)
-        for r in range(kk):
-            vadd(s, a[r, c0:c1])
-        mu = s / kk
-        s[:] = 0.0
-        for r in range(kk):
-            vsqdev(s, a[r, c0:c1], mu)
-        for c in range(c1 - c0):
-            mean[c0 + c] = mu[c]
-            out[c0 + c] = _div_dof(s[c], kk - corr)
-
-
-@njit(cache=True, parallel=True)
-def _var_cols_par(a, m, w, corr, out, mean):
-    for j in prange((m + w - 1) // w):
-        _var_cols(a, m, w, corr, out, mean, j, j + 1)
+_DRIVERS = [_make(op) for op in range(5)]
 
 
 # ---------------------------------------------------------------- Python entry points
@@ -469,10 +425,11 @@ def _run(op: int, x: np.ndarray, g, out2d, lse) -> None:
     o = x if out2d is None else out2d
     l1 = x[0] if lse is None else lse  # a typed placeholder when unused
     nt = min(get_num_threads(), m) if m * k >= PAR_MIN else 1
+    rows, rows_par = _DRIVERS[op]
     if nt > 1:
-        _rows_par(op, x, g, o, l1, nt)
+        rows_par(x, g, o, l1, nt)
     else:
-        _rows(op, x, g, o, l1, 0, m)
+        rows(x, g, o, l1)
 
 
 def softmax_rows(x: np.ndarray, out2d: np.ndarray) -> None:
@@ -498,31 +455,3 @@ def softmax_backward_rows(y: np.ndarray, gy: np.ndarray, out: np.ndarray) -> Non
 def log_softmax_backward_rows(y: np.ndarray, gy: np.ndarray, out: np.ndarray) -> None:
     """out = gy - exp(y) * sum(gy) along axis 1, y the log_softmax output."""
     _run(LOG_SOFTMAX_BW, y, gy, out, None)
-
-
-def var_rows(x: np.ndarray, out: np.ndarray, correction: float, mean_out=None) -> None:
-    """Variance along axis 1 with ``correction`` (two-pass, float64 accumulators); mean optional."""
-    m, k = x.shape
-    if m == 0:
-        return
-    mean = np.empty(m) if mean_out is None or mean_out.dtype != np.float64 else mean_out
-    if k == 0:
-        out[:] = np.nan
-        mean[:] = np.nan
-    else:
-        nch = plan(m, k)
-        v = row_view(x)
-        a = col_view(x) if v is None else None
-        if a is not None:
-            w, nt = tiles(m, nch > 0)
-            if nch == 0 or nt == 1:
-                _var_cols(a, m, w, float(correction), out, mean, 0, nt)
-            else:
-                _var_cols_par(a, m, w, float(correction), out, mean)
-        else:
-            v = np.ascontiguousarray(x) if v is None else v
-            _var_rows(
-                v, k, max(nch, 1), get_num_threads() if nch else 1, float(correction), out, mean
-            )
-    if mean_out is not None and mean is not mean_out:
-        mean_out[:] = mean

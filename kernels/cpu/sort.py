@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from kernels.cpu.reduce import PAR_MIN, col_view, ext_1d, isnan, plan, row_view, tiles
+from kernels.cpu.reduce import LEAF, PAR_MIN, col_view, ext_1d, isnan, plan, row_view, tiles
 
 __all__ = ["arg_reduce_rows", "median_rows", "sort_rows", "topk_rows"]
 
@@ -36,7 +36,7 @@ def _before(a, b, desc):
     return a < b or (isnan(b) and not isnan(a))
 
 
-@njit(cache=True)
+@njit(**LEAF)
 def _insertion(v, ix, s, e, desc):
     for j in range(s + 1, e):
         x, xi = v[j], ix[j]
@@ -47,7 +47,7 @@ def _insertion(v, ix, s, e, desc):
         v[p], ix[p] = x, xi
 
 
-@njit(cache=True)
+@njit(**LEAF)
 def _merge(sv, si, dv, di, s, mid, e, desc):
     """Stable merge of sv[s:mid] and sv[mid:e] into dv[s:e]: right wins only if strictly first."""
     i, j = s, mid
@@ -60,7 +60,7 @@ def _merge(sv, si, dv, di, s, mid, e, desc):
             i += 1
 
 
-@njit(cache=True)
+@njit(**LEAF)
 def _msort(v, ix, tv, ti, desc):
     """Stable sort of v (carrying ix) in place; tv/ti are scratch of the same length."""
     n = v.shape[0]
@@ -74,11 +74,11 @@ def _msort(v, ix, tv, ti, desc):
         flip = not flip
         w *= 2
     if flip:
-        v[:] = tv
-        ix[:] = ti
+        for j in range(n):  # (a slice copy would need the refcounting runtime)
+            v[j], ix[j] = tv[j], ti[j]
 
 
-@njit(cache=True)
+@njit(**LEAF)
 def _load(x, i, v, ix):
     for j in range(v.shape[0]):
         v[j] = x[i, j]
@@ -97,7 +97,7 @@ def _sort_rows(x, ov, oi, desc, lo, hi):
         oi[i, :] = ix[: oi.shape[1]]
 
 
-@njit(cache=True)
+@njit(**LEAF)
 def _topk_buf(x, ov, oi, desc, lo, hi):
     """Sorted buffer of the k best: a new value enters only if strictly before the k-th."""
     kk, k = x.shape[1], ov.shape[1]
@@ -135,7 +135,7 @@ def _median(x, ov, oi, lo, hi):
         ov[i], oi[i] = v[(k - 1) // 2], ix[(k - 1) // 2]
 
 
-@njit(cache=True, parallel=True)
+@njit(parallel=True, **LEAF)
 def _par(kind, x, ov, oi, desc, nt):
     m = x.shape[0]
     for p in prange(nt):
@@ -146,7 +146,7 @@ def _par(kind, x, ov, oi, desc, nt):
             _topk_buf(x, ov, oi, desc, lo, hi)
 
 
-@njit(cache=True, parallel=True)
+@njit(parallel=True, **LEAF)
 def _median_par(x, ov, oi, nt):
     m = x.shape[0]
     for p in prange(nt):
@@ -154,7 +154,7 @@ def _median_par(x, ov, oi, nt):
 
 
 # ---------------------------------------------------------------- argmax / argmin
-@njit(cache=True)
+@njit(**LEAF)
 def find_1d(r, v):
     """First k with r[k] == v (first NaN when v is NaN); -1 if none."""
     if isnan(v):
@@ -168,7 +168,7 @@ def find_1d(r, v):
     return -1
 
 
-@njit(cache=True)
+@njit(**LEAF)
 def varg(vals, idx, r, k, big):
     """Column arg-extreme update: strictly better wins (first occurrence); NaN beats numbers."""
     for j in range(vals.shape[0]):
@@ -178,7 +178,7 @@ def varg(vals, idx, r, k, big):
             idx[j] = k
 
 
-@njit(cache=True)
+@njit(**LEAF)
 def _arg_tasks(x, k, nch, big, lo, hi, vals, idx):
     """Task t = (row t // nch, chunk t % nch): vectorised extreme, then its first position."""
     for t in range(lo, hi):
@@ -191,7 +191,7 @@ def _arg_tasks(x, k, nch, big, lo, hi, vals, idx):
         idx[t] = c0 + find_1d(r, v)
 
 
-@njit(cache=True, parallel=True)
+@njit(parallel=True, **LEAF)
 def _arg_tasks_par(x, k, nch, big, vals, idx, nt):
     n = vals.shape[0]
     for p in prange(nt):
@@ -217,18 +217,18 @@ def _arg_rows(x, k, nch, big, nt, out_v, out_i):
         out_i[i] = idx[b]
 
 
-@njit(cache=True)
+@njit(**LEAF)
 def _arg_cols(a, m, w, big, out_v, out_i, j0, j1):
     for j in range(j0, j1):
         c0, c1 = j * w, min(j * w + w, m)
         vals, idx = out_v[c0:c1], out_i[c0:c1]
-        vals[:] = a[0, c0:c1]
-        idx[:] = 0
+        for c in range(c1 - c0):
+            vals[c], idx[c] = a[0, c0 + c], 0
         for r in range(1, a.shape[0]):
             varg(vals, idx, a[r, c0:c1], r, big)
 
 
-@njit(cache=True, parallel=True)
+@njit(parallel=True, **LEAF)
 def _arg_cols_par(a, m, w, big, out_v, out_i):
     nt = (m + w - 1) // w
     for j in prange(nt):
