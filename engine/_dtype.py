@@ -67,20 +67,29 @@ def set_default_dtype(d: dtype) -> None:
     _default[0] = d
 
 
+def from_name(name: str) -> dtype:
+    """The dtype called ``name`` ('float32', 'torch.float32', 'float', ...); for files and
+    internal tables, not user arguments (torch refuses a str dtype)."""
+    name = name[6:] if name.startswith("torch.") else name
+    if name in _BY_NAME:
+        return _BY_NAME[name]
+    raise TypeError(f"unsupported dtype {name!r}; supported: {', '.join(x.name for x in ALL)}")
+
+
 def to_dtype(d) -> dtype:
-    """Accept an engine dtype, a numpy dtype/type, a name, or Python's float/int/bool."""
+    """Accept an engine dtype, a numpy dtype/type, or Python's float/int/bool (float64,
+    int64, bool as torch). A str is refused with torch's TypeError."""
     if isinstance(d, dtype):
         return d
     if d is float:
-        return get_default_dtype()
+        return float64
     if d is int:
         return int64
     if d is bool:
         return bool_
     if isinstance(d, str):
-        name = d[6:] if d.startswith("torch.") else d
-        if name in _BY_NAME:
-            return _BY_NAME[name]
+        raise TypeError(f"argument 'dtype' must be torch.dtype, not str (got {d!r}; use "
+                        f"engine.{d[6:] if d.startswith('torch.') else d} rather than a string)")
     else:
         try:
             nd = np.dtype(d)

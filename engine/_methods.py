@@ -328,7 +328,7 @@ def _to(x, *args, **kwargs):
     for a in args:
         if isinstance(a, Tensor):
             dtype, device = a._dtype, a.device
-        elif isinstance(a, D.dtype):
+        elif isinstance(a, D.dtype) or a in (float, int, bool):
             dtype = a
         elif a is not None and not isinstance(a, bool):
             device = a

@@ -31,9 +31,10 @@ class Generator:
 
     def get_state(self):
         from .ops.creation import tensor
+        from ._dtype import uint8
         import json
         st = json.dumps(self.np.bit_generator.state).encode()
-        return tensor(list(st), dtype="uint8")
+        return tensor(list(st), dtype=uint8)
 
     def set_state(self, state) -> "Generator":
         import json

@@ -168,8 +168,8 @@ def _build(name, node, storages, map_location):
         from ._device import device
         return device(node["v"])
     if t == "y":
-        from ._dtype import to_dtype
-        return to_dtype(node["v"])
+        from ._dtype import from_name
+        return from_name(node["v"])
     if t == "T":
         return _tensor(name, node, storages, map_location)
     raise _fail(name, f"unknown node {str(node)[:60]}")
@@ -184,7 +184,7 @@ def _tensor(name, node, storages, map_location):
     from ._device import CPU
     from ._tensor import make
     from . import _strided as S
-    from ._dtype import to_dtype
+    from ._dtype import from_name
     si = node["s"]
     if not 0 <= si < len(storages):
         raise _fail(name, f"tensor refers to storage {si} of {len(storages)}")
@@ -200,7 +200,7 @@ def _tensor(name, node, storages, map_location):
         raise _fail(name, f"tensor of shape {list(shape)} reaches past its storage")
     if "st" not in cache:
         cache["st"] = Storage(buf, CPU)
-    t = make(cache["st"], shape, stride, off, to_dtype(node["dtype"]),
+    t = make(cache["st"], shape, stride, off, from_name(node["dtype"]),
              S.is_contiguous(shape, stride))
     dev = node.get("dev", "cpu")
     if map_location is not None:

@@ -38,7 +38,8 @@ class CudaGenerator:
 
     def get_state(self):
         from ..ops.creation import tensor
-        return tensor([self.seed, self.offset], dtype="int64")
+        from .._dtype import int64
+        return tensor([self.seed, self.offset], dtype=int64)
 
     def set_state(self, state) -> None:
         seed, off = (int(v) for v in state.tolist())

@@ -295,7 +295,10 @@ def _vec_index(op, x, dim, index, wrap, kind=RuntimeError, prefix=""):
     size = _g1(x)._shape[d]
     err = idx_error(prefix, d, size, kind)
     if op == "index_select":
-        def err(bad):
+        def err(bad):  # torch's CPU kernel: its dim-1 path raises RuntimeError
+            if d == 1 and x.ndim > 1:
+                return RuntimeError(f"INDICES element is out of DATA bounds, id={int(bad)} "
+                                    f"axis_dim={size}")
             return IndexError("index out of range in self")
     return d, check_idx(index.reshape(-1), size, wrap, err)
 
