@@ -46,6 +46,7 @@ from .ops.shape import *  # noqa: F401,F403
 from .ops.index import *  # noqa: F401,F403
 from ._legacy import *  # noqa: F401,F403  (engine.FloatTensor, ...)
 from .ops.extra import *  # noqa: F401,F403  (diff, cross, kron, tensor_split, ...)
+from .ops.arith_extra import *  # noqa: F401,F403  (rsub)
 
 from .ops._out import with_out as _with_out
 

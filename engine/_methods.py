@@ -72,7 +72,9 @@ def _bind():
            "__and__": "bitwise_and", "__or__": "bitwise_or", "__xor__": "bitwise_xor"}
     for dunder, op in ops.items():
         setattr(T, dunder, _operator(op))
-    for dunder, op in (("__radd__", "add"), ("__rsub__", "sub"), ("__rmul__", "mul"),
+    from .ops.arith_extra import rsub
+    T.__rsub__ = lambda x, o: rsub(x, o)
+    for dunder, op in (("__radd__", "add"), ("__rmul__", "mul"),
                        ("__rtruediv__", "div"), ("__rfloordiv__", "floor_divide"),
                        ("__rmod__", "remainder"), ("__rand__", "bitwise_and"),
                        ("__ror__", "bitwise_or"), ("__rxor__", "bitwise_xor")):

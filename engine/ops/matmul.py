@@ -142,18 +142,55 @@ def outer(a: Tensor, b: Tensor) -> Tensor:
 inner = None
 
 
+def _addmm_like(name, prod, bias, a, b, beta, alpha):
+    """``beta * bias + alpha * prod(a, b)`` recorded as one node (``AddmmBackward0``,
+    ``BaddbmmBackward0``) with edges (bias, a, b) as PyTorch."""
+    from ..autograd.grad_mode import no_grad
+    if not isinstance(bias, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(bias).__name__}")
+    op = name
+    with no_grad():
+        r = prod(a, b)
+        if bias._dtype is not r._dtype:
+            raise RuntimeError(f"{op}: expected input and mat1 to have the same dtype, but got "
+                               f"{bias._dtype} and {r._dtype}")
+        try:
+            S.broadcast_shapes(bias._shape, r._shape)
+        except Exception:
+            raise RuntimeError(f"{op}: the input of shape {shape_str(bias._shape)} does not "
+                               f"broadcast to the product's shape {shape_str(r._shape)}") from None
+        if alpha != 1:
+            r = r * alpha
+        if beta != 0:
+            r = r + (bias if beta == 1 else bias * beta)
+        elif bias._shape != r._shape:
+            r = r.expand(tuple(S.broadcast_shapes(bias._shape, r._shape))).contiguous()
+    if needs_grad(bias, a, b):
+        bshape = bias._shape
+        tr = (lambda t: t.t()) if prod is mm else (lambda t: t.transpose(1, 2))
+
+        def bw(n, g):
+            eb, ea, em = (e[0] is not None for e in n.next_functions)
+            x, y = n.saved_tensor(0), n.saved_tensor(1)
+            gb = sum_to(g if beta == 1 else g * beta, bshape) if eb else None
+            ga = prod(g, tr(y)) if ea else None
+            gm = prod(tr(x), g) if em else None
+            if alpha != 1:
+                ga = ga * alpha if ga is not None else None
+                gm = gm * alpha if gm is not None else None
+            return gb, ga, gm
+        record(name, (bias, a, b), (r,), bw, ((a, False), (b, False)))
+    return r
+
+
 def addmm(bias, a, b, *, beta=1, alpha=1):
-    r = mm(a, b)
-    if alpha != 1:
-        r = r * alpha
-    return r + (bias if beta == 1 else bias * beta)
+    """``beta * bias + alpha * (a @ b)`` for 2-D ``a``, ``b``; ``bias`` broadcasts."""
+    return _addmm_like("AddmmBackward0", mm, bias, a, b, beta, alpha)
 
 
 def baddbmm(x, a, b, *, beta=1, alpha=1):
-    r = bmm(a, b)
-    if alpha != 1:
-        r = r * alpha
-    return r + (x if beta == 1 else x * beta)
+    """``beta * x + alpha * bmm(a, b)`` for 3-D ``a``, ``b``; ``x`` broadcasts."""
+    return _addmm_like("BaddbmmBackward0", bmm, x, a, b, beta, alpha)
 
 
 def tensordot(a, b, dims=2):

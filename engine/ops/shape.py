@@ -133,7 +133,15 @@ def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
                                f"{shape_str(ts[0]._shape)} at entry 0 and {shape_str(t._shape)}"
                                f" at entry {i}")
     d = _wrap_dim(dim, ts[0].ndim + 1)
-    return cat([t.unsqueeze(d) for t in ts], d, out=out)
+    if out is not None or not needs_grad(*ts):
+        return cat([t.unsqueeze(d) for t in ts], d, out=out)
+    from ..autograd.grad_mode import no_grad
+    with no_grad():
+        res = cat([t.unsqueeze(d) for t in ts], d)
+    dts = [t._dtype for t in ts]
+    record("StackBackward0", ts, (res,), lambda node, g: tuple(
+        _cast(g.select(d, i), dt) for i, dt in enumerate(dts)))
+    return res
 
 
 def _atleast(ts, n: int):
