@@ -325,8 +325,16 @@ CASES = [
                                                      count_include_pad=False), In(1, 2, 7, 7)),
     C("adaptive_avg_pool2d", lambda m, x: F(m).adaptive_avg_pool2d(x, (2, 3)), In(2, 3, 6, 7)),
     C("adaptive_avg_pool2d_1", lambda m, x: F(m).adaptive_avg_pool2d(x, 1), In(2, 3, 5, 5)),
-    C("adaptive_max_pool2d", lambda m, x: F(m).adaptive_max_pool2d(x, 2), In(2, 3, 6, 6),
-      xfail="F.adaptive_max_pool2d is missing"),
+    C("adaptive_max_pool2d", lambda m, x: F(m).adaptive_max_pool2d(x, 2), In(2, 3, 6, 6)),
+    C("adaptive_max_pool2d_indices", lambda m, x: (
+        F(m).adaptive_max_pool2d(x, (3, 4), return_indices=True),
+        F(m).adaptive_max_pool2d(x[0], (None, 2))), In(2, 3, 7, 5)),
+    C("adaptive_max_pool1d", lambda m, x: F(m).adaptive_max_pool1d(x, 3, return_indices=True),
+      In(2, 3, 7)),
+    C("adaptive_max_pool_modules", lambda m, x: (m.nn.AdaptiveMaxPool2d((2, 3))(x),
+                                                 m.nn.AdaptiveMaxPool1d(4)(x[0]),
+                                                 m.nn.AdaptiveMaxPool2d(3, True)(x)),
+      In(2, 3, 5, 6)),
     C("layer_norm", lambda m, x, w, b: F(m).layer_norm(x, (4,), w, b), In(2, 3, 4), In(4),
       In(4)),
     C("group_norm", lambda m, x, w, b: F(m).group_norm(x, 2, w, b), In(2, 4, 3), In(4), In(4),
@@ -336,8 +344,17 @@ CASES = [
       In(3), atol=1e-4),
     C("batch_norm_eval", lambda m, x, rm, rv: F(m).batch_norm(x, rm, rv, training=False),
       In(4, 3), In(3, grad=False), P(0.5, 2, 3, grad=False)),
-    C("instance_norm", lambda m, x: F(m).instance_norm(x), In(2, 3, 5), atol=1e-4,
-      xfail="F.instance_norm is missing"),
+    C("instance_norm", lambda m, x: F(m).instance_norm(x), In(2, 3, 5), atol=1e-4),
+    C("instance_norm_affine", lambda m, x, w, b: F(m).instance_norm(x, weight=w, bias=b),
+      In(2, 3, 4, 5), In(3), In(3), atol=1e-4),
+    C("instance_norm_running", lambda m, x, rm, rv: (
+        F(m).instance_norm(x, rm, rv, momentum=0.3), rm, rv,
+        F(m).instance_norm(x, rm, rv, use_input_stats=False)), In(2, 3, 6),
+      In(3, grad=False), P(0.5, 2, 3, grad=False), atol=1e-4),
+    C("instance_norm_modules", lambda m, x: (
+        m.nn.InstanceNorm1d(3)(x[0]), m.nn.InstanceNorm2d(2, affine=True)(x),
+        m.nn.InstanceNorm1d(3, track_running_stats=True).eval()(x[0])), In(2, 2, 3, 4),
+      atol=1e-4),
     C("normalize", lambda m, x: F(m).normalize(x, dim=1), In(3, 4)),
     C("cosine_similarity", lambda m, a, b: F(m).cosine_similarity(a, b), In(3, 4), In(3, 4)),
     C("pairwise_distance", lambda m, a, b: F(m).pairwise_distance(a, b), In(3, 4), In(3, 4)),
@@ -351,10 +368,25 @@ CASES = [
     C("interpolate_nearest", lambda m, x: F(m).interpolate(x, scale_factor=2), In(1, 2, 3, 3)),
     C("interpolate_bilinear", lambda m, x: F(m).interpolate(x, size=(5, 4), mode="bilinear",
                                                             align_corners=False),
-      In(1, 2, 3, 3),
-      xfail="F.interpolate mode='bilinear' raises NotImplementedError"),
-    C("pixel_shuffle", lambda m, x: F(m).pixel_shuffle(x, 2), In(1, 8, 2, 3),
-      xfail="F.pixel_shuffle is missing"),
+      In(1, 2, 3, 3)),
+    C("interpolate_bilinear_align", lambda m, x: (
+        F(m).interpolate(x, size=(7, 2), mode="bilinear", align_corners=True),
+        F(m).interpolate(x, scale_factor=1.5, mode="bilinear"),
+        F(m).interpolate(x, scale_factor=(0.5, 2), mode="bilinear", align_corners=True)),
+      In(2, 2, 4, 3)),
+    C("interpolate_linear", lambda m, x: (F(m).interpolate(x, scale_factor=2.5, mode="linear"),
+                                          F(m).interpolate(x, size=2, mode="linear",
+                                                           align_corners=True)), In(2, 3, 5)),
+    C("upsample_bilinear_modules", lambda m, x: (
+        m.nn.Upsample(scale_factor=2, mode="bilinear")(x),
+        m.nn.Upsample(size=(3, 5), mode="bilinear", align_corners=True)(x),
+        m.nn.UpsamplingBilinear2d(scale_factor=2)(x)), In(1, 2, 3, 4)),
+    C("pixel_shuffle", lambda m, x: F(m).pixel_shuffle(x, 2), In(1, 8, 2, 3)),
+    C("pixel_unshuffle", lambda m, x: (F(m).pixel_unshuffle(x, 2),
+                                       F(m).pixel_shuffle(F(m).pixel_unshuffle(x, 2), 2)),
+      In(2, 3, 4, 6)),
+    C("pixel_shuffle_modules", lambda m, x: (m.nn.PixelShuffle(3)(x),
+                                             m.nn.PixelUnshuffle(1)(x)), In(2, 9, 2, 2)),
     C("unfold", lambda m, x: F(m).unfold(x, 2, stride=1), In(1, 2, 3, 4)),
     # -- losses
     C("cross_entropy", lambda m, x, t: F(m).cross_entropy(x, t), In(4, 5),
@@ -713,6 +745,13 @@ REPRS = [
     ("str_int_float_scalar_item", lambda m: (m.tensor(2).item(), m.tensor(2.5).item())),
     ("sgd", lambda m: m.optim.SGD([m.nn.Parameter(m.ones(1))], lr=0.1, momentum=0.9)),
     ("adam", lambda m: m.optim.Adam([m.nn.Parameter(m.ones(1))], lr=0.01)),
+    ("new_modules", lambda m: m.nn.Sequential(
+        m.nn.AdaptiveMaxPool2d((2, None)), m.nn.AdaptiveMaxPool1d(3, return_indices=True),
+        m.nn.InstanceNorm1d(3), m.nn.InstanceNorm2d(4, affine=True, track_running_stats=True),
+        m.nn.PixelShuffle(2), m.nn.PixelUnshuffle(3), m.nn.Upsample(scale_factor=2,
+                                                                  mode="bilinear"),
+        m.nn.Upsample(size=(3, 4), mode="bilinear", align_corners=True),
+        m.nn.UpsamplingBilinear2d(scale_factor=2))),
 ]
 
 
@@ -726,7 +765,7 @@ def test_repr_parity(name, fn):
     torch.manual_seed(0)
     engine.manual_seed(0)
     e, t = fn(engine), fn(torch)
-    if name in ("linear_module", "sequential", "sgd", "adam"):
+    if name in ("linear_module", "sequential", "sgd", "adam", "new_modules"):
         assert repr(e) == repr(t)
         return
     assert _repr_tokens(repr(e)) == _repr_tokens(repr(t))
@@ -787,6 +826,13 @@ GRAD_FNS = [
     ("layer_norm", lambda m, x: F(m).layer_norm(x, (4,))),
     ("embedding", lambda m, x: F(m).embedding(m.tensor([0, 1]), x)),
     ("dropout_train", lambda m, x: F(m).dropout(x, 0.5)),
+    ("adaptive_max_pool2d", lambda m, x: F(m).adaptive_max_pool2d(x[None], 2)),
+    ("instance_norm", lambda m, x: F(m).instance_norm(x[None])),
+    ("interpolate_bilinear", lambda m, x: F(m).interpolate(x[None, None], scale_factor=2,
+                                                           mode="bilinear")),
+    ("interpolate_linear", lambda m, x: F(m).interpolate(x[None], size=3, mode="linear")),
+    ("pixel_shuffle", lambda m, x: F(m).pixel_shuffle(x.reshape(4, 2, 2), 2)),
+    ("pixel_unshuffle", lambda m, x: F(m).pixel_unshuffle(x[None], 2)),
 ]
 
 

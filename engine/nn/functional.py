@@ -198,8 +198,15 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                            f"({_rows(input)}x{input.shape[-1] if input.ndim else 1} and "
                            f"{weight.shape[1]}x{weight.shape[0]}): input shape "
                            f"{tuple(input.shape)}, weight shape {tuple(weight.shape)}")
+    if input.ndim >= 2 and weight.ndim == 2 and input.dtype == weight.dtype and (
+            bias is None or (bias.ndim <= 1 and bias.dtype == weight.dtype)):
+        # PyTorch's path: one addmm/mm node on 2-D rows (ViewBackward0 on top if N-D)
+        from ..ops.matmul import linear as _linear
+        x2 = input if input.ndim == 2 else input.reshape(-1, input.shape[-1])
+        out = _linear(x2, weight, bias)
+        return out if input.ndim == 2 else out.reshape(tuple(input.shape[:-1]) +
+                                                       (out.shape[-1],))
     if bias is not None and input.ndim >= 1 and weight.ndim == 2:
-        # PyTorch's path: one addmm on 2-D rows (grad_fn AddmmBackward0; ViewBackward0 if N-D)
         x2 = input if input.ndim == 2 else input.reshape(-1, input.shape[-1])
         out = relabel(bias + x2.matmul(weight.t()), "AddmmBackward0")  # edges as addmm's
         return out if input.ndim == 2 else out.reshape(tuple(input.shape[:-1]) +
@@ -383,3 +390,11 @@ try:  # convolution / pooling / batch norm / interpolation (another module, may 
             __all__.append(_name)
 except ImportError:  # pragma: no cover
     pass
+
+# adaptive max pooling, instance norm, linear/bilinear interpolate, pixel (un)shuffle; its
+# interpolate/upsample extend (and replace) the nearest-only ones from functional_conv
+from . import functional_extra as _extra  # noqa: E402
+for _name in _extra.__all__:
+    globals()[_name] = getattr(_extra, _name)
+    if _name not in __all__:
+        __all__.append(_name)

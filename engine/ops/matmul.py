@@ -142,13 +142,12 @@ def outer(a: Tensor, b: Tensor) -> Tensor:
 inner = None
 
 
-def _addmm_like(name, prod, bias, a, b, beta, alpha):
+def _addmm_like(name, op, prod, bias, a, b, beta, alpha):
     """``beta * bias + alpha * prod(a, b)`` recorded as one node (``AddmmBackward0``,
     ``BaddbmmBackward0``) with edges (bias, a, b) as PyTorch."""
     from ..autograd.grad_mode import no_grad
     if not isinstance(bias, Tensor):
-        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(bias).__name__}")
-    op = name
+        raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(bias).__name__}")
     with no_grad():
         r = prod(a, b)
         if bias._dtype is not r._dtype:
@@ -185,12 +184,12 @@ def _addmm_like(name, prod, bias, a, b, beta, alpha):
 
 def addmm(bias, a, b, *, beta=1, alpha=1):
     """``beta * bias + alpha * (a @ b)`` for 2-D ``a``, ``b``; ``bias`` broadcasts."""
-    return _addmm_like("AddmmBackward0", mm, bias, a, b, beta, alpha)
+    return _addmm_like("AddmmBackward0", "addmm", mm, bias, a, b, beta, alpha)
 
 
 def baddbmm(x, a, b, *, beta=1, alpha=1):
     """``beta * x + alpha * bmm(a, b)`` for 3-D ``a``, ``b``; ``x`` broadcasts."""
-    return _addmm_like("BaddbmmBackward0", bmm, x, a, b, beta, alpha)
+    return _addmm_like("BaddbmmBackward0", "baddbmm", bmm, x, a, b, beta, alpha)
 
 
 def tensordot(a, b, dims=2):
@@ -334,3 +333,29 @@ def _contract(a, sa, b, sb, keep):
         prod(batch), prod(contr), prod(fb))
     r = bmm(ap, bp).reshape(tuple(size[c] for c in batch + fa + fb))
     return r, "".join(batch + fa + fb)
+
+
+def linear(x: Tensor, w: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ w.T + bias`` for 2-D ``x`` (n, in) and ``w`` (out, in), one node as PyTorch's
+    addmm/mm: the weight gradient is computed as ``g.T @ x`` so it arrives contiguous (no
+    transpose copy when it is accumulated into ``w.grad``)."""
+    _check("linear", x, w)
+    out = _gemm(x, w.t(), (x._shape[0], w._shape[0]))
+    if bias is not None:
+        check_same_device("linear", x, bias)
+        if bias._dtype is not out._dtype:
+            raise RuntimeError(f"linear: expected bias to have dtype {out._dtype}, got "
+                               f"{bias._dtype}")
+        from .elementwise import binary
+        from ..autograd.grad_mode import no_grad
+        with no_grad():
+            out = binary("add", out, bias, out=out)  # in place: out is fresh
+    if needs_grad(x, w, bias):
+        def bw(n, g):
+            eb, ex, ew = (e[0] is not None for e in n.next_functions)
+            xs, ws = n.saved_tensor(0), n.saved_tensor(1)
+            return (sum_to(g, n.ctx) if eb else None, mm(g, ws) if ex else None,
+                    mm(g.t(), xs) if ew else None)
+        record("AddmmBackward0" if bias is not None else "MmBackward0", (bias, x, w), (out,),
+               bw, ((x, False), (w, False)), bias._shape if bias is not None else None)
+    return out

@@ -22,7 +22,8 @@ __all__ = (["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
             "Dropout2d", "Dropout3d", "AlphaDropout", "Embedding", "Flatten", "Unflatten",
             "LayerNorm", "GroupNorm", "RMSNorm"] + list(_act_all) + list(_loss_all))
 
-for _mod in ("conv", "pooling", "normalization", "upsampling", "padding", "pixelshuffle"):
+for _mod in ("conv", "pooling", "normalization", "upsampling", "padding", "pixelshuffle",
+             "extra"):
     try:
         _m = importlib.import_module(f".{_mod}", __name__)
     except ImportError:

@@ -1,4 +1,4 @@
-"""Upsample / UpsamplingNearest2d (nearest and nearest-exact modes)."""
+"""Upsample / UpsamplingNearest2d (modes nearest, nearest-exact, linear, bilinear)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ __all__ = ["Upsample", "UpsamplingNearest2d"]
 
 
 class Upsample(Module):
-    """Resize by ``size`` or ``scale_factor`` (modes 'nearest', 'nearest-exact').
+    """Resize by ``size`` or ``scale_factor`` (modes 'nearest', 'nearest-exact', 'linear',
+    'bilinear').
 
     >>> import engine
     >>> engine.nn.Upsample(scale_factor=2)
