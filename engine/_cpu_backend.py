@@ -7,7 +7,11 @@ import numpy as np
 from kernels.cpu.elementwise import map_kernels, ternary_kernels, zip_kernels
 from ._cpu import run_elementwise
 
-__all__ = ["run_map", "run_zip", "run_ternary", "copy_cast"]
+__all__ = ["run_map", "run_zip", "run_ternary", "copy_cast", "reduce", "arg_reduce", "softmax",
+           "scan", "pair", "gemm", "conv_forward", "conv_dgrad", "conv_wgrad", "channel_sums",
+           "im2col", "col2im", "maxpool2d", "maxpool2d_backward", "plane_gather", "avgpool2d",
+           "avgpool2d_backward", "adaptive_avgpool2d", "adaptive_avgpool2d_backward",
+           "upsample_nearest2d", "upsample_nearest2d_backward"]
 
 
 def run_map(fn, out, x, params):
@@ -87,3 +91,115 @@ def gemm(a, b, out, use_blas: bool) -> None:
         MM.gemm(aa, bb, oo)
     else:
         MM.gemm_batched(aa, bb, oo)
+
+
+# ---- convolution / pooling family (kernels/cpu/conv.py, pool.py; the CUDA backend has the
+# same entry points). Tensors in; outputs are fresh contiguous tensors. -------------------
+def _planes(t) -> np.ndarray:
+    """C-contiguous (P, H, W) numpy data of a tensor whose last two dims are spatial."""
+    a = t._np()
+    if not a.flags.c_contiguous:
+        a = np.ascontiguousarray(a)
+    return a.reshape(-1, a.shape[-2], a.shape[-1])
+
+
+def _oplanes(t) -> np.ndarray:
+    o = t._np()
+    return o.reshape(-1, o.shape[-2], o.shape[-1])
+
+
+def conv_forward(x, w, b, geo, G, out, keep=None) -> None:
+    """out (N, O, *out_hw) = conv(x, w) + b; the im2col columns go to ``keep`` when given."""
+    from .ops._conv_np import fwd_np, np4, out4
+    o4 = out4(out)
+    ba = None if b is None else np.ascontiguousarray(b._np())
+    fwd_np(np4(x), np4(w), ba, geo, G, o4.shape[2], o4.shape[3], o4, x._dtype,
+           None if keep is None else keep._np())
+
+
+def conv_dgrad(g, w, geo, G, gx, b=None) -> None:
+    """gx = col2im(W^T @ g) (+ b): a conv's input gradient / a transposed conv's forward."""
+    from .ops._conv_np import dgrad_np, np4, out4
+    o4 = out4(gx)
+    if g.numel():
+        dgrad_np(np4(g), np4(w), geo, G, o4, g._dtype)
+    else:
+        o4[...] = 0
+    if b is not None:
+        o4 += b._np().reshape(1, -1, 1, 1)
+
+
+def conv_wgrad(g, x, geo, G, gw, keep=None) -> None:
+    """gw = sum_n g[n] @ cols(x)[n]^T per group (``keep``: the forward's columns)."""
+    from .ops._conv_np import np4, out4, wgrad_np
+    if x.numel() and g.numel():
+        wgrad_np(np4(g), np4(x), geo, G, out4(gw), x._dtype, None if keep is None
+                 else keep._np())
+    else:
+        gw._np()[...] = 0
+
+
+def channel_sums(g, out) -> None:
+    from kernels.cpu import conv as KC
+
+    from .ops._conv_np import np4
+    ga = np4(g)
+    KC.channel_sums(ga.reshape(ga.shape[0], ga.shape[1], -1), out._np())
+
+
+def im2col(x, cols, geo, OH, OW) -> None:
+    from kernels.cpu import conv as KC
+
+    from .ops._conv_np import np4
+    KC.im2col(np4(x), cols._np(), *geo, OH, OW)
+
+
+def col2im(c, gx, geo, OH, OW) -> None:
+    from kernels.cpu import conv as KC
+    ca = c._np() if c._contig else np.ascontiguousarray(c._np())
+    KC.col2im(ca, gx._np(), *geo, OH, OW)
+
+
+def maxpool2d(x, out, idx, kh, kw, sh, sw, ph, pw, dh, dw) -> None:
+    from kernels.cpu import pool as KP
+    KP.maxpool2d(_planes(x), _oplanes(out), _oplanes(idx), kh, kw, sh, sw, ph, pw, dh, dw)
+
+
+def maxpool2d_backward(g, idx, gx, geo, two_by_two: bool = False) -> None:
+    from kernels.cpu import pool as KP
+    KP.maxpool2d_backward(_planes(g), _oplanes(idx), _oplanes(gx), two_by_two)
+
+
+def plane_gather(src, idx, out) -> None:
+    from kernels.cpu import pool as KP
+    KP.plane_gather(_planes(src), _oplanes(idx), _oplanes(out))
+
+
+def avgpool2d(x, out, *args) -> None:
+    from kernels.cpu import pool as KP
+    KP.avgpool2d(_planes(x), _oplanes(out), *args)
+
+
+def avgpool2d_backward(g, gx, *args) -> None:
+    from kernels.cpu import pool as KP
+    KP.avgpool2d_backward(_planes(g), _oplanes(gx), *args)
+
+
+def adaptive_avgpool2d(x, out) -> None:
+    from kernels.cpu import pool as KP
+    KP.adaptive_avgpool2d(_planes(x), _oplanes(out))
+
+
+def adaptive_avgpool2d_backward(g, gx) -> None:
+    from kernels.cpu import pool as KP
+    KP.adaptive_avgpool2d_backward(_planes(g), _oplanes(gx))
+
+
+def upsample_nearest2d(x, out, hi, wi) -> None:
+    from kernels.cpu import pool as KP
+    KP.upsample_nearest2d(_planes(x), _oplanes(out), hi, wi)
+
+
+def upsample_nearest2d_backward(g, gx, hi, wi) -> None:
+    from kernels.cpu import pool as KP
+    KP.upsample_nearest2d_backward(_planes(g), _oplanes(gx), hi, wi)

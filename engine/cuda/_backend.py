@@ -19,6 +19,7 @@ __all__ = [
     "copy_cast",
     "fill",
     "gemm",
+    "gemm_raw",
     "launch",
     "pair",
     "reduce",
@@ -307,7 +308,6 @@ def _sm_count() -> int:
 
 def gemm(a, b, out, use_blas: bool = False) -> None:
     """out = a @ b for 2-D (or batched 3-D) tensors of one dtype; any strides."""
-    from kernels.cuda.matmul import CONFIGS, gemm_kernels
     _activate(out)
     if a.ndim == 2:
         (M, K), N = a._shape, b._shape[1]
@@ -323,13 +323,27 @@ def gemm(a, b, out, use_blas: bool = False) -> None:
         return
     if K == 0:
         return fill(out, 0)
+    gemm_raw(a._storage.data, a._offset, (sab, sa0, sa1), NB, b._storage.data, b._offset,
+             (sbb, sb0, sb1), _fresh(out), NB, M, N, K)
+
+
+def gemm_raw(ad, ao, sa, amod, bd, bo, sb, od, NB, M, N, K) -> None:
+    """od[z] = A[z % amod] @ B[z] into the contiguous (NB, M, N) device array ``od``: A and
+    B are (buffer, offset, (batch, row, col) strides); M, N, K > 0 (the caller checks)."""
+    from kernels.cuda.matmul import CONFIGS, gemm_kernels
     bm, bn = CONFIGS["big"][:2]
     big_tiles = -(-M // bm) * -(-N // bn) * NB
     cfg = "big" if big_tiles >= 2 * _sm_count() else "small"
-    mod = gemm_kernels(out._dtype.np, cfg)
+    mod = gemm_kernels(od.dtype, cfg)
     tm, tn = -(-M // mod.BM), -(-N // mod.BN)
     cap = 2 if KD.SIM else 65535
     grid = (min(tn, cap if KD.SIM else 2**31 - 1), min(tm, cap), min(NB, cap))
-    launch(mod.gemm, grid, mod.NT, a._storage.data, int(a._offset), int(sab), int(sa0),
-           int(sa1), b._storage.data, int(b._offset), int(sbb), int(sb0), int(sb1),
-           _fresh(out), int(NB), int(M), int(N), int(K))
+    launch(mod.gemm, grid, mod.NT, ad, int(ao), int(sa[0]), int(sa[1]), int(sa[2]),
+           int(amod), bd, int(bo), int(sb[0]), int(sb[1]), int(sb[2]), od, int(NB), int(M),
+           int(N), int(K))
+
+
+from ._conv_backend import *  # noqa: E402,F401,F403  (conv / pool entry points)
+from ._conv_backend import __all__ as _conv_all  # noqa: E402
+
+__all__ += _conv_all

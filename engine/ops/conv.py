@@ -1,34 +1,30 @@
 """Convolutions (conv1d/2d, conv_transpose1d/2d): argument checks and the autograd layer.
 
-The numerics (im2col + per-sample GEMMs) are in ``_conv_np.py``. Three recorded primitives
+The numerics (im2col + per-sample GEMMs) are the device backend's ``conv_forward``,
+``conv_dgrad``, ``conv_wgrad`` (CPU: ``_conv_np.py``; CUDA: ``engine/cuda/_conv_backend.py``,
+all on the device). Three recorded primitives
 carry autograd, each backward written with the others, so gradients of any order work:
 ``_conv`` and ``_conv_t`` (node ConvolutionBackward0) and ``_conv_wgrad``
 (ConvolutionBackwardBackward0). A backward without ``create_graph`` takes a fused NumPy path
+(the same backend calls)
 that reuses the forward's im2col columns. 1-D convolutions run as 2-D ones with H = 1."""
 
 from __future__ import annotations
-
-import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.graph import record
-from ._common import empty_tensor, needs_grad, shape_str
-from ..cuda.fallback import host_fallback
-from ._conv_np import KEEP_COLS_MAX, Geo, channel_sums, dgrad_np, fwd_np, is_pointwise, wgrad_np
-from ._conv_np import np4 as _np4
-from ._conv_np import out4 as _out4
+from ._common import backend, check_same_device, empty_tensor, needs_grad, shape_str
+from ._conv_np import KEEP_COLS_MAX, Geo, is_pointwise
 from .pool import half_via_float
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "fold", "unfold"]
 
 
-def _kernels():
-    """kernels.cpu.conv, imported on first use (``import engine`` stays Numba-free)."""
-    from kernels.cpu import conv
-    return conv
-
+def _be(t: Tensor):
+    """The device backend of ``t`` (conv entry points: conv_forward, conv_dgrad, ...)."""
+    return backend(t._storage.device)
 
 
 def _hw(t: Tensor) -> tuple:
@@ -52,9 +48,7 @@ def _conv(x: Tensor, w: Tensor, b, geo: Geo, G: int, out_hw) -> Tensor:
         if nbytes <= KEEP_COLS_MAX:  # keep the columns for the weight gradient
             keep = _new((N, x._shape[1] * geo.kh * geo.kw, OH * OW), x)
     if out.numel():
-        ba = None if b is None else np.ascontiguousarray(b._np())
-        fwd_np(_np4(x), _np4(w), ba, geo, G, OH, OW, _out4(out), x._dtype,
-                None if keep is None else keep._np())
+        _be(x).conv_forward(x, w, b, geo, G, out, keep)
     if grad:
         record("ConvolutionBackward0", (x, w, b), (out,), _conv_backward,
                ((x, False), (w, False)), ctx=(geo, G, False, keep))
@@ -68,13 +62,7 @@ def _conv_t(x: Tensor, w: Tensor, b, geo: Geo, G: int, out_hw) -> Tensor:
     Cout = w._shape[1] * G
     out = _new((N, Cout, out_hw[1]) if x.ndim == 3 else (N, Cout) + tuple(out_hw), x)
     if out.numel():
-        o4 = _out4(out)
-        if x.numel():
-            dgrad_np(_np4(x), _np4(w), geo, G, o4, x._dtype)
-        else:
-            o4[...] = 0
-        if b is not None:
-            o4 += b._np().reshape(1, Cout, 1, 1)
+        _be(x).conv_dgrad(x, w, geo, G, out, b)
     if needs_grad(x, w, b):
         record("ConvolutionBackward0", (x, w, b), (out,), _conv_backward,
                ((x, False), (w, False)), ctx=(geo, G, True, None))
@@ -84,10 +72,7 @@ def _conv_t(x: Tensor, w: Tensor, b, geo: Geo, G: int, out_hw) -> Tensor:
 def _conv_wgrad(x: Tensor, g: Tensor, geo: Geo, G: int, w_shape) -> Tensor:
     """The weight gradient of ``_conv(x, w)`` for grad_out ``g`` (differentiable in both)."""
     gw = _new(w_shape, x)
-    if x.numel() and g.numel():
-        wgrad_np(_np4(g), _np4(x), geo, G, _out4(gw), x._dtype)
-    else:
-        gw._fill_nograd(0)
+    _be(x).conv_wgrad(g, x, geo, G, gw)
     if needs_grad(x, g):
         def bw(node, ggw):
             xs, gs = node.saved_tensor(0), node.saved_tensor(1)
@@ -118,20 +103,19 @@ def _conv_backward(node, g):
 
 
 def _conv_backward_fused(x, w, g, geo, G, ex, ew, eb, keep=None):
-    """All requested conv grads straight from numpy (backward without create_graph);
+    """All requested conv grads straight from the backend (backward without create_graph);
     ``keep``: the forward's columns, when it kept them."""
-    ga = _np4(g)
-    dt = x._dtype
+    be = _be(x)
     gx = gw = gb = None
     if ew:
         gw = _new(w._shape, w)
-        wgrad_np(ga, _np4(x), geo, G, _out4(gw), dt, None if keep is None else keep._np())
+        be.conv_wgrad(g, x, geo, G, gw, keep)
     if ex:
         gx = _new(x._shape, x)
-        dgrad_np(ga, _np4(w), geo, G, _out4(gx), dt)
+        be.conv_dgrad(g, w, geo, G, gx)
     if eb:
         gb = _new((w._shape[0],), w)
-        channel_sums(ga.reshape(ga.shape[0], ga.shape[1], -1), gb._np())
+        be.channel_sums(g, gb)
     return gx, gw, gb
 
 
@@ -155,9 +139,7 @@ def _check_tensors(op: str, x, w, b, nd: int) -> None:
             raise TypeError(f"{op}(): argument '{nm}' must be Tensor, not {type(t).__name__}")
     if b is not None and not isinstance(b, Tensor):
         raise TypeError(f"{op}(): argument 'bias' must be Tensor, not {type(b).__name__}")
-    if not x.is_cpu or not w.is_cpu or (b is not None and not b.is_cpu):
-        raise RuntimeError(f"{op}: only CPU tensors are supported so far (got input on "
-                           f"{x.device}, weight on {w.device}); move them with .cpu()")
+    check_same_device(op, x, w, b)
     if x._dtype is not w._dtype:
         raise RuntimeError(f"expected scalar type {_tname(w)} but found {_tname(x)} "
                            f"({op}: input and weight dtypes must match; use .to(dtype))")
@@ -261,7 +243,6 @@ def _convnd(nd, op, x, w, b, stride, padding, dilation, groups) -> Tensor:
     return y.squeeze(0) if unb else y
 
 
-@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
            dilation=1, groups: int = 1) -> Tensor:
     """2-D convolution (cross-correlation) over (N, C, H, W) or (C, H, W) input.
@@ -273,7 +254,6 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return _convnd(2, "conv2d", input, weight, bias, stride, padding, dilation, groups)
 
 
-@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
            dilation=1, groups: int = 1) -> Tensor:
     """1-D convolution over (N, C, L) or (C, L) input."""
@@ -319,7 +299,6 @@ def _conv_transposend(nd, op, x, w, b, stride, padding, output_padding, groups, 
     return y.squeeze(0) if unb else y
 
 
-@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
                      padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """2-D transposed convolution; weight is (in_channels, out_channels/groups, kh, kw).
@@ -332,7 +311,6 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                              output_padding, groups, dilation)
 
 
-@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
                      padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """1-D transposed convolution; weight is (in_channels, out_channels/groups, k)."""
@@ -345,7 +323,7 @@ def _im2col_t(x: Tensor, geo: Geo, OH: int, OW: int) -> Tensor:
     N, C = x._shape[:2]
     out = _new((N, C * geo.kh * geo.kw, OH * OW), x)
     if out.numel():
-        _kernels().im2col(_np4(x), out._np(), *geo, OH, OW)
+        _be(x).im2col(x, out, geo, OH, OW)
     if needs_grad(x):
         shape = x._shape
         record("Im2ColBackward0", (x,), (out,),
@@ -356,8 +334,7 @@ def _im2col_t(x: Tensor, geo: Geo, OH: int, OW: int) -> Tensor:
 def _col2im_t(c: Tensor, geo: Geo, OH: int, OW: int, shape) -> Tensor:
     out = _new(shape, c)
     if out.numel():
-        ca = c._np() if c._contig else np.ascontiguousarray(c._np())
-        _kernels().col2im(ca, out._np(), *geo, OH, OW)
+        _be(c).col2im(c, out, geo, OH, OW)
     if needs_grad(c):
         record("Col2ImBackward0", (c,), (out,), lambda n, g: (_im2col_t(g, geo, OH, OW),))
     return out
@@ -374,7 +351,6 @@ def _fold_geometry(op, kernel_size, dilation, padding, stride, hw):
     return Geo(k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1]), o
 
 
-@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 @half_via_float
 def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """Sliding local blocks (N, C, H, W) -> (N, C*kh*kw, L), PyTorch's F.unfold (im2col).
@@ -398,7 +374,6 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
     return y.squeeze(0) if unb else y
 
 
-@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 @half_via_float
 def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """Sums sliding blocks back: (N, C*kh*kw, L) -> (N, C, *output_size), F.fold (col2im)."""

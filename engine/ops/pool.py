@@ -1,4 +1,5 @@
-"""Pooling and nearest upsampling over (N, C, H, W) / (C, H, W) planes (kernels/cpu/pool.py).
+"""Pooling and nearest upsampling over (N, C, H, W) / (C, H, W) planes: the device
+backend's entry points (CPU: kernels/cpu/pool.py; CUDA: kernels/cuda/pool.py, on the device).
 
 Every backward here is a linear map of the output gradient (scatter through the max-pool
 indices, spread over average windows, sum over upsampled copies). Each is recorded as a
@@ -12,10 +13,9 @@ import functools
 import numpy as np
 
 from .. import _dtype as D
-from .._tensor import Tensor
+from .._tensor import Tensor, make
 from ..autograd.graph import record
-from ..cuda.fallback import host_fallback
-from ._common import empty_tensor, needs_grad, shape_str
+from ._common import backend, empty_tensor, needs_grad, shape_str
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -30,11 +30,9 @@ __all__ = [
 ]
 
 
-def _kernels():
-    """kernels.cpu.pool, imported on first use (``import engine`` stays Numba-free)."""
-    from kernels.cpu import pool
-    return pool
-
+def _be(t: Tensor):
+    """The device backend of ``t`` (entry points maxpool2d, avgpool2d, ...)."""
+    return backend(t._storage.device)
 
 
 def half_via_float(fn):
@@ -51,24 +49,16 @@ def half_via_float(fn):
     return wrapper
 
 
-def _planes(t: Tensor) -> np.ndarray:
-    """C-contiguous (P, H, W) numpy data of a tensor whose last two dims are spatial."""
-    a = t._np()
-    if not a.flags.c_contiguous:
-        a = np.ascontiguousarray(a)
-    return a.reshape(-1, a.shape[-2], a.shape[-1])
-
-
 def _apply_linear(x: Tensor, out_shape, kern, adj, names, depth: int = 0) -> Tensor:
-    """out = kern(x) for a linear plane map; records ``names[depth]`` whose backward is
-    ``adj`` (recorded in turn with ``kern`` as its backward)."""
+    """out = kern(x, out) for a linear plane map (tensors in, ``out`` fresh); records
+    ``names[depth]`` whose backward is ``adj`` (recorded in turn with ``kern`` as its
+    backward)."""
     out = empty_tensor(tuple(out_shape), x._dtype, x._storage.device)
-    o = out._np()
     if out.numel():
         if x.numel():
-            kern(_planes(x), o.reshape(-1, o.shape[-2], o.shape[-1]))
+            kern(x, out)
         else:
-            o[...] = 0
+            out._fill_nograd(0)
     if needs_grad(x):
         in_shape = x._shape
         record(names[min(depth, len(names) - 1)], (x,), (out,),
@@ -79,9 +69,6 @@ def _apply_linear(x: Tensor, out_shape, kern, adj, names, depth: int = 0) -> Ten
 def _cpu_float(op: str, x) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(x).__name__}")
-    if not x.is_cpu:
-        raise RuntimeError(f"{op}: only CPU tensors are supported so far (got {x.device}); "
-                           "move the input with .cpu()")
     if not x._dtype.is_floating_point:
         raise RuntimeError(f"\"{op}\" not implemented for '{x._dtype.name}'")
 
@@ -144,7 +131,6 @@ def _pool_geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode, str
 _MAX_NAMES = ("MaxPool2DWithIndicesBackward0", "MaxPool2DWithIndicesBackwardBackward0")
 
 
-@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 @half_via_float
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False):
@@ -159,21 +145,19 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                                            dilation, ceil_mode, bool(return_indices))
     out = empty_tensor(out_shape, x._dtype, x._storage.device)
     idx = empty_tensor(out_shape, D.int64, x._storage.device)
-    o, ia = out._np(), idx._np()
     oh, ow = out_shape[-2:]
-    _kernels().maxpool2d(_planes(x), o.reshape(-1, oh, ow), ia.reshape(-1, oh, ow),
-                k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1])
+    geo = (k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1])
+    _be(x).maxpool2d(x, out, idx, *geo)
     if needs_grad(x):
-        idx3 = ia.reshape(-1, oh, ow)
         H, W = x._shape[-2:]
         two = (k == (2, 2) and s == (2, 2) and p == (0, 0) and d == (1, 1)
                and 2 * oh <= H and 2 * ow <= W)
 
-        def scatter(g3, gx3):
-            _kernels().maxpool2d_backward(g3, idx3, gx3, two)
+        def scatter(g, gx):
+            _be(g).maxpool2d_backward(g, idx, gx, geo, two)
 
-        def gather(src3, out3):
-            _kernels().plane_gather(src3, idx3, out3)
+        def gather(src, o):
+            _be(src).plane_gather(src, idx, o)
 
         in_shape = x._shape
         record(_MAX_NAMES[0], (x,), (out,),
@@ -202,7 +186,6 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
 _AVG_NAMES = ("AvgPool2DBackward0", "AvgPool2DBackwardBackward0")
 
 
-@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 @half_via_float
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override=None) -> Tensor:
@@ -220,11 +203,11 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     args = (k[0], k[1], s[0], s[1], p[0], p[1], bool(count_include_pad),
             int(divisor_override or 0))
 
-    def fwd(x3, o3):
-        _kernels().avgpool2d(x3, o3, *args)
+    def fwd(x, o):
+        _be(x).avgpool2d(x, o, *args)
 
-    def bwd(g3, gx3):
-        _kernels().avgpool2d_backward(g3, gx3, *args)
+    def bwd(g, gx):
+        _be(g).avgpool2d_backward(g, gx, *args)
 
     return _apply_linear(x, out_shape, fwd, bwd, _AVG_NAMES)
 
@@ -242,7 +225,6 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
 _ADA_NAMES = ("AdaptiveAvgPool2DBackward0", "AdaptiveAvgPool2DBackwardBackward0")
 
 
-@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 @half_via_float
 def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """Average over PyTorch's adaptive windows [floor(i*H/OH), ceil((i+1)*H/OH))."""
@@ -260,8 +242,9 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     if min(osz) < 0:
         raise RuntimeError(f"adaptive_avg_pool2d: elements of output_size must be greater "
                            f"than or equal to 0 but received {list(osz)}")
-    return _apply_linear(x, x._shape[:-2] + osz, _kernels().adaptive_avgpool2d,
-                         _kernels().adaptive_avgpool2d_backward, _ADA_NAMES)
+    return _apply_linear(x, x._shape[:-2] + osz,
+                         lambda a, o: _be(a).adaptive_avgpool2d(a, o),
+                         lambda g, gx: _be(g).adaptive_avgpool2d_backward(g, gx), _ADA_NAMES)
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
@@ -308,7 +291,6 @@ def _up_sizes(x, size, scale_factor, nd, recompute):
     return out, ((None,) * nd if recompute else tuple(float(f) for f in sf))
 
 
-@host_fallback  # CUDA operands: through the host (no CUDA kernels yet)
 @half_via_float
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
                 align_corners=None, recompute_scale_factor=None, antialias: bool = False):
@@ -341,21 +323,28 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
           else _src_index(x._shape[2], osz[0], scales[0], exact, x._dtype))
     wi = _src_index(x._shape[-1], osz[-1], scales[-1], exact, x._dtype)
 
-    def fwd(x3, o3):
-        _kernels().upsample_nearest2d(x3, o3, hi, wi)
+    def fwd(x, o):
+        _be(x).upsample_nearest2d(x, o, hi, wi)
 
-    def bwd(g3, gx3):
-        _kernels().upsample_nearest2d_backward(g3, gx3, hi, wi)
+    def bwd(g, gx):
+        _be(g).upsample_nearest2d_backward(g, gx, hi, wi)
 
     if nd == 1:  # record on the 3-D tensors themselves (node name says 1D)
         return _apply_linear(x, x._shape[:2] + osz, _as3(fwd), _as3(bwd), names)
     return _apply_linear(x, x._shape[:2] + osz, fwd, bwd, names)
 
 
+def _line4(t: Tensor) -> Tensor:
+    """A (N, C, 1, L) view of 3-D (N, C, L) data (no autograd): its planes are (1, L)."""
+    sh, st = t._shape, t._stride
+    return make(t._storage, (sh[0], sh[1], 1, sh[2]), (st[0], st[1], st[2], st[2]),
+                t._offset, t._dtype, t._contig)
+
+
 def _as3(f):
-    """A plane kernel for 3-D (N, C, L) data: its planes are (N*C, 1, L)."""
-    def g(a3, b3):
-        f(a3.reshape(-1, 1, a3.shape[-1]), b3.reshape(-1, 1, b3.shape[-1]))
+    """A plane map for 3-D (N, C, L) data: it runs on (N, C, 1, L) views."""
+    def g(a, b):
+        f(_line4(a), _line4(b))
     return g
 
 

@@ -126,7 +126,7 @@ def run(verbose: bool = False) -> int:
         for cfg in ("big", "small"):
             m = MM.gemm_kernels(x.dtype, cfg)
             _check(f"gemm {cfg} {x.dtype}", m.gemm,
-                   (x, 0, 0, 2, 1, x, 0, 0, 2, 1, x, 1, 2, 2, 2), fails, ok)
+                   (x, 0, 0, 2, 1, 1, x, 0, 0, 2, 1, x, 1, 2, 2, 2), fails, ok)
     for x in (a32, a64):
         _check(f"uniform {x.dtype}", KR.uniform_fill, (x, 0, 4, 1, 2, 0, 0.0, 1.0, True), fails,
                ok)
@@ -136,6 +136,9 @@ def run(verbose: bool = False) -> int:
         extra = IX.typecheck_cases(np)
     except ImportError:
         extra = []
+    from kernels.cuda import conv as KC
+    from kernels.cuda import pool as KP
+    extra = extra + KC.typecheck_cases(np) + KP.typecheck_cases(np)
     for name, k, args in extra:
         _check(name, k, args, fails, ok)
     for f in fails:

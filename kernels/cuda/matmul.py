@@ -1,5 +1,6 @@
 """CUDA GEMM: out[z] = a[z] @ b[z] for (B, M, K) x (B, K, N) operands with ANY strides
-(batch stride 0 broadcasts), into a contiguous (B, M, N) output.
+(batch stride 0 broadcasts; batch z reads a's batch ``z % amod``, so (sample, group) pairs
+can share a group's operand), into a contiguous (B, M, N) output.
 
 Register-tiled shared-memory kernel: a block computes a BM x BN tile of the output, each
 thread a TM x TN sub-tile held in a local array; per BK step the block stages an A tile
@@ -30,7 +31,7 @@ _opts = dict(cache=not SIM)
 
 
 @cuda.jit(**_opts)
-def gemm(a, ao, sab, sa0, sa1, b, bo, sbb, sb0, sb1, out, NB, M, N, K):
+def gemm(a, ao, sab, sa0, sa1, amod, b, bo, sbb, sb0, sb1, out, NB, M, N, K):
     As = cuda.shared.array((BK, BM), {T})
     Bs = cuda.shared.array((BK, BN), {T})
     acc = cuda.local.array((TM, TN), {T})
@@ -42,7 +43,7 @@ def gemm(a, ao, sab, sa0, sa1, b, bo, sbb, sb0, sb1, out, NB, M, N, K):
     tiles_m = (M + BM - 1) // BM
     tiles_n = (N + BN - 1) // BN
     for z in range(cuda.blockIdx.z, NB, cuda.gridDim.z):
-        abase = ao + z * sab
+        abase = ao + (z % amod) * sab
         bbase = bo + z * sbb
         obase = z * M * N
         for tm in range(cuda.blockIdx.y, tiles_m, cuda.gridDim.y):
