@@ -427,6 +427,8 @@ CASES = [
       In(3, 4), In(3, vals=[1.0, -1.0, 1.0], grad=False)),
     C("multi_margin", lambda m, x, t: F(m).multi_margin_loss(x, t), In(3, 4),
       In(3, dtype=I64, lo=0, hi=4)),
+    C("index_range", lambda m, a: (a[range(2)], a[range(3), range(1, 4)], a[:, range(3, 0, -1)],
+                                   _setitem(m, a, (range(2), 0), 5.0)), In(3, 4)),
 ]
 
 

@@ -2165,21 +2165,10 @@ fit(epochs, model, loss_func, opt, train_dl, valid_dl)
 
 
 @pytest.mark.parametrize("name", [
-    pytest.param("NN_REALLY_PART1", marks=pytest.mark.xfail(
-        reason="indexing with a Python range (the tutorial's nll: "
-               "input[range(target.shape[0]), target]) raises IndexError", strict=True)),
-    "NN_REALLY_PART2", "NN_REALLY_CNN"])
+    "NN_REALLY_PART1", "NN_REALLY_PART2", "NN_REALLY_CNN"])
 def test_what_is_torch_nn_really(name, tmp_path):
     check_tutorial(globals()[name], tmp_path, rtol=5e-3, atol=5e-4,
                    globs={"MNIST_ARRAYS": _mnist_arrays()})
-
-
-def test_what_is_torch_nn_really_part1_with_arange(tmp_path):
-    """PART1 with its one unsupported line (range indexing) spelled with arange, so the rest of
-    the walkthrough stays covered while that gap is open."""
-    src = NN_REALLY_PART1.replace("input[range(target.shape[0]), target]",
-                                  "input[torch.arange(target.shape[0]), target]")
-    check_tutorial(src, tmp_path, rtol=5e-3, atol=5e-4, globs={"MNIST_ARRAYS": _mnist_arrays()})
 
 
 @pytest.mark.parametrize("name", ["TENSORS", "AUTOGRADQS", "BUILD_MODEL", "BLITZ_NEURAL_NETWORKS",

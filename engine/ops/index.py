@@ -72,6 +72,8 @@ def _convert(i):
         return (_MASK, tensor(bool(i)))
     if isinstance(i, numbers.Integral):
         return int(i)
+    if isinstance(i, range):  # a Python range is an advanced (long) index, as in torch
+        i = list(i)
     if isinstance(i, (list, tuple, np.ndarray)):
         from .creation import tensor
         t = tensor(i)
