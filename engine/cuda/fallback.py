@@ -1,8 +1,9 @@
 """Run a CPU-only op for CUDA tensors through the host: inputs go to the CPU with the
 differentiable ``.cpu()``, the op runs there, outputs come back with ``.to(device)``, so
-values and gradients are right (autograd sees two copies around the op). Used by the ops
-that have no CUDA kernels yet (convolution, pooling, upsampling); correct but slow -- every
-call copies its operands both ways."""
+values and gradients are right (autograd sees two copies around the op). Correct but slow --
+every call copies its operands both ways. No op uses it at present (convolution, pooling and
+nearest upsampling run on the device: kernels/cuda/conv.py, pool.py); it stays for a new op
+that needs CUDA results before its kernels exist."""
 
 from __future__ import annotations
 
