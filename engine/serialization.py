@@ -49,6 +49,13 @@ class _Writer:
         if isinstance(obj, (device, dtype)):
             return {"t": "s" if isinstance(obj, device) else "y", "v": str(obj).replace(
                 "torch.", "")}
+        from .nn.modules.module import Module
+        if isinstance(obj, Module):
+            raise TypeError(f"engine.save: cannot save a whole nn.Module ({type(obj).__name__}):"
+                            " engine.save is pickle-free by design and stores only tensors, "
+                            "numbers, strings, None, dicts, lists and tuples of them. Save "
+                            "model.state_dict() instead and restore it into a new instance "
+                            "with model.load_state_dict(engine.load(path))")
         raise TypeError(f"engine.save: cannot save an object of type {type(obj).__name__} (only "
                         "tensors, numbers, strings, None, dicts, lists and tuples of them)")
 

@@ -124,6 +124,18 @@ def test_failed_save_keeps_previous_file(tmp_path):
     assert [f for f in os.listdir(tmp_path) if f.startswith(".engine-save")] == []
 
 
+def test_whole_module_is_refused_with_state_dict_hint(tmp_path):
+    """Pickle-free by design: a whole nn.Module is refused, naming state_dict as the fix;
+    nested containers of tensors/numbers/strings/None round-trip."""
+    with pytest.raises(TypeError, match=r"nn\.Module.*state_dict"):
+        engine.save(engine.nn.Linear(2, 2), tmp_path / "m.pt")
+    obj = {"w": [engine.ones(2), (1, 2.5, "s", None)], "n": {"flag": True}}
+    engine.save(obj, tmp_path / "o.pt")
+    back = engine.load(tmp_path / "o.pt")
+    assert back["w"][0].tolist() == [1.0, 1.0] and back["w"][1] == (1, 2.5, "s", None)
+    assert back["n"] == {"flag": True}
+
+
 def test_model_and_optimizer_resume_identically(tmp_path):
     import engine.nn as nn
     engine.manual_seed(0)
