@@ -38,10 +38,14 @@ def _record_view(name, x, out, backward):
     return out
 
 
-def view(x: Tensor, *shape) -> Tensor:
+def view(x: Tensor, *shape, dtype=None) -> Tensor:
+    if dtype is not None and not shape:
+        from .view_dtype import view_dtype
+        return view_dtype(x, dtype)
     if len(shape) == 1 and not isinstance(shape[0], int):
-        if hasattr(shape[0], "itemsize"):  # view(dtype) reinterprets: not supported
-            raise RuntimeError("view(dtype) is not supported; use .to(dtype)")
+        if hasattr(shape[0], "itemsize"):  # view(dtype): the same bytes as another dtype
+            from .view_dtype import view_dtype
+            return view_dtype(x, shape[0])
         shape = tuple(shape[0])
     shape = tuple(int(s) for s in shape)
     try:
