@@ -74,6 +74,8 @@ def _bind():
         setattr(T, dunder, _operator(op))
     from .ops.arith_extra import rsub
     T.__rsub__ = lambda x, o: rsub(x, o)
+    # made under inference_mode (its storage was): not to be saved for backward
+    T.is_inference = lambda x: x._storage.inference
     for dunder, op in (("__radd__", "add"), ("__rmul__", "mul"),
                        ("__rtruediv__", "div"), ("__rfloordiv__", "floor_divide"),
                        ("__rmod__", "remainder"), ("__rand__", "bitwise_and"),

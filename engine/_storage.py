@@ -4,6 +4,7 @@ blocks are kept by size and handed out again."""
 
 from __future__ import annotations
 
+import contextvars
 import sys
 import threading
 
@@ -17,6 +18,9 @@ _pool: dict[int, list[np.ndarray]] = {}
 _pool_bytes = [0]
 _lock = threading.Lock()
 _stats = {"hits": 0, "misses": 0}
+# inference mode (engine.autograd.grad_mode.inference_mode sets it): a Storage allocated
+# while it is on holds inference tensors (Tensor.is_inference(), as PyTorch)
+_inference = contextvars.ContextVar("engine_inference_mode", default=False)
 
 
 def _size_class(nbytes: int) -> int:
@@ -69,13 +73,14 @@ class Storage:
     """A flat buffer (numpy array on CPU, Numba device array on CUDA) and the version
     counter that in-place ops bump, shared by all views of the buffer."""
 
-    __slots__ = ("data", "raw", "device", "version", "__weakref__")
+    __slots__ = ("data", "raw", "device", "version", "inference", "__weakref__")
 
     def __init__(self, data, device, raw=None):
         self.data = data
         self.raw = raw
         self.device = device
         self.version = 0
+        self.inference = _inference.get()
 
     def data_ptr(self) -> int:
         d = self.data

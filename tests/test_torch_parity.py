@@ -1239,14 +1239,19 @@ AUTOGRAD = [
         lambda m: (lambda a: (lambda y: (y.sum().backward(),
             a.grad.tolist())[-1])((a * 2) + (lambda: None)() if False else a * 2))(m.ones(2,
             requires_grad=True))),
-    pytest.param(
-        "inference_tensor_in_autograd",
+    ("inference_tensor_in_autograd",
         lambda m: (lambda a: (lambda t: (a * t).sum().requires_grad)(m.inference_mode()(lambda:
-            m.ones(2))()))(m.ones(2, requires_grad=True)), id="inference_tensor_in_autograd",
-        marks=pytest.mark.xfail(reason="tensors made under inference_mode are not marked, so "
-                                       "saving one for backward does not raise torch's "
-                                       "'Inference tensors cannot be saved for backward'",
-                                strict=True)),
+            m.ones(2))()))(m.ones(2, requires_grad=True))),
+    ("inference_tensor_add_ok",
+        lambda m: (lambda a: (lambda t: ((a + t).requires_grad, t.is_inference(),
+                                         t[0].is_inference(), t.clone().is_inference(),
+                                         a.is_inference()))(m.inference_mode()(lambda:
+            m.ones(2))()))(m.ones(2, requires_grad=True))),
+    ("inference_mode_views_and_nesting",
+        lambda m: (lambda a: m.inference_mode()(lambda: (a[0].is_inference(),
+                                                        (a * 2).is_inference(),
+                                                        m.inference_mode(False)(lambda:
+            m.ones(1).is_inference())()))())(m.ones(2))),
     ("clone_grad", lambda m: _grads(m, lambda m, a: (a.clone() * 3).sum(), (2,))),
     ("contiguous_grad",
         lambda m: _grads(m, lambda m, a: (a.t().contiguous() * m.arange(6.).view(3,2)).sum(),

@@ -597,8 +597,6 @@ print(y.requires_grad, y.is_inference(), x.is_inference())
 '''
 
 
-@pytest.mark.xfail(reason="Tensor.is_inference() is missing (tensors made under "
-                          "inference_mode are not marked)", strict=True)
 def test_autograd_mechanics_inference_mode(tmp_path):
     check_tutorial(INFERENCE_MODE, tmp_path)
 

@@ -9,7 +9,7 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_g
            "is_inference_mode_enabled"]
 
 _enabled = contextvars.ContextVar("engine_grad_enabled", default=True)
-_inference = contextvars.ContextVar("engine_inference_mode", default=False)
+from .._storage import _inference  # noqa: E402  (storages made under it are inference)
 
 
 def is_grad_enabled() -> bool:

@@ -43,6 +43,12 @@ class SavedTensor:
     __slots__ = ("alias", "version", "is_output", "name", "output_nr", "unpack_hook")
 
     def __init__(self, t, is_output: bool = False, name: str = "") -> None:
+        if t._storage.inference:
+            raise RuntimeError(
+                "Inference tensors cannot be saved for backward. Please do not use Tensors "
+                "created in inference mode in computation tracked by autograd. To work around "
+                "this, you can make a clone to get a normal tensor and use it in autograd, or "
+                "use `torch.no_grad()` instead of `torch.inference_mode()`.")
         # Saving an op's own output as-is would make a reference cycle (out -> node -> out);
         # keep a detached alias and reattach the node when unpacking.
         self.alias = t._alias() if is_output else t

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .. import _strided as S
-from .._storage import Storage
+from .._storage import Storage, _inference
 from .._tensor import Tensor, make
 
 __all__: list = []
@@ -52,6 +52,7 @@ def _reinterpret(st: Storage, npd) -> Storage:
     new.raw = None
     new.device = base.device
     new.parent = base
+    new.inference = _inference.get()  # as torch: a dtype view is inference only in the mode
     return new
 
 
