@@ -13,21 +13,53 @@ from kernels.cuda.elementwise import map_kernels, ternary_kernels, zip_kernels
 from .. import _dtype as D
 from .. import _strided as S
 from .._tensor import empty_tensor
+from ._conv_backend import (  # conv / pool entry points
+    adaptive_avgpool2d,
+    adaptive_avgpool2d_backward,
+    avgpool2d,
+    avgpool2d_backward,
+    channel_sums,
+    col2im,
+    conv_dgrad,
+    conv_forward,
+    conv_wgrad,
+    im2col,
+    maxpool2d,
+    maxpool2d_backward,
+    plane_gather,
+    upsample_nearest2d,
+    upsample_nearest2d_backward,
+)
 
 __all__ = [
+    "adaptive_avgpool2d",
+    "adaptive_avgpool2d_backward",
     "arg_reduce",
+    "avgpool2d",
+    "avgpool2d_backward",
+    "channel_sums",
+    "col2im",
+    "conv_dgrad",
+    "conv_forward",
+    "conv_wgrad",
     "copy_cast",
     "fill",
     "gemm",
     "gemm_raw",
+    "im2col",
     "launch",
+    "maxpool2d",
+    "maxpool2d_backward",
     "pair",
+    "plane_gather",
     "reduce",
     "run_map",
     "run_ternary",
     "run_zip",
     "scan",
     "softmax",
+    "upsample_nearest2d",
+    "upsample_nearest2d_backward",
 ]
 
 _launchers: dict = {}
@@ -342,8 +374,3 @@ def gemm_raw(ad, ao, sa, amod, bd, bo, sb, od, NB, M, N, K) -> None:
            int(amod), bd, int(bo), int(sb[0]), int(sb[1]), int(sb[2]), od, int(NB), int(M),
            int(N), int(K))
 
-
-from ._conv_backend import *  # noqa: E402,F401,F403  (conv / pool entry points)
-from ._conv_backend import __all__ as _conv_all  # noqa: E402
-
-__all__ += _conv_all

@@ -117,7 +117,7 @@ def _bias(out, b, C: int, L: int) -> None:
 
 def conv_forward(x, w, b, geo, G: int, out, keep=None) -> None:
     """out (N, O, *out_hw) = conv(x, w) + b; the columns go to ``keep`` when given."""
-    _, _, _, (N, C, H, W) = _src4(x, line=True)
+    _, _, _, (N, C, _, _) = _src4(x, line=True)
     _, _, _, (_, O, OH, OW) = _src4(out, line=True)
     L, CK = OH * OW, C * geo[0] * geo[1]
     if out.numel() == 0:
@@ -163,7 +163,7 @@ def conv_wgrad(g, x, geo, G: int, gw, keep=None) -> None:
     """gw (O, C/G, kh, kw) = sum_n g[n] @ cols(x)[n]^T per group (``keep``: the forward's
     columns)."""
     _, _, _, (N, O, OH, OW) = _src4(g, line=True)
-    _, _, _, (_, C, H, W) = _src4(x, line=True)
+    _, _, _, (_, C, _, _) = _src4(x, line=True)
     L, CK = OH * OW, C * geo[0] * geo[1]
     if gw.numel() == 0:
         return

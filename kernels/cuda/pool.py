@@ -3,12 +3,14 @@
 Inputs are (buffer, element offset, strides (sn, sc, sh, sw)) with ``dims`` = (N, C, H, W)
 (a 3-D (C, H, W) tensor is N = 1); outputs are contiguous (N*C, OH, OW) buffers. One
 thread per output element, grid-stride loops, metadata by value (int tuples). Semantics are
-the CPU kernels' (kernels/cpu/pool.py): max pooling propagates NaN (``v > best or v != v``,
+the CPU kernels' (kernels/cpu/pool.py): max pooling propagates NaN (``v > best or isnan(v)``,
 the last NaN wins) and records the flat argmax ``h*W + w``; average pools sum in float64.
 
 Every backward is a gather, not a scatter: each input-gradient element loops over the output
 windows that can contain it in (oh, ow) order and sums their contributions, so no atomics,
 deterministic results, and the CPU scatter's order of additions per element."""
+
+import math
 
 from numba import cuda
 
@@ -77,7 +79,7 @@ def maxpool2d(x, xo, xs, dims, geo, OH, OW, out, idx, ninf):
                 if iw < 0 or iw >= W:
                     continue
                 v = x[base + ih * sy + iw * sx]
-                if v > best or v != v:
+                if v > best or math.isnan(v):
                     best = v
                     bi = ih * W + iw
         out[e] = best
@@ -109,7 +111,7 @@ def maxpool2d_backward(g, go, gs, idx, dims, geo, OH, OW, gx, zero):
 @cuda.jit(**_opts)
 def plane_gather(src, so, ss, idx, dims, OH, OW, out):
     """out[p, o] = src[p].flat[idx[p, o]] (the adjoint of ``maxpool2d_backward``)."""
-    N, C, H, W = dims
+    N, C, _, W = dims
     sn, sc, sy, sx = ss
     for e in range(cuda.grid(1), N * C * OH * OW, cuda.gridsize(1)):
         p = e // (OH * OW)
@@ -224,7 +226,7 @@ def adaptive_avgpool2d_backward(g, go, gs, dims, OH, OW, gx):
 @cuda.jit(**_opts)
 def upsample_nearest2d(x, xo, xs, dims, hi, wi, OH, OW, out):
     """out[p, oh, ow] = x[p, hi[oh], wi[ow]] (hi, wi: int64 device arrays)."""
-    N, C, H, W = dims
+    N, C = dims[0], dims[1]
     sn, sc, sy, sx = xs
     for e in range(cuda.grid(1), N * C * OH * OW, cuda.gridsize(1)):
         n, c, oh, ow = _split(e, C, OH, OW)
