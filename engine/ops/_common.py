@@ -89,7 +89,7 @@ def normalize_dims(dim, ndim: int, op: str) -> tuple:
     out = sorted(_wrap_dim(d, ndim, op) for d in dims)
     if len(set(out)) != len(out):
         raise RuntimeError(f"{op}: dim {out} appears multiple times in the list of dims")
-    return tuple(out)
+    return tuple(out) if ndim else ()  # a 0-d tensor accepts dim 0 / -1: nothing to reduce
 
 
 def sum_to(g: Tensor, shape: tuple) -> Tensor:

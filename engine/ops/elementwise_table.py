@@ -132,12 +132,26 @@ _b("maximum", F.maximum, bw=lambda g, a, b, y: (
     g * ((a > b) + (a == b) * 0.5), g * ((b > a) + (a == b) * 0.5)))
 _b("minimum", F.minimum, bw=lambda g, a, b, y: (
     g * ((a < b) + (a == b) * 0.5), g * ((b < a) + (a == b) * 0.5)))
-_b("fmax", F.fmax)
-_b("fmin", F.fmin)
+def _fm_bw(cmp):
+    """fmax/fmin (PyTorch's rule): the whole gradient goes to ``a`` where ``cmp(a, b)`` or
+    ``b`` is nan, else to ``b`` (ties go to ``a``, unlike maximum's even split)."""
+    def bw(g, a, b, y):
+        if not _is_t(b) and math.isnan(b):
+            return g, None
+        keep = cmp(a, b)
+        if _is_t(b):
+            keep = keep | u("isnan", b)
+        return where(keep, g, 0.0), where(keep, 0.0, g)
+    return bw
+
+
+_b("fmax", F.fmax, bw=_fm_bw(lambda a, b: a >= b))
+_b("fmin", F.fmin, bw=_fm_bw(lambda a, b: a <= b))
 _b("atan2", F.atan2, "float", bw=lambda g, a, b, y: (
     g * b / (a * a + b * b), -g * a / (a * a + b * b)))
 _b("hypot", F.hypot, "float", bw=lambda g, a, b, y: (g * a / y, g * b / y), save="aby")
-_b("copysign", F.copysign, "float")
+_b("copysign", F.copysign, "float", bw=lambda g, a, b, y: (
+    g * where(a == 0, 0.0, y / where(a == 0, 1.0, a)), g * 0 if _is_t(b) else None), save="aby")
 _b("xlogy", F.xlogy, "float", bw=lambda g, a, b, y: (g * u("log", b), g * a / b))
 _b("relu_mask", F.relu_mask, bw=lambda g, a, m, y: (binary("relu_mask", g, m), None),
    node="ReluBackwardBackward0")

@@ -102,16 +102,17 @@ def _rebase(x: Tensor, r: Tensor) -> None:
     from .views import as_strided
 
     def viewfn(t):
+        t = t.contiguous()  # a grad may be any view (double backward): rel is for contiguous
         return as_strided(t, shape, stride, t._offset + rel)
 
     def cs_bw(n, g):
-        gb = g.clone()
-        with_grad = viewfn(gb)
-        gr = with_grad.clone()  # g itself may be a stride-0 expand: view the clone
-        from ..autograd.grad_mode import no_grad
-        with no_grad():
-            with_grad._fill_nograd(0)
-        return gb, gr
+        # written with recorded ops (where, as_strided, clone) so double backward works
+        gr = viewfn(g).clone()  # g itself may be a stride-0 expand: view a contiguous copy
+        from .creation import zeros
+        from .elementwise import where
+        m = zeros(g._shape, dtype=D.bool_, device=g.device)
+        viewfn(m)._fill_nograd(True)
+        return where(m, 0.0, g), gr
     record("CopySlices", (base, r), (base,), cs_bw)
     # the view now reads from the rebased base
     from .views import scatter_view

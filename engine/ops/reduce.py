@@ -201,6 +201,8 @@ def _arg(kind, x, dim, keepdim, want_values):
 def _index_backward(in_shape, d, idx, keepdim):
     def bw(n, g):
         from .creation import arange
+        if not in_shape:  # a 0-d input: its one element is the max
+            return (g.reshape(()).clone(),)
         ii = idx if keepdim else idx.unsqueeze(d)
         gg = g if keepdim else g.unsqueeze(d)
         shape = [1] * len(in_shape)
@@ -404,7 +406,9 @@ def _scan(kind, x, dim, dtype=None):
     elif not x._dtype.is_floating_point:
         x = cast(x, D.int64)
     if x.ndim == 0:
-        return _scan(kind, x.reshape(1), 0).reshape(())
+        _wrap_dim(dim, 1)
+        out, _ = _scan(kind, x.reshape(1), 0)
+        return out.reshape(()), 0
     d = _wrap_dim(dim, x.ndim)
     xi = _f16(x)
     with _no_grad():

@@ -228,8 +228,11 @@ def as_strided(x: Tensor, size, stride, storage_offset=None) -> Tensor:
     def bw(n, g):
         if S.is_contiguous(in_shape, in_st):
             rel = off - in_off
-            return (scatter_view(g, in_shape, lambda z: as_strided(z, size, stride, rel),
-                                 "AsStridedBackward"),)
+
+            def viewfn(z):  # z: zeros (forward) or any grad view (double backward)
+                z = z.contiguous()
+                return as_strided(z, size, stride, z._offset + rel)
+            return (scatter_view(g, in_shape, viewfn, "AsStridedBackward"),)
         raise RuntimeError("as_strided backward of a non-contiguous input is not supported")
     return _record_view("AsStridedBackward0", x, out, bw)
 
