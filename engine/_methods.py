@@ -267,6 +267,8 @@ def _pow(x, e):
     return unary("pow_scalar", x, e)
 
 
+    elif type(e) is int and x._dtype is D.bool_ and e >= 0:  # bool ** int -> int64, as torch
+        x = E.cast(x, D.int64)
 def _nan_to_num(x, nan, posinf, neginf):
     import numpy as np
     if not x._dtype.is_floating_point:

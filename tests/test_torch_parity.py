@@ -1314,6 +1314,8 @@ DTYPE_OPS = {
  "stack_with_i": lambda m, x: m.stack([x, m.ones(2, dtype=m.int64)]),
  "median": lambda m, x: x.median(), "fmod": lambda m, x: m.fmod(x, 2),
  "remainder": lambda m, x: x % 2,
+ "ceil": lambda m, x: x.ceil(), "argmin": lambda m, x: x.argmin(0),
+ "pow3": lambda m, x: x ** 3, "pow0": lambda m, x: m.pow(x, 0),
 }
 
 
@@ -1329,6 +1331,8 @@ def _dtype_outcome(m, dn, fn):
     return str(r.dtype), [round(float(v), 3) for v in r.reshape(-1).tolist()]
 
 
+# ops whose bool behaviour is special in torch (raise, or promote to int64): checked by
+# test_dtype_sweep_bool_gaps
 _BOOL_GAPS = {"argmax", "abs", "floor", "round", "pow2", "square", "matmul", "dot", "relu",
               "trunc", "topk", "median"}
 
@@ -1341,10 +1345,6 @@ def test_dtype_sweep(dn):
     assert [b for b in bad if b[1] != b[2]] == []
 
 
-@pytest.mark.xfail(reason="bool tensors: abs/floor/trunc/relu/argmax/topk/median run (torch "
-                          "raises), round raises a non-builtin error, bool**2 and square stay "
-                          "bool (torch: int64), bool matmul/dot raise TypeError (torch: "
-                          "NotImplementedError)", strict=True)
 def test_dtype_sweep_bool_gaps():
     bad = [n for n in sorted(_BOOL_GAPS) if _dtype_outcome(engine, "bool", DTYPE_OPS[n])
            != _dtype_outcome(torch, "bool", DTYPE_OPS[n])]

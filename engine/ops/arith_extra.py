@@ -36,3 +36,34 @@ def rsub(input: Tensor, other, *, alpha=1) -> Tensor:
             if n.next_functions[0][0] is not None else None,
             _as(sum_to(g, oshape), ot) if n.next_functions[1][0] is not None else None))
     return r
+
+
+# bool inputs of unary ops, as PyTorch's CPU kernels: (exception, message) to raise, or
+# "int64" to compute in int64 (square: bool ** 2 promotes)
+_BOOL_UNARY = {
+    "abs": (NotImplementedError, "\"abs_cpu\" not implemented for 'Bool'"),
+    "floor": (NotImplementedError, "\"floor_vml_cpu\" not implemented for 'Bool'"),
+    "ceil": (NotImplementedError, "\"ceil_vml_cpu\" not implemented for 'Bool'"),
+    "trunc": (NotImplementedError, "\"trunc_vml_cpu\" not implemented for 'Bool'"),
+    "round": (NotImplementedError, "\"round_vml_cpu\" not implemented for 'Bool'"),
+    "round_dec": (NotImplementedError, "\"round_cpu\" not implemented for 'Bool'"),
+    "frac": (NotImplementedError, "\"frac_cpu\" not implemented for 'Bool'"),
+    "relu": (RuntimeError, "Boolean inputs not supported for relu"),
+    "relu6": (RuntimeError, "Bool inputs not supported for hardtanh"),
+    "leaky_relu": (NotImplementedError, "\"leaky_relu_cpu\" not implemented for 'Bool'"),
+    "square": "int64",
+    "pow_scalar": "int64",
+}
+
+
+def bool_unary(name: str, x: Tensor, p, q, out):
+    """The bool-input rule of unary op ``name``: raises, or returns the int64 result; None
+    when bool runs as usual."""
+    rule = _BOOL_UNARY.get(name)
+    if rule is None:
+        return None
+    if rule == "int64":
+        from .. import _dtype as D
+        from .elementwise import cast, unary
+        return unary(name, cast(x, D.int64), p, q, out)
+    raise rule[0](rule[1])

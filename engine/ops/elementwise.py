@@ -139,6 +139,11 @@ def unary(name: str, x: Tensor, p=0, q=0, out=None) -> Tensor:
 def _unary_backward(node, g):
     op, p, q = node.ctx
     t = node.saved[0].unpack(node)
+    if dt is D.bool_:  # PyTorch refuses bool for some ops (abs, floor, relu, ...)
+        from .arith_extra import bool_unary
+        r = bool_unary(name, x, p, q, out)
+        if r is not None:
+            return r
     return (op.bw(g, t, p, q),)
 
 

@@ -38,6 +38,12 @@ def _check(op, a, b):
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}(): expected Tensor arguments, got {type(t).__name__}")
     check_same_device(op, a, b)
+    if a._dtype is D.bool_ and b._dtype is D.bool_:
+        k = {"mm": "addmm_impl_cpu_", "bmm": "bmm", "dot": "dot"}.get(op)
+        if k is None:  # matmul: named after the kernel its shapes reach
+            k = ("dot" if a.ndim == 1 and b.ndim == 1 else "addmv_impl_cpu" if b.ndim == 1
+                 else "bmm" if a.ndim > 2 or b.ndim > 2 else "addmm_impl_cpu_")
+        raise NotImplementedError(f"\"{k}\" not implemented for 'Bool'")
     if a._dtype is not b._dtype:
         raise RuntimeError(f"{op}: expected both operands to have the same dtype, but got "
                            f"{a._dtype} and {b._dtype}. Convert one with .to(dtype).")
