@@ -67,7 +67,7 @@ def _optimizer(lib, kind, params):
     return lib.optim.SGD(params, lr=0.01, momentum=0.9)
 
 
-def _stepper(lib, kind, model, x, y):
+def _stepper(lib, kind, model, x, y, with_step=True):
     F = lib.nn.functional
     opt = _optimizer(lib, kind, model.parameters())
     loss_fn = F.mse_loss if kind == "tiny" else F.cross_entropy
@@ -76,12 +76,13 @@ def _stepper(lib, kind, model, x, y):
         opt.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
-        opt.step()
+        if with_step:
+            opt.step()
         return loss
     return step
 
 
-def _build(ctx: Ctx, kind: str, batch: int):
+def _build(ctx: Ctx, kind: str, batch: int, with_step: bool = True):
     import engine as E
     x, y = _data(kind, batch)
     T = ctx.torch
@@ -96,12 +97,12 @@ def _build(ctx: Ctx, kind: str, batch: int):
     if ctx.device != "cpu":
         emodel = emodel.to(ctx.device)
     ex, ey = E.from_numpy(x).to(ctx.device), E.from_numpy(y).to(ctx.device)
-    impls = {"engine": _stepper(E, kind, emodel, ex, ey)}
+    impls = {"engine": _stepper(E, kind, emodel, ex, ey, with_step)}
     meta = {}
     if tmodel is not None and (ctx.device == "cpu" or T.cuda.is_available()):
         tmodel = tmodel.to(ctx.device)
         tx, ty = T.from_numpy(x).to(ctx.device), T.from_numpy(y).to(ctx.device)
-        impls["torch"] = _stepper(T, kind, tmodel, tx, ty)
+        impls["torch"] = _stepper(T, kind, tmodel, tx, ty, with_step)
         # Same weights and batch: the first losses must agree (checks the setups match).
         le, lt = impls["engine"]().item(), impls["torch"]().item()
         meta = {"loss0_engine": le, "loss0_torch": lt, "loss0_absdiff": abs(le - lt)}
@@ -138,4 +139,10 @@ def training_rows(ctx: Ctx) -> list[Row]:
                         lambda c, k=kind, b=batch: _build(c, k, b), "GFLOP/s",
                         6.0 * _macs(kind) * batch, {"engine": Target("torch_ratio_le", tgt)},
                         bound))
+    # the autograd issue's figure: forward + backward only (zero_grad, loss, backward)
+    for batch in ((8, 16) if q else (64, 512)):
+        rows.append(Row(f"fwdbwd_mlp_b{batch}", f"MLP 784-256-128-10 forward+backward bs={batch}",
+                        "training", lambda c, b=batch: _build(c, "mlp", b, with_step=False),
+                        "GFLOP/s", 6.0 * _macs("mlp") * batch, {},
+                        "GEMMs plus the tape's per-op recording and replay"))
     return rows

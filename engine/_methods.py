@@ -187,8 +187,12 @@ def _clamp_fast(x, lo, hi):
 
 
 def _unary_method(name):
+    from .ops.elementwise import fast_unary
+    entry = UNARY[name]
+
     def method(self):
-        return unary(name, self)
+        r = fast_unary(entry, self) if name != "neg" else None
+        return r if r is not None else unary(name, self)
     method.__name__ = name
     return method
 
@@ -214,7 +218,13 @@ def _binary_inplace(op):
 
 
 def _operator(op):
+    from .ops.elementwise import BINARY, fast_binary
+    entry = BINARY[op]
+
     def method(self, other):
+        r = fast_binary(entry, self, other)
+        if r is not None:
+            return r
         if not isinstance(other, (Tensor, int, float, bool)) and not hasattr(other, "dtype"):
             return NotImplemented
         return binary(op, self, other)
@@ -257,6 +267,8 @@ def _pow(x, e):
         return NotImplemented
     if isinstance(e, float) and not x._dtype.is_floating_point:
         x = E.cast(x, D.get_default_dtype())
+    elif type(e) is int and x._dtype is D.bool_ and e >= 0:  # bool ** int -> int64, as torch
+        x = E.cast(x, D.int64)
     elif isinstance(e, int) and e < 0 and not x._dtype.is_floating_point:
         raise RuntimeError(f"pow: Integers to negative integer powers are not allowed (got "
                            f"{x._dtype} ** {e}); use a float tensor, e.g. x.float() ** {e}")
@@ -267,8 +279,6 @@ def _pow(x, e):
     return unary("pow_scalar", x, e)
 
 
-    elif type(e) is int and x._dtype is D.bool_ and e >= 0:  # bool ** int -> int64, as torch
-        x = E.cast(x, D.int64)
 def _nan_to_num(x, nan, posinf, neginf):
     import numpy as np
     if not x._dtype.is_floating_point:

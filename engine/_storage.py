@@ -10,7 +10,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["Storage", "cpu_empty", "cpu_allocator_stats", "cpu_empty_cache"]
+__all__ = ["Storage", "PooledStorage", "cpu_storage", "cpu_empty", "cpu_allocator_stats", "cpu_empty_cache"]
 
 _POOL_MIN = 1 << 20          # pool only blocks >= 1 MiB: small ones are cheap from malloc
 _POOL_CAP = 2 << 30          # never hold more than 2 GiB of idle blocks
@@ -92,6 +92,14 @@ class Storage:
     def size(self) -> int:
         return self.data.size
 
+
+
+class PooledStorage(Storage):
+    """A Storage whose buffer came from the pool: returned to it when freed. (Only these
+    have a ``__del__``: a Python-level finalizer on every small tensor costs ~0.2 us.)"""
+
+    __slots__ = ()
+
     def __del__(self):
         raw = self.raw
         # refcount 3 = this slot + data.base + the call's argument: no numpy view of the
@@ -100,3 +108,8 @@ class Storage:
                 and sys.getrefcount(self.data) == 2):
             self.data = None
             _release(raw)
+
+
+def cpu_storage(data, device, raw):
+    """The Storage for a ``cpu_empty`` result (pooled blocks go back to the pool when freed)."""
+    return Storage(data, device) if raw is None else PooledStorage(data, device, raw)

@@ -8,7 +8,7 @@ import numpy as np
 from . import _dtype as D
 from ._device import CPU
 from ._size import Size
-from ._storage import Storage, cpu_empty
+from ._storage import Storage, PooledStorage, cpu_storage, cpu_empty
 
 __all__ = ["Tensor", "make", "empty_tensor"]
 
@@ -431,7 +431,7 @@ def empty_tensor(shape: tuple, dtype: D.dtype, device=CPU) -> Tensor:
         n *= s
     if device is CPU:
         data, raw = cpu_empty(n, dtype.np)
-        st = Storage(data, CPU, raw)
+        st = Storage(data, CPU) if raw is None else PooledStorage(data, CPU, raw)
     else:
         from .cuda._memory import cuda_storage
         st = cuda_storage(n, dtype, device)

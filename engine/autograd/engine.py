@@ -179,8 +179,10 @@ def _run_node(node, grads, capture, results, need, accumulate, create_graph, han
                         pass
     if isinstance(node, AccumulateGrad):
         g = grads[0]
-        if g is not None and accumulate and (capture is None or (node, 0) in capture):
-            _store_leaf_grad(node.variable, g, create_graph, handed)
+        v = node.variable  # None when the leaf was freed: nobody can read its grad
+        if g is not None and v is not None and accumulate and (
+                capture is None or (node, 0) in capture):
+            _store_leaf_grad(v, g, create_graph, handed)
         return ()
     if need is not None and not need.get(node, False):
         return [None] * len(node.next_functions)

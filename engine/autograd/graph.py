@@ -174,11 +174,18 @@ class _Handle:
 class AccumulateGrad(Node):
     """The sink for a leaf tensor's gradient."""
 
-    __slots__ = ("variable",)
+    # The leaf holds its accumulator (one per leaf, as PyTorch) and the accumulator holds the
+    # leaf weakly: no reference cycle, so both are freed by refcounting.
+    __slots__ = ("_variable",)
 
     def __init__(self, variable):
-        super().__init__((), None, None, [(variable._shape, variable._dtype, variable.device)])
-        self.variable = variable
+        super().__init__((), None, None, [(variable._shape, variable._dtype,
+                                           variable._storage.device)])
+        self._variable = weakref.ref(variable)
+
+    @property
+    def variable(self):
+        return self._variable()
 
 
 def node_class(name: str) -> type:
@@ -194,21 +201,23 @@ def grad_edge(t):
     if fn is not None:
         return (fn, t._output_nr)
     if not t._requires_grad:
-        return (None, 0)
-    ref = t._accumulator
-    acc = ref() if ref is not None else None
+        return _NO_EDGE
+    acc = t._accumulator
     if acc is None:
-        acc = AccumulateGrad(t)
-        t._accumulator = weakref.ref(acc)
+        acc = t._accumulator = AccumulateGrad(t)
     return (acc, 0)
+
+
+_NO_EDGE = (None, 0)
 
 
 def record(name: str, inputs, outputs, backward_fn, saved=(), ctx=None):
     """Record an op on the tape: set ``grad_fn`` on each output. ``saved`` holds
     (tensor, is_output) pairs checked against in-place modification at backward time."""
-    node = node_class(name)(tuple(grad_edge(t) if t is not None else (None, 0) for t in inputs),
-                            backward_fn, ctx,
-                            [(o._shape, o._dtype, o.device) for o in outputs])
+    cls = _classes.get(name) or node_class(name)
+    node = cls(tuple([(t._grad_fn, t._output_nr) if t is not None and t._grad_fn is not None
+                      else (grad_edge(t) if t is not None else _NO_EDGE) for t in inputs]),
+               backward_fn, ctx, [(o._shape, o._dtype, o._storage.device) for o in outputs])
     if saved:
         node.saved = [SavedTensor(t, is_out) for t, is_out in saved]
     for i, o in enumerate(outputs):

@@ -9,6 +9,8 @@ from .._strided import broadcast_shapes
 from ..autograd.graph import record
 from kernels.cpu.elementwise import map_kernels, zip_kernels, PARALLEL_MIN
 from .._device import CPU
+from .._storage import Storage, PooledStorage, cpu_empty
+from .._tensor import make, contiguous_strides
 from ..autograd.grad_mode import _enabled
 from ._common import (Tensor, empty_tensor, needs_grad, backend, scalar_array,
                       check_same_device, sum_to, shape_str)
@@ -86,20 +88,42 @@ def _compute_dtype(dt: D.dtype):
 
 
 # ---- unary ---------------------------------------------------------------------------
+_MK: dict = {}  # op name -> map KernelSet
+
+
 def _fast_unary(op, x, p, q):
     dt = x._dtype
-    if x._storage.device is not CPU or not x._contig or dt.category != 2 or dt is D.float16 \
+    st = x._storage
+    if st.device is not CPU or not x._contig or dt.category != 2 or dt is D.float16 \
             or op.kind not in ("float", "same"):
         return None
-    out = empty_tensor(x._shape, dt, CPU)
-    n = out.numel()
+    k = _MK.get(op.name)
+    if k is None:
+        k = _MK[op.name] = map_kernels(op.fn)
+    shape = x._shape
+    n = 1
+    for s in shape:
+        n *= s
+    data, raw = cpu_empty(n, dt.np)
+    ost = Storage(data, CPU) if raw is None else PooledStorage(data, CPU, raw)
+    out = make(ost, shape, contiguous_strides(shape), 0, dt, True)
     if n:
-        k = map_kernels(op.fn)
         off = x._offset
+        xv = st.data
+        if off or xv.shape[0] != n:
+            xv = xv[off:off + n]
         np_t = dt.np.type
-        (k.flat_par if n >= PARALLEL_MIN else k.flat)(x._storage.data[off:off + n],
-                                                       out._storage.data, np_t(p), np_t(q))
+        (k.flat_par if n >= PARALLEL_MIN else k.flat)(xv, data, np_t(p), np_t(q))
     return out
+
+
+def fast_unary(op: Op, x: Tensor, p=0, q=0):
+    """``op(x)`` by the fast path, recorded for autograd when needed; None if not applicable."""
+    r = _fast_unary(op, x, p, q)
+    if r is not None and op.bw is not None and (x._requires_grad or x._grad_fn is not None) \
+            and _enabled.get():
+        _record_unary(op, x, r, p, q)
+    return r
 
 
 def unary(name: str, x: Tensor, p=0, q=0, out=None) -> Tensor:
@@ -108,14 +132,18 @@ def unary(name: str, x: Tensor, p=0, q=0, out=None) -> Tensor:
         raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
                            "you are trying to invert a mask, use the `~` or `logical_not()` "
                            "operator instead.")
-    if out is None and isinstance(x, Tensor) and not (
-            _enabled.get() and (x._requires_grad or x._grad_fn is not None)):
-        r = _fast_unary(op, x, p, q)
+    if out is None and isinstance(x, Tensor):
+        r = fast_unary(op, x, p, q)
         if r is not None:
             return r
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(x).__name__}")
     dt = x._dtype
+    if dt is D.bool_:  # PyTorch refuses bool for some ops (abs, floor, relu, ...)
+        from .arith_extra import bool_unary
+        r = bool_unary(name, x, p, q, out)
+        if r is not None:
+            return r
     if op.kind == "float" and not dt.is_floating_point:
         dt = D.get_default_dtype()
     elif op.kind == "int" and dt.is_floating_point:  # NotImplementedError, as PyTorch
@@ -131,19 +159,18 @@ def unary(name: str, x: Tensor, p=0, q=0, out=None) -> Tensor:
     if odt is not out._dtype:
         out = cast(out, odt)
     if op.bw is not None and needs_grad(x):
-        saved = ((x, False),) if op.save == "x" else ((out, True),)
-        record(op.node, (x,), (out,), _unary_backward, saved, (op, p, q))
+        _record_unary(op, x, out, p, q)
     return out
+
+
+def _record_unary(op, x, out, p, q):
+    saved = ((x, False),) if op.save == "x" else ((out, True),)
+    record(op.node, (x,), (out,), _unary_backward, saved, (op, p, q))
 
 
 def _unary_backward(node, g):
     op, p, q = node.ctx
     t = node.saved[0].unpack(node)
-    if dt is D.bool_:  # PyTorch refuses bool for some ops (abs, floor, relu, ...)
-        from .arith_extra import bool_unary
-        r = bool_unary(name, x, p, q, out)
-        if r is not None:
-            return r
     return (op.bw(g, t, p, q),)
 
 
@@ -158,18 +185,25 @@ def _operand(v, dt, dev):
     return scalar_array(v, dt)
 
 
+_ZK: dict = {}  # (op name, float?) -> zip KernelSet: skips the fn / cache lookups per call
+
+
 def _fast_binary(op, a, b):
     """The common case without the general machinery: contiguous CPU float/int tensors of one
     dtype and shape, or a tensor with a Python scalar of its own category. None otherwise."""
     dt = a._dtype
-    if a._storage.device is not CPU or not a._contig or dt is D.float16 or op.kind == "int":
+    st = a._storage
+    kind = op.kind
+    if st.device is not CPU or not a._contig or dt is D.float16 or kind == "int":
         return None
-    if type(b) is float:
-        if dt.category != 2:
+    cat = dt.category
+    tb = type(b)
+    if tb is float:
+        if cat != 2:
             return None
         bv = scalar_array(b, dt)
-    elif type(b) is int:
-        if dt.category == 0:
+    elif tb is int:
+        if cat == 0:
             return None
         bv = scalar_array(b, dt)
     elif isinstance(b, Tensor):
@@ -179,33 +213,54 @@ def _fast_binary(op, a, b):
         bv = None
     else:
         return None
-    if op.kind == "float" and dt.category != 2:
+    if kind == "float" and cat != 2:
         return None
-    fn = op.fn
-    if isinstance(fn, tuple):
-        fn = fn[0] if dt.category == 2 else fn[1]
-        if dt.category != 2 and op.name in ("floor_divide", "remainder", "fmod"):
-            _check_int_divisor(op.name, b)
+    k = _ZK.get((op.name, cat == 2))
+    if k is None:
+        fn = op.fn
+        if isinstance(fn, tuple):
+            fn = fn[0] if cat == 2 else fn[1]
+        k = _ZK[(op.name, cat == 2)] = zip_kernels(fn)
+    if cat != 2 and op.name in ("floor_divide", "remainder", "fmod"):
+        _check_int_divisor(op.name, b)
     shape = a._shape
-    out = empty_tensor(shape, D.bool_ if op.kind == "bool" else dt, CPU)
-    n = out.numel()
+    n = 1
+    for s in shape:
+        n *= s
+    odt = D.bool_ if kind == "bool" else dt
+    data, raw = cpu_empty(n, odt.np)
+    out = make(Storage(data, CPU) if raw is None else PooledStorage(data, CPU, raw), shape,
+               contiguous_strides(shape), 0, odt, True)
     if n:
-        k = zip_kernels(fn)
         off = a._offset
-        av = a._storage.data[off:off + n]
+        av = st.data
+        if off or av.shape[0] != n:
+            av = av[off:off + n]
         if bv is None:
             off = b._offset
-            bv = b._storage.data[off:off + n]
-        (k.flat_par if n >= PARALLEL_MIN else k.flat)(av, bv, out._storage.data)
+            bv = b._storage.data
+            if off or bv.shape[0] != n:
+                bv = bv[off:off + n]
+        (k.flat_par if n >= PARALLEL_MIN else k.flat)(av, bv, data)
     return out
+
+
+def fast_binary(op: Op, a: Tensor, b):
+    """``op(a, b)`` by the fast path, recorded for autograd when needed; None when the fast
+    path does not apply (the operators try this before ``binary``)."""
+    r = _fast_binary(op, a, b)
+    if r is not None and op.bw is not None:
+        tb = isinstance(b, Tensor)
+        if (a._requires_grad or a._grad_fn is not None or (
+                tb and (b._requires_grad or b._grad_fn is not None))) and _enabled.get():
+            _record_binary(op, op.name, a, b, r, True, tb, a._shape, b._shape if tb else ())
+    return r
 
 
 def binary(name: str, a, b, out=None) -> Tensor:
     op = BINARY[name]
-    if out is None and isinstance(a, Tensor) and not (
-            _enabled.get() and (a._requires_grad or a._grad_fn is not None or (
-                isinstance(b, Tensor) and (b._requires_grad or b._grad_fn is not None)))):
-        r = _fast_binary(op, a, b)
+    if out is None and isinstance(a, Tensor):
+        r = fast_binary(op, a, b)
         if r is not None:
             return r
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
@@ -254,22 +309,25 @@ def binary(name: str, a, b, out=None) -> Tensor:
     if odt is not out._dtype:
         out = cast(out, odt)
     if op.bw is not None and needs_grad(a if ta else None, b if tb else None):
-        saved = []
-        keep_a, keep_b = "a" in op.save, "b" in op.save
-        if name in ("mul", "div"):  # d/da needs only b; d/db needs a (as PyTorch saves)
-            keep_a = tb and (b._requires_grad or b._grad_fn is not None)
-            keep_b = True
-        if keep_a:
-            saved.append((a, False) if ta else None)
-        if keep_b:
-            saved.append((b, False) if tb else None)
-        if "y" in op.save:
-            saved.append((out, True))
-        node = record(op.node, (a if ta else None, b if tb else None), (out,), _binary_backward,
-                      [s for s in saved if s is not None], (op, a if not ta else None,
-                                                            b if not tb else None, sa, sb,
-                                                            keep_a and ta))
+        _record_binary(op, name, a, b, out, ta, tb, sa, sb)
     return out
+
+
+def _record_binary(op, name, a, b, out, ta, tb, sa, sb):
+    saved = []
+    keep_a, keep_b = "a" in op.save, "b" in op.save
+    if name in ("mul", "div"):  # d/da needs only b; d/db needs a (as PyTorch saves)
+        keep_a = tb and (b._requires_grad or b._grad_fn is not None)
+        keep_b = True
+    if keep_a:
+        saved.append((a, False) if ta else None)
+    if keep_b:
+        saved.append((b, False) if tb else None)
+    if "y" in op.save:
+        saved.append((out, True))
+    record(op.node, (a if ta else None, b if tb else None), (out,), _binary_backward,
+           [s for s in saved if s is not None], (op, a if not ta else None,
+                                                 b if not tb else None, sa, sb, keep_a and ta))
 
 
 def _check_int_divisor(name: str, b) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import _dtype as D
 from .. import _strided as S
-from .._tensor import Tensor
+from .._tensor import Tensor, make
 from ..autograd.graph import record
 from ._common import needs_grad, empty_tensor, shape_str, backend, check_same_device, sum_to
 from .elementwise import cast
@@ -346,16 +346,25 @@ def linear(x: Tensor, w: Tensor, bias: Tensor | None = None) -> Tensor:
     addmm/mm: the weight gradient is computed as ``g.T @ x`` so it arrives contiguous (no
     transpose copy when it is accumulated into ``w.grad``)."""
     _check("linear", x, w)
-    out = _gemm(x, w.t(), (x._shape[0], w._shape[0]))
+    # w.T as a plain view: the node below is the only record (no TBackward0 in between)
+    wt = make(w._storage, (w._shape[1], w._shape[0]), (w._stride[1], w._stride[0]), w._offset,
+              w._dtype, w._shape[0] <= 1)
+    out = _gemm(x, wt, (x._shape[0], w._shape[0]))
     if bias is not None:
         check_same_device("linear", x, bias)
         if bias._dtype is not out._dtype:
             raise RuntimeError(f"linear: expected bias to have dtype {out._dtype}, got "
                                f"{bias._dtype}")
-        from .elementwise import binary
+        from .elementwise import BINARY, binary
         from ..autograd.grad_mode import no_grad
-        with no_grad():
-            out = binary("add", out, bias, out=out)  # in place: out is fresh
+        if out._dtype is D.float16:
+            with no_grad():
+                out = binary("add", out, bias)
+        else:  # out is fresh: add the bias in place
+            fn = BINARY["add"].fn
+            if isinstance(fn, tuple):
+                fn = fn[0] if out._dtype.is_floating_point else fn[1]
+            backend(out._storage.device).run_zip(fn, out, out, bias._expand_nograd(out._shape))
     if needs_grad(x, w, bias):
         def bw(n, g):
             eb, ex, ew = (e[0] is not None for e in n.next_functions)

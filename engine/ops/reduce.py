@@ -9,6 +9,7 @@ import math
 from .. import _dtype as D
 from .. import _strided as S
 from .._tensor import Tensor, _wrap_dim
+from .._device import CPU
 from ..autograd.graph import record, relabel
 from ._common import needs_grad, empty_tensor, normalize_dims, shape_str, backend
 from .elementwise import cast, where
@@ -71,6 +72,13 @@ def _expand_grad(g, x, dims, keepdim):
 
 def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Sum over ``dim`` (all dims when None). Integers and bools sum into int64."""
+    if dim is None and dtype is None and not keepdim and isinstance(x, Tensor):
+        out = _fast_sum_all(x)
+        if out is not None:
+            if needs_grad(x):
+                shape = x._shape
+                record("SumBackward0", (x,), (out,), lambda n, g: (g.expand(shape),))
+            return out
     dims = normalize_dims(dim, x.ndim, "sum")
     dt = D.to_dtype(dtype) if dtype is not None else (
         x._dtype if x._dtype.is_floating_point else D.int64)
@@ -82,6 +90,24 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
         shape = x._shape
         record("SumBackward1" if dim is not None else "SumBackward0", (x,), (out,),
                lambda n, g: (_expand_grad(g, _Shape(shape), dims, keepdim),))
+    return out
+
+
+def _fast_sum_all(x: Tensor):
+    """Sum of a whole contiguous float CPU tensor without the general (M, K) plan (the
+    per-call cost of small reductions is all Python); None when not applicable."""
+    dt = x._dtype
+    if not x._contig or x._storage.device is not CPU or dt.category != 2 or dt is D.float16:
+        return None
+    n = 1
+    for s in x._shape:
+        n *= s
+    if n == 0:
+        return None
+    from kernels.cpu import reduce as R
+    out = empty_tensor((), dt, CPU)
+    off = x._offset
+    R.reduce_rows("sum", x._storage.data[off:off + n].reshape(1, n), out._storage.data)
     return out
 
 
@@ -259,10 +285,14 @@ def aminmax(x, *, dim=None, keepdim=False):
 
 
 def argmax(x, dim=None, keepdim=False):
+    if x._dtype is D.bool_:
+        raise RuntimeError("argmax(): does not support bool input")
     return _arg("max", x, dim, keepdim, False)
 
 
 def argmin(x, dim=None, keepdim=False):
+    if x._dtype is D.bool_:
+        raise RuntimeError("argmin(): does not support bool input")
     return _arg("min", x, dim, keepdim, False)
 
 
@@ -498,6 +528,8 @@ def argsort(x, dim=-1, descending=False, stable=False):
 
 
 def topk(x, k, dim=-1, largest=True, sorted=True):
+    if x._dtype is D.bool_:
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     d = _wrap_dim(dim, x.ndim) if x.ndim else 0
     if x.ndim == 0:
         x = x.reshape(1)
@@ -511,6 +543,9 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
 
 def median(x, dim=None, keepdim=False):
     """Lower median (PyTorch's definition); with ``dim``, (values, indices)."""
+    if x._dtype is D.bool_:
+        raise NotImplementedError(f"\"{'median_cpu' if dim is None else 'median_out'}\" not "
+                                  "implemented for 'Bool'")
     if dim is None:
         flat = x.reshape(-1)
         v, i = median(flat, 0)
