@@ -14,23 +14,25 @@ class GradcheckError(RuntimeError):
 def _numeric(fn, inputs, i, eps):
     x = inputs[i]
     flat = x.detach().reshape(-1)
-    outs = []
     base = fn(*inputs)
     base = base if isinstance(base, tuple) else (base,)
     jac = [np.zeros((x.numel(), o.numel())) for o in base]
-    if True:  # fn runs with grad mode on: gradgradcheck's fn itself calls autograd.grad
-        for k in range(x.numel()):
-            orig = float(flat[k].item())
-            flat[k] = orig + eps
-            plus = fn(*inputs)
-            flat[k] = orig - eps
-            minus = fn(*inputs)
-            flat[k] = orig
-            plus = plus if isinstance(plus, tuple) else (plus,)
-            minus = minus if isinstance(minus, tuple) else (minus,)
-            for j, (p, m) in enumerate(zip(plus, minus)):
-                jac[j][k] = (p.detach().double().numpy().reshape(-1)
-                             - m.detach().double().numpy().reshape(-1)) / (2 * eps)
+
+    def snapshot():
+        # copy now: an output may be a view of the input we are about to perturb again
+        r = fn(*inputs)  # grad mode stays on: gradgradcheck's fn itself calls autograd.grad
+        r = r if isinstance(r, tuple) else (r,)
+        return [o.detach().double().numpy().reshape(-1).copy() for o in r]
+
+    for k in range(x.numel()):
+        orig = float(flat[k].item())
+        flat[k] = orig + eps
+        plus = snapshot()
+        flat[k] = orig - eps
+        minus = snapshot()
+        flat[k] = orig
+        for j, (p, m) in enumerate(zip(plus, minus)):
+            jac[j][k] = (p - m) / (2 * eps)
     return jac
 
 

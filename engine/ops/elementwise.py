@@ -126,6 +126,14 @@ def fast_unary(op: Op, x: Tensor, p=0, q=0):
     return r
 
 
+# activations PyTorch computes only for floating types (its kernel names, as in its errors)
+_FLOAT_ONLY = {"elu": "elu_cpu", "selu": "elu_cpu", "celu": "elu_cpu", "gelu": "GeluKernelImpl",
+               "gelu_tanh": "GeluKernelImpl", "silu": "silu_cpu", "mish": "mish_cpu",
+               "softplus": "softplus_cpu", "hardswish": "hardswish_cpu",
+               "hardsigmoid": "hardsigmoid_cpu", "leaky_relu": "leaky_relu_cpu",
+               "round_dec": "round_cpu"}
+
+
 def unary(name: str, x: Tensor, p=0, q=0, out=None) -> Tensor:
     op = UNARY[name]
     if name == "neg" and isinstance(x, Tensor) and x._dtype is D.bool_:
@@ -144,6 +152,11 @@ def unary(name: str, x: Tensor, p=0, q=0, out=None) -> Tensor:
         r = bool_unary(name, x, p, q, out)
         if r is not None:
             return r
+    if not dt.is_floating_point and name in _FLOAT_ONLY:
+        from ._out import _scalar_name
+        raise NotImplementedError(f'"{_FLOAT_ONLY[name]}" not implemented for '
+                                  f"'{_scalar_name(dt)}' ({name} needs a floating-point "
+                                  "tensor: convert with .float())")
     if op.kind == "float" and not dt.is_floating_point:
         dt = D.get_default_dtype()
     elif op.kind == "int" and dt.is_floating_point:  # NotImplementedError, as PyTorch
