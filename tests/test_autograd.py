@@ -236,3 +236,34 @@ def test_memory_flat_over_long_loop():
     before = live_nodes()   # other tests may hold graphs; only growth matters here
     loop(300)
     assert live_nodes() - before < 5
+
+
+def test_gradcheck_of_view_outputs():
+    # outputs that are views of the perturbed input must be copied between perturbations
+    x = engine.randn(2, 3, dtype=engine.float64, requires_grad=True)
+    assert gradcheck(lambda t: t.t(), (x,))
+    assert gradcheck(lambda t: t[1:, ::2], (x,))
+    assert gradgradcheck(lambda t: (t * t).t(), (x,))
+
+
+def test_wrong_backward_of_a_view_is_caught():
+    class BadT(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.t()
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.t() * 2
+
+    x = engine.randn(2, 3, dtype=engine.float64, requires_grad=True)
+    assert not gradcheck(BadT.apply, (x,), raise_exception=False)
+
+
+@pytest.mark.parametrize("name", ["elu", "selu", "gelu", "silu", "mish", "softplus",
+                                  "hardswish", "hardsigmoid", "leaky_relu"])
+def test_float_only_activations_refuse_integers(name):
+    fn = getattr(engine.nn.functional, name)
+    with pytest.raises(NotImplementedError, match="not implemented for 'Long'"):
+        fn(engine.tensor([1, 2]))
+    assert fn(engine.tensor([1.0, 2.0])).dtype == engine.float32
