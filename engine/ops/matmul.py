@@ -28,9 +28,17 @@ def get_matmul_backend() -> str:
     return _backend[0]
 
 
-def _use_blas(dt) -> bool:
+# 'auto' sends a product to the BLAS only from this many multiply-adds (1024^3) up. Below it
+# the engine's own GEMM runs on the same Numba thread pool as every other kernel: alternating
+# two spin-waiting pools (OpenMP's and OpenBLAS's) on a 2-core machine made whole training
+# steps 2-4x slower, and the own GEMM is on par with the BLAS at these sizes (BENCHMARKS.md).
+BLAS_MIN_WORK = 1 << 30
+
+
+def _use_blas(dt, work: int = 0) -> bool:
     mode = _backend[0]
-    return mode == "blas" or (mode == "auto" and dt in (D.float32, D.float64))
+    return mode == "blas" or (mode == "auto" and dt in (D.float32, D.float64)
+                              and work >= BLAS_MIN_WORK)
 
 
 def _check(op, a, b):
@@ -54,8 +62,9 @@ def _gemm(a, b, shape):
     cdt = D.float32 if dt is D.float16 else dt
     out = empty_tensor(shape, cdt, a._storage.device)
     if out.numel():
+        work = out.numel() * a._shape[-1]
         backend(a._storage.device).gemm(cast(a, cdt), cast(b, cdt), out,
-                                         _use_blas(cdt) and a.is_cpu)
+                                         _use_blas(cdt, work) and a.is_cpu)
     return cast(out, dt)
 
 
