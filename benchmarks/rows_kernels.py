@@ -200,10 +200,13 @@ def kernel_rows(ctx: Ctx) -> list[Row]:
         if m >= 1024:
             tg = {"engine": Target("numpy_rate_ge", 0.95),
                   "engine-gemm": Target("numpy_rate_ge", 0.60)}
+        from engine.ops.matmul import BLAS_MIN_WORK
+        path = "BLAS" if m ** 3 >= BLAS_MIN_WORK else "own GEMM"
         rows.append(Row(f"matmul_{m}", f"matmul {m}x{m}x{m}", "matmul",
                         lambda c, m=m: _matmul(c, m), "GFLOP/s", 2.0 * m ** 3, tg,
-                        "FLOP/s (FMA throughput, packing/cache blocking)" if m >= 256 else
-                        "call + threading overhead (~0.26 MFLOP per call)"))
+                        (f"default path = {path}; " +
+                         ("FLOP/s (FMA throughput, packing/cache blocking)" if m >= 256 else
+                          "call + threading overhead (~0.26 MFLOP per call)"))))
     batch = 4 if q else 64
     for cin, cout, hw in ((1, 16, 28), (16, 32, 14)):
         rows.append(Row(f"conv2d_{cin}_{cout}", f"conv2d {cin}->{cout} 3x3 p1 b{batch} "
