@@ -19,6 +19,7 @@ from .._storage import Storage
 __all__ = [
     "CudaStorage",
     "check_kernel_errors",
+    "check_tag",
     "cuda_storage",
     "device_to_host",
     "empty_cache",
@@ -216,17 +217,31 @@ def device_to_host(x):
 
 
 # ---- deferred kernel errors (bounds checks in index kernels) -----------------------------
-_err = {"flag": None, "dirty": False, "msg": {}}
+_err = {"flag": None, "dirty": False, "msg": {}, "tags": {}, "tag_list": [None]}
+_FLAG_LEN = 3
 
 
 def error_flag(idx: int = 0):
-    """A 2-element int64 device array kernels set (code, bad index) on a bad index; checked
-    at the next synchronisation. Call ``mark_checked_launch()`` after such a launch."""
+    """A 3-element int64 device array kernels set (code, value, tag) on a bad index (the
+    first report wins); checked at the next synchronisation. Call ``mark_checked_launch()``
+    after such a launch. Codes: 1 bad address (value), 2 bad index (value; ``tag`` from
+    ``check_tag`` names the op and the error to raise)."""
     f = _err["flag"]
     if f is None:
         from numba import cuda
-        f = _err["flag"] = cuda.to_device(np.zeros(2, np.int64))
+        f = _err["flag"] = cuda.to_device(np.zeros(_FLAG_LEN, np.int64))
     return f
+
+
+def check_tag(op: str, kind: type, template: str) -> int:
+    """The tag a kernel reports with a bad index: at synchronisation it raises
+    ``kind(template with {v} replaced by the index)``, naming ``op``."""
+    key = (op, kind, template)
+    t = _err["tags"].get(key)
+    if t is None:
+        t = _err["tags"][key] = len(_err["tag_list"])
+        _err["tag_list"].append(key)
+    return t
 
 
 def mark_checked_launch(op: str, size: int) -> None:
@@ -240,13 +255,21 @@ def check_kernel_errors() -> None:
     _err["dirty"] = False
     f = _err["flag"]
     h = f.copy_to_host()
+    ops = ", ".join(_err["msg"])
+    _err["msg"] = {}
     if h[0]:
-        f.copy_to_device(np.zeros(2, np.int64))
-        ops = ", ".join(_err["msg"])
-        _err["msg"] = {}
+        f.copy_to_device(np.zeros(_FLAG_LEN, np.int64))
+    lst = _err["tag_list"]
+    entry = lst[int(h[2])] if h[0] == 2 and 0 < h[2] < len(lst) else None
+    if len(lst) > 4096:  # many distinct messages: start over (nothing is pending now)
+        _err["tags"], _err["tag_list"] = {}, [None]
+    if entry is not None:
+        op, kind, template = entry
+        raise kind(f"{template.replace('{v}', str(int(h[1])))} (raised by the CUDA kernel of "
+                   f"{op}, reported at synchronisation; the result of {op} is invalid)")
+    if h[0]:
         raise IndexError(f"index {int(h[1])} is out of bounds in a CUDA kernel of {ops} "
                          "(reported at synchronisation; the result of that op is invalid)")
-    _err["msg"] = {}
 
 
 # ---- stats ----------------------------------------------------------------------------

@@ -97,7 +97,13 @@ def _check_index(op, idx: Tensor, n: int, what="index"):
     if idx.dtype not in (D.int64, D.int32, D.int16, D.int8, D.uint8):
         raise RuntimeError(f"{op}: Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got {idx.dtype} instead")
-    if idx.numel():
+    if idx.numel() and not idx.is_cpu:  # CUDA: checked in a kernel (deferred IndexError)
+        from ..cuda.indexing import check_range
+        check_range(idx, 0, n, None, IndexError,
+                    f"{op}: {what} {{v}} is out of range for a table of {n} rows (indices must "
+                    f"be in [0, {n - 1}]); index tensor shape {tuple(idx.shape)}. index out of "
+                    "range in self", op)
+    elif idx.numel():
         lo, hi = int(idx.min()), int(idx.max())
         if lo < 0 or hi >= n:
             bad = lo if lo < 0 else hi
@@ -171,7 +177,14 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         _renorm_(weight, input, max_norm, norm_type)
     flat = input.reshape(-1)
     rows = take_rows(weight, flat)
-    if scale_grad_by_freq and flat.numel():
+    if scale_grad_by_freq and flat.numel() and not flat.is_cpu:  # counts on the device
+        from ..ops.creation import ones, zeros
+        with no_grad():
+            counts = zeros(V, dtype=weight.dtype, device=weight.device).index_add(
+                0, flat, ones(flat.shape, dtype=weight.dtype, device=weight.device))
+            inv = (1.0 / counts.index_select(0, flat)).unsqueeze(1)
+        rows = rows.detach() + (rows - rows.detach()) * inv
+    elif scale_grad_by_freq and flat.numel():
         import numpy as np
         f = flat.cpu().numpy()
         counts = np.bincount(f, minlength=V)[f].astype(weight.dtype.np)

@@ -190,6 +190,13 @@ def _check_targets(name, input, target, ignore_index):
     C = input.shape[1] if input.ndim > 1 else input.shape[0]
     if not target.numel():
         return C, False
+    if not target.is_cpu:  # CUDA: checked in a kernel, raised at the next synchronisation
+        from ..cuda.indexing import check_range
+        check_range(target, 0, C, ignore_index, IndexError,
+                    f"Target {{v}} is out of bounds. ({name}: class indices must be in "
+                    f"[0, {C - 1}] or equal ignore_index={ignore_index}; input shape "
+                    f"{tuple(input.shape)}, target shape {tuple(target.shape)})", name)
+        return C, True  # whether a target is ignored is not known without a copy: masked path
     t = target._np() if target.is_cpu else target.detach().cpu()._np()  # host check, no kernels
     ign = t == ignore_index
     bad = ((t < 0) | (t >= C)) & ~ign

@@ -89,6 +89,9 @@ def values_array(values, dtype: D.dtype, shape: tuple, dst: Tensor | None = None
     ``dtype`` holding ``prod(shape)`` elements in C order (or one element for a scalar)."""
     if not isinstance(values, Tensor):
         return np.array([values]).astype(dtype.np)
+    if not values.is_cpu and dst is not None and not dst.is_cpu:
+        from ..cuda.indexing import values_dev  # stays on the device
+        return values_dev(values, dtype, shape, dst)
     a = host_index(values)
     if a.shape != shape:
         a = np.broadcast_to(a, shape)
@@ -133,12 +136,18 @@ class IndexSpec:
         return strides, maps
 
     def take(self, t: Tensor) -> Tensor:
+        if not t.is_cpu:  # offsets built (and CUDA indices checked) on the device
+            from ..cuda.indexing import spec_take
+            return spec_take(self, t)
         strides, maps = self.remap(t)
         out = empty_tensor(self.out_shape, t._dtype, t._storage.device)
         K(t, "index").remap_take(t._storage.data, t._offset, strides, maps, out._np())
         return out
 
     def put(self, t: Tensor, vals: np.ndarray, mode: str) -> None:
+        if not t.is_cpu:
+            from ..cuda.indexing import spec_put
+            return spec_put(self, t, vals, mode)
         strides, maps = self.remap(t)
         K(t, "index_put_").remap_put(t._storage.data, t._offset, strides, maps, vals, mode)
 
@@ -152,9 +161,13 @@ class Trusted:
         self.a = a
 
 
-def make_spec(shape, items) -> IndexSpec:
+def make_spec(shape, items, device=None) -> IndexSpec:
     """``items``: list of (dim, integer index Tensor/array); validates dtype, broadcasting
-    and bounds (IndexError, torch's messages)."""
+    and bounds (IndexError, torch's messages). For a tensor on ``device`` 'cuda', CUDA index
+    tensors are bounds-checked later, in the kernels (error at the next synchronisation)."""
+    if device is not None and device.type != "cpu":
+        from ..cuda.indexing import make_spec as make_spec_dev
+        return make_spec_dev(shape, items)
     arrs = []
     for _, ix in items:
         if isinstance(ix, Tensor):

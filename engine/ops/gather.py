@@ -35,10 +35,14 @@ _REDUCE_MODE = {"sum": "add", "mean": "add", "prod": "multiply", "amax": "amax",
                 "amin": "amin"}
 
 
-def _addr(t: Tensor, index: Tensor, d: int) -> np.ndarray:
+def _addr(t: Tensor, index: Tensor, d: int, op: str = "gather") -> np.ndarray:
     """Validated storage offsets that ``index`` (same ndim) addresses along ``d`` of ``t``
-    (0-d tensors act as 1-element 1-D ones)."""
+    (0-d tensors act as 1-element 1-D ones). On CUDA with a CUDA index: a device offsets
+    tensor, the indices checked in the kernel (error at the next synchronisation)."""
     t1, i1 = _g1(t), _g1(index)
+    if not t.is_cpu and not index.is_cpu:
+        from ..cuda.indexing import dim_offsets
+        return dim_offsets(t1, i1, d, op).reshape(i1._shape)
     size = t1._shape[d]
     offs, bad = K(t, "gather").dim_offsets(host_index(i1), d, size, t1._stride, t1._offset)
     if offs is None:
@@ -118,6 +122,8 @@ def _check_scatter(op, x, dim, index, src):
     if isinstance(src, Tensor) and src._dtype is not x._dtype:
         raise RuntimeError(f"{op}(): Expected self.dtype to be equal to src.dtype (got "
                            f"{x._dtype} and {src._dtype})")
+    if not x.is_cpu and not index.is_cpu:
+        return d, None  # CUDA: checked in the kernels, reported at the next synchronisation
     return d, _addr(x, index, d)  # validates the indices before anything is written
 
 
@@ -125,13 +131,19 @@ def _src_values(src, ishape, dst: Tensor):
     """The part of ``src`` that ``index`` addresses, as a contiguous array."""
     if not isinstance(src, Tensor):
         return values_array(src, dst._dtype, ())
+    if not src.is_cpu and not dst.is_cpu:
+        from ..cuda.indexing import values_dev
+        s = _g1(src).detach()
+        for i, n in enumerate(ishape):
+            s = s.narrow(i, 0, n) if s._shape[i] != n else s
+        return values_dev(s, dst._dtype, ishape, dst)
     a = _g1(src)._np() if src.is_cpu else _g1(src).cpu()._np()
     a = a[tuple(slice(0, s) for s in ishape)]
     return np.array(a, dtype=dst._dtype.np)  # a copy: src may alias dst
 
 
 def _scatter_into(dst, d, index, src, mode, op):
-    put_at(dst, _addr(dst, index, d), _src_values(src, _g1(index)._shape, dst), mode, op)
+    put_at(dst, _addr(dst, index, d, op), _src_values(src, _g1(index)._shape, dst), mode, op)
 
 
 def scatter(x: Tensor, dim: int, index: Tensor, src=None, value=None, *, reduce=None,
@@ -200,7 +212,7 @@ def scatter_reduce(x: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str,
     d, _ = _check_scatter("scatter_reduce", x, dim, index, src)
     out = x if _inplace else _clone(x)
     o1, ishape = _g1(out), _g1(index)._shape
-    offs = _addr(out, index, d)
+    offs = _addr(out, index, d, "scatter_reduce")
     vals = _src_values(src, ishape, out)
     kern = K(out, "scatter_reduce")
     if not include_self:
@@ -208,7 +220,14 @@ def scatter_reduce(x: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str,
                "assign", "scatter_reduce")
     kern.put(o1._storage.data, offs, vals, _REDUCE_MODE[reduce])
     cnt = None
-    if reduce == "mean":
+    if reduce == "mean" and not isinstance(offs, np.ndarray):  # CUDA: counts on the device
+        with no_grad():
+            cdt = out._dtype if out._dtype.is_floating_point else D.int64
+            cnt = o1.new_zeros(o1._shape, dtype=cdt).scatter_add(
+                d, _g1(index), o1.new_ones(ishape, dtype=cdt))
+            cnt = (cnt + 1 if include_self else cnt).clamp(min=1)
+            o1._copy_nograd(o1 / cnt if out._dtype.is_floating_point else o1 // cnt)
+    elif reduce == "mean":
         cnt = _counts(o1, offs, include_self)
         a = o1._np()
         a[...] = a / cnt if out._dtype.is_floating_point else a // cnt
@@ -242,7 +261,8 @@ def _record_scatter_reduce(x, d, index, src, reduce, include_self, out, cnt, off
         if reduce == "sum":
             return keep, _pad_to(gather(g, d, index), sshape)
         if reduce == "mean":
-            c = from_numpy(np.ascontiguousarray(cnt)).to(g._dtype).reshape(xshape)
+            c = (cnt if isinstance(cnt, Tensor) else from_numpy(np.ascontiguousarray(cnt))
+                 ).to(g._dtype).reshape(xshape)
             gn = g / c
             return (gn if include_self else keep), _pad_to(gather(gn, d, index), sshape)
         if reduce == "prod":
@@ -300,6 +320,11 @@ def _vec_index(op, x, dim, index, wrap, kind=RuntimeError, prefix=""):
                 return RuntimeError(f"INDICES element is out of DATA bounds, id={int(bad)} "
                                     f"axis_dim={size}")
             return IndexError("index out of range in self")
+    if not x.is_cpu and not index.is_cpu:  # CUDA: checked in the kernel (deferred error)
+        from ..cuda.indexing import DevIndex
+        e = IndexError(f"index_select(): index {{v}} is out of range for dimension {d} "
+                       f"with size {size}") if op == "index_select" else err("{v}")
+        return d, DevIndex(index.reshape(-1), size, wrap, type(e), str(e))
     return d, check_idx(index.reshape(-1), size, wrap, err)
 
 
@@ -309,6 +334,9 @@ def _sel_maps(t: Tensor, d: int, idx: np.ndarray) -> list:
 
 
 def _sel_take(x: Tensor, d: int, idx: np.ndarray, op: str) -> Tensor:
+    if not isinstance(idx, np.ndarray):  # a DevIndex: offsets built on the device
+        from ..cuda.indexing import sel_take
+        return sel_take(_g1(x), d, idx, op)
     maps = _sel_maps(x, d, idx)
     out = empty_tensor(tuple(len(m) for m in maps), x._dtype, x._storage.device)
     K(x, op).remap_take(x._storage.data, x._offset, _g1(x)._stride, maps, out._np())
@@ -316,6 +344,9 @@ def _sel_take(x: Tensor, d: int, idx: np.ndarray, op: str) -> Tensor:
 
 
 def _sel_put(dst: Tensor, d: int, idx: np.ndarray, vals: np.ndarray, mode: str, op: str):
+    if not isinstance(idx, np.ndarray):  # a DevIndex
+        from ..cuda.indexing import sel_put
+        return sel_put(_g1(dst), d, idx, vals, mode, op)
     K(dst, op).remap_put(dst._storage.data, dst._offset, _g1(dst)._stride,
                          _sel_maps(dst, d, idx), vals, mode)
 
@@ -397,9 +428,12 @@ def index_fill(x: Tensor, dim: int, index: Tensor, value, *, _inplace=False) -> 
     if vt is not None and vt.ndim:
         raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got "
                            f"tensor with {vt.ndim} dimension(s).")
-    v = vt.item() if vt is not None else value
+    if vt is not None and not vt.is_cpu and not x.is_cpu:
+        v = vt  # CUDA: the value stays on the device
+    else:
+        v = vt.item() if vt is not None else value
     out = x if _inplace else _clone(x)
-    _sel_put(out, d, idx, values_array(v, out._dtype, ()), "assign", "index_fill")
+    _sel_put(out, d, idx, values_array(v, out._dtype, (), out), "assign", "index_fill")
     if not _inplace and needs_grad(x, vt):
         def bw(n, g):
             gx = index_fill(g, d, index, 0)

@@ -175,7 +175,7 @@ def _mask(r: Tensor, d: int, m: Tensor, x: Tensor, adv: list):
 
 
 def _spec(r: Tensor, adv):
-    return make_spec(r._shape, adv)
+    return make_spec(r._shape, adv, r._storage.device)
 
 
 # ---- __getitem__ / __setitem__ --------------------------------------------------------
@@ -197,7 +197,7 @@ def getitem(x: Tensor, idx) -> Tensor:
             return r
     if isinstance(idx, Tensor) and idx._dtype.name in ("int64", "int32") and idx.ndim \
             and x.ndim:
-        return index(x, make_spec(x._shape, [(0, idx)]))  # fast path: x[long_tensor]
+        return index(x, make_spec(x._shape, [(0, idx)], x._storage.device))  # x[long_tensor]
     r, adv = _basic(x, idx)
     if adv:
         return index(r, _spec(r, adv))

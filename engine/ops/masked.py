@@ -187,7 +187,7 @@ def masked_scatter(x: Tensor, mask: Tensor, source: Tensor, *, _inplace=False) -
 
 
 # ---- take / put / take_along_dim ------------------------------------------------------
-def _flat_spec(x: Tensor, index: Tensor) -> IndexSpec:
+def _flat_spec(x: Tensor, index: Tensor, op: str = "take") -> IndexSpec:
     if not isinstance(index, Tensor) or index._dtype.name not in ("int64", "int32"):
         raise RuntimeError("take(): Expected a long tensor for index")
     n = x.numel()
@@ -195,6 +195,10 @@ def _flat_spec(x: Tensor, index: Tensor) -> IndexSpec:
     def err(bad):
         return IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
                           "elements.")
+    if not x.is_cpu and not index.is_cpu:  # CUDA: checked in the kernel (deferred)
+        from ..cuda.indexing import DevIndex
+        ix = DevIndex(index, n, True, IndexError, str(err("{v}")), op)
+        return IndexSpec((n,), [0], [ix], ix.shape)
     idx = check_idx(index, n, True, err)
     return IndexSpec((n,), [0], [idx], idx.shape)
 
@@ -208,7 +212,7 @@ def take(x: Tensor, index: Tensor) -> Tensor:
 def put(x: Tensor, index: Tensor, source: Tensor, accumulate: bool = False, *,
         _inplace=False) -> Tensor:
     """Out-of-place ``put_``: ``x.flatten()[index] = source`` (``+=`` with accumulate)."""
-    spec = _flat_spec(x, index)
+    spec = _flat_spec(x, index, "put_")
     if not isinstance(source, Tensor) or source.numel() != index.numel():
         raise RuntimeError("put_(): Expected source and index to have the same number of "
                            "elements")
@@ -220,7 +224,12 @@ def put(x: Tensor, index: Tensor, source: Tensor, accumulate: bool = False, *,
     if _inplace:
         from ._indexing import K as _K
         from ._indexing import offsets, values_array
-        offs = offsets(x).reshape(-1)[spec.idx[0]]
+        if isinstance(spec.idx[0], np.ndarray):
+            offs = offsets(x).reshape(-1)[spec.idx[0]]
+        else:  # CUDA: all element offsets built on the device, picked by the checked index
+            from ..cuda.indexing import build_offsets
+            offs = _index(build_offsets(x._shape, x._offset, x._stride, [], "put_",
+                                        x._storage.device), spec)
         _K(x, "put_").put(x._storage.data, offs, values_array(src.detach(), x._dtype,
                                                                   spec.out_shape, x),
                           "add" if accumulate else "assign")
@@ -251,7 +260,15 @@ def take_along_dim(x: Tensor, indices: Tensor, dim=None) -> Tensor:
         x = x.expand(sx) if tuple(sx) != x._shape else x
         indices = indices.expand(si) if tuple(si) != indices._shape else indices
     size = x._shape[d] if x.ndim else 1
-    if indices.numel():
+    if indices.numel() and not x.is_cpu and not indices.is_cpu:  # CUDA: checked in a kernel
+        from ..cuda.indexing import check_range
+        from .elementwise import where as ew_where
+        check_range(indices, -size, size, None, IndexError,
+                    f"index {{v}} is out of bounds for dimension {d} with size {size}",
+                    "take_along_dim")
+        with no_grad():
+            indices = ew_where(indices < 0, indices + size, indices)
+    elif indices.numel():
         w = check_idx(indices, size, True, lambda bad: IndexError(
             f"index {bad} is out of bounds for dimension {d} with size {size}"))
         indices = _from_np(w, x.device)
