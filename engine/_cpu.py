@@ -58,18 +58,25 @@ def run_elementwise(kset, out, ins, params=()):
     shape, strides = S.collapse(out._shape, strides)
     k = kset.strided_par if n >= PARALLEL_MIN else kset.strided
     ops = [out] + list(ins)
-    if len(shape) <= 4:
-        pad = 4 - len(shape)
-        shape4 = (1,) * pad + tuple(shape)
-        views = [strided_view(t, shape4, (0,) * pad + tuple(st)) for t, st in zip(ops, strides)]
-        k(*views[1:], views[0], *params)
-        return
-    # rare: > 4 dims that cannot be merged; loop over the leading ones in Python
-    lead = len(shape) - 4
-    for idx in itertools.product(*(range(s) for s in shape[:lead])):
-        views = []
+    nd = len(shape)
+    if nd <= 4:  # the usual case, without the generic loop below
+        pad = (0,) * (4 - nd)
+        args = []
         for t, st in zip(ops, strides):
-            base = 0 if isinstance(t, np.ndarray) else t._offset
-            off = base + sum(i * s for i, s in zip(idx, st[:lead]))
-            views.append(strided_view(t, tuple(shape[lead:]), tuple(st[lead:]), off))
-        k(*views[1:], views[0], *params)
+            if isinstance(t, np.ndarray):
+                args += (t, 0, pad + tuple(st))
+            else:
+                args += (t._storage.data, t._offset, pad + tuple(st))
+        k(*args[3:], *args[:3], (1,) * (4 - nd) + tuple(shape), *params)
+        return
+    bufs = [t if isinstance(t, np.ndarray) else t._storage.data for t in ops]
+    offs = [0 if isinstance(t, np.ndarray) else t._offset for t in ops]
+    lead = max(nd - 4, 0)  # rare: > 4 dims that cannot be merged: loop the leading ones here
+    pad = (0,) * max(4 - nd, 0)
+    shape4 = (1,) * len(pad) + tuple(shape[lead:])
+    st4 = [pad + tuple(st[lead:]) for st in strides]
+    for idx in itertools.product(*(range(s) for s in shape[:lead])):
+        args = []
+        for b, o, st, s4 in zip(bufs, offs, strides, st4):
+            args += (b, o + sum(i * s for i, s in zip(idx, st[:lead])), s4)
+        k(*args[3:], *args[:3], shape4, *params)

@@ -5,6 +5,7 @@ Backward rules are engine ops, so they run on any device and are differentiable.
 from __future__ import annotations
 
 from .. import _dtype as D
+from .. import _strided as S
 from .._strided import broadcast_shapes
 from ..autograd.graph import record
 from kernels.cpu.elementwise import map_kernels, zip_kernels, PARALLEL_MIN
@@ -207,33 +208,33 @@ def _fast_binary(op, a, b):
     dt = a._dtype
     st = a._storage
     kind = op.kind
-    if st.device is not CPU or not a._contig or dt is D.float16 or kind == "int":
+    if st.device is not CPU or dt is D.float16 or kind == "int":
         return None
     cat = dt.category
     tb = type(b)
     if tb is float:
-        if cat != 2:
+        if cat != 2 or not a._contig:
             return None
         bv = scalar_array(b, dt)
     elif tb is int:
-        if cat == 0:
+        if cat == 0 or not a._contig:
             return None
         bv = scalar_array(b, dt)
     elif isinstance(b, Tensor):
-        if b._dtype is not dt or b._shape != a._shape or not b._contig or \
-                b._storage.device is not CPU:
+        if b._dtype is not dt or b._storage.device is not CPU:
             return None
         bv = None
+        if b._shape != a._shape or not b._contig or not a._contig:
+            if kind == "float" and cat != 2:
+                return None
+            return _fast_broadcast(op, a, b, dt, cat, kind)
     else:
         return None
     if kind == "float" and cat != 2:
         return None
     k = _ZK.get((op.name, cat == 2))
     if k is None:
-        fn = op.fn
-        if isinstance(fn, tuple):
-            fn = fn[0] if cat == 2 else fn[1]
-        k = _ZK[(op.name, cat == 2)] = zip_kernels(fn)
+        k = _zip_set(op, cat)
     if cat != 2 and op.name in ("floor_divide", "remainder", "fmod"):
         _check_int_divisor(op.name, b)
     shape = a._shape
@@ -255,6 +256,47 @@ def _fast_binary(op, a, b):
             if off or bv.shape[0] != n:
                 bv = bv[off:off + n]
         (k.flat_par if n >= PARALLEL_MIN else k.flat)(av, bv, data)
+    return out
+
+
+def _zip_set(op, cat):
+    fn = op.fn
+    if isinstance(fn, tuple):
+        fn = fn[0] if cat == 2 else fn[1]
+    k = _ZK[(op.name, cat == 2)] = zip_kernels(fn)
+    return k
+
+
+def _fast_broadcast(op, a, b, dt, cat, kind):
+    """Two CPU tensors of one dtype whose shapes differ or that are not both contiguous:
+    strides of the broadcast views straight to the strided kernel (no view Tensors, no
+    promotion machinery). None when the general path must handle it (errors, > 4 dims)."""
+    try:
+        shape = tuple(broadcast_shapes(a._shape, b._shape))
+        sa = S.expand(a._shape, a._stride, shape)[1]
+        sb = S.expand(b._shape, b._stride, shape)[1]
+    except ValueError:
+        return None
+    so = contiguous_strides(shape)
+    cshape, (so, sa, sb) = S.collapse(shape, [so, sa, sb])
+    nd = len(cshape)
+    if nd > 4:
+        return None
+    if cat != 2 and op.name in ("floor_divide", "remainder", "fmod"):
+        _check_int_divisor(op.name, b)
+    k = _ZK.get((op.name, cat == 2)) or _zip_set(op, cat)
+    n = 1
+    for s in shape:
+        n *= s
+    odt = D.bool_ if kind == "bool" else dt
+    data, raw = cpu_empty(n, odt.np)
+    out = make(Storage(data, CPU) if raw is None else PooledStorage(data, CPU, raw), shape,
+               contiguous_strides(shape), 0, odt, True)
+    if n:
+        pad = (0,) * (4 - nd)
+        (k.strided_par if n >= PARALLEL_MIN else k.strided)(
+            a._storage.data, a._offset, pad + tuple(sa), b._storage.data, b._offset,
+            pad + tuple(sb), data, 0, pad + tuple(so), (1,) * (4 - nd) + tuple(cshape))
     return out
 
 

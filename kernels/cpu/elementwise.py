@@ -45,26 +45,46 @@ def flat_par(x, out, p, q):
         out[i] = fn(x[i], p, q)
 
 
+# Strided kernels work on the flat storage buffers with element offsets and 4 strides per
+# operand (dims collapsed in C++ first). The innermost loop is specialised for unit and zero
+# strides so it vectorises: broadcasting a row (bias adds, x - mean) runs at contiguous speed.
+@njit(inline="always", **_opts)
+def _row(x, px, sx, out, po, so, n, p, q):
+    # unit-step slices stay C-contiguous with a loop index from 0: the loops vectorise
+    if so == 1 and sx == 1:
+        xr, orow = x[px:px + n], out[po:po + n]
+        for m in range(n):
+            orow[m] = fn(xr[m], p, q)
+    elif so == 1 and sx == 0:
+        v = fn(x[px], p, q)
+        orow = out[po:po + n]
+        for m in range(n):
+            orow[m] = v
+    else:
+        for m in range(n):
+            out[po + m * so] = fn(x[px + m * sx], p, q)
+
+
 @njit(**_opts)
-def strided(x, out, p, q):
-    d0, d1, d2, d3 = out.shape
+def strided(x, ox, sx, out, oo, so, shape, p, q):
+    d0, d1, d2, d3 = shape
     for i in range(d0):
         for j in range(d1):
             for k in range(d2):
-                for m in range(d3):
-                    out[i, j, k, m] = fn(x[i, j, k, m], p, q)
+                _row(x, ox + i * sx[0] + j * sx[1] + k * sx[2], sx[3],
+                     out, oo + i * so[0] + j * so[1] + k * so[2], so[3], d3, p, q)
 
 
 @njit(parallel=True, **_opts)
-def strided_par(x, out, p, q):
-    d0, d1, d2, d3 = out.shape
+def strided_par(x, ox, sx, out, oo, so, shape, p, q):
+    d0, d1, d2, d3 = shape
     for r in prange(d0 * d1 * d2):
         i = r // (d1 * d2)
         rem = r - i * (d1 * d2)
         j = rem // d2
         k = rem - j * d2
-        for m in range(d3):
-            out[i, j, k, m] = fn(x[i, j, k, m], p, q)
+        _row(x, ox + i * sx[0] + j * sx[1] + k * sx[2], sx[3],
+             out, oo + i * so[0] + j * so[1] + k * so[2], so[3], d3, p, q)
 '''
 
 _ZIP = '''
@@ -104,26 +124,50 @@ def flat_par(a, b, out):
             out[i] = fn(av, b[i])
 
 
+@njit(inline="always", **_opts)
+def _row(a, pa, sa, b, pb, sb, out, po, so, n):
+    # unit-step slices stay C-contiguous with a loop index from 0: the loops vectorise
+    if so == 1 and sa == 1 and sb == 1:
+        ar, br, orow = a[pa:pa + n], b[pb:pb + n], out[po:po + n]
+        for m in range(n):
+            orow[m] = fn(ar[m], br[m])
+    elif so == 1 and sa == 1 and sb == 0:
+        bv = b[pb]
+        ar, orow = a[pa:pa + n], out[po:po + n]
+        for m in range(n):
+            orow[m] = fn(ar[m], bv)
+    elif so == 1 and sa == 0 and sb == 1:
+        av = a[pa]
+        br, orow = b[pb:pb + n], out[po:po + n]
+        for m in range(n):
+            orow[m] = fn(av, br[m])
+    else:
+        for m in range(n):
+            out[po + m * so] = fn(a[pa + m * sa], b[pb + m * sb])
+
+
 @njit(**_opts)
-def strided(a, b, out):
-    d0, d1, d2, d3 = out.shape
+def strided(a, oa, sa, b, ob, sb, out, oo, so, shape):
+    d0, d1, d2, d3 = shape
     for i in range(d0):
         for j in range(d1):
             for k in range(d2):
-                for m in range(d3):
-                    out[i, j, k, m] = fn(a[i, j, k, m], b[i, j, k, m])
+                _row(a, oa + i * sa[0] + j * sa[1] + k * sa[2], sa[3],
+                     b, ob + i * sb[0] + j * sb[1] + k * sb[2], sb[3],
+                     out, oo + i * so[0] + j * so[1] + k * so[2], so[3], d3)
 
 
 @njit(parallel=True, **_opts)
-def strided_par(a, b, out):
-    d0, d1, d2, d3 = out.shape
+def strided_par(a, oa, sa, b, ob, sb, out, oo, so, shape):
+    d0, d1, d2, d3 = shape
     for r in prange(d0 * d1 * d2):
         i = r // (d1 * d2)
         rem = r - i * (d1 * d2)
         j = rem // d2
         k = rem - j * d2
-        for m in range(d3):
-            out[i, j, k, m] = fn(a[i, j, k, m], b[i, j, k, m])
+        _row(a, oa + i * sa[0] + j * sa[1] + k * sa[2], sa[3],
+             b, ob + i * sb[0] + j * sb[1] + k * sb[2], sb[3],
+             out, oo + i * so[0] + j * so[1] + k * so[2], so[3], d3)
 '''
 
 _TERNARY = '''
@@ -138,13 +182,18 @@ def flat(a, b, c, out):
 
 
 @njit(**_opts)
-def strided(a, b, c, out):
-    d0, d1, d2, d3 = out.shape
+def strided(a, oa, sa, b, ob, sb, c, oc, sc, out, oo, so, shape):
+    d0, d1, d2, d3 = shape
     for i in range(d0):
         for j in range(d1):
             for k in range(d2):
+                pa = oa + i * sa[0] + j * sa[1] + k * sa[2]
+                pb = ob + i * sb[0] + j * sb[1] + k * sb[2]
+                pc = oc + i * sc[0] + j * sc[1] + k * sc[2]
+                po = oo + i * so[0] + j * so[1] + k * so[2]
                 for m in range(d3):
-                    out[i, j, k, m] = fn(a[i, j, k, m], b[i, j, k, m], c[i, j, k, m])
+                    out[po + m * so[3]] = fn(a[pa + m * sa[3]], b[pb + m * sb[3]],
+                                             c[pc + m * sc[3]])
 
 
 flat_par = flat
