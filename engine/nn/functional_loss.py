@@ -267,6 +267,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError("cross_entropy(): input and target must be Tensors")
+    if (label_smoothing == 0.0 and weight is None and input.ndim == 2 and input.is_cpu
+            and input.dtype in (D.float32, D.float64) and target.dtype in _INT
+            and target.ndim == 1 and reduction in ("mean", "sum", "none")
+            and input.shape[0] > 0 and input.shape[1] > 0):
+        if not _check_targets("cross_entropy", input, target, ignore_index)[1]:
+            return _ce_fused(input, target, reduction)
     cdim = 0 if input.ndim == 1 else 1
     logp = log_softmax(input, cdim)
     C = input.shape[cdim] if input.ndim else 0
@@ -465,3 +471,40 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     loss = z.sum(1) / C
     loss = loss if input.ndim == 2 else loss.squeeze(0)
     return _reduce(loss, reduction, "multi_margin_loss")
+
+
+def _ce_fused(input, target, reduction):
+    """cross_entropy of (N, C) logits and class indices in one kernel each way
+    (kernels/cpu/loss.py). One node, ``NllLossBackward0`` as PyTorch names its top node; its
+    backward is the fused kernel, or engine ops when differentiated again (create_graph)."""
+    import numpy as np
+    from kernels.cpu import loss as KL
+    from .._tensor import empty_tensor
+    from ..autograd.grad_mode import _enabled
+    N, C = input.shape
+    dt = input.dtype
+    xd = input.detach()
+    if not xd.is_contiguous():
+        xd = xd.contiguous()
+    tn = np.ascontiguousarray(target._np(), dtype=np.int64)
+    lse = empty_tensor((N,), dt)
+    li = empty_tensor((N,), dt)
+    KL.ce_forward(xd._np(), tn, lse._np(), li._np())
+    out = li if reduction == "none" else li.sum() if reduction == "sum" else li.mean()
+    if needs_grad(input):
+        def bw(node, g):
+            xs = node.saved_tensor(0)  # raises if the logits were modified in place
+            if _enabled.get():  # create_graph: the same gradient from differentiable ops
+                from ._shape_fns import one_hot
+                d = xs.softmax(1) - one_hot(target, C).to(dt)
+                return (d * (g.unsqueeze(1) if reduction == "none" else
+                             g / N if reduction == "mean" else g),)
+            if reduction == "none":
+                gv = np.ascontiguousarray(g._np(), dtype=dt.np)
+            else:
+                gv = np.full(N, g.item() / (N if reduction == "mean" else 1), dtype=dt.np)
+            gx = empty_tensor((N, C), dt)
+            KL.ce_backward(xd._np(), tn, lse._np(), gv, gx._np())
+            return (gx,)
+        record("NllLossBackward0", (input,), (out,), bw, ((input, False),))
+    return out

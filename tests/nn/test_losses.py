@@ -261,3 +261,38 @@ def test_gradcheck_bce_family():
                      (_g(X[:4]), _g(X[1:5])))
     assert gradcheck(lambda a: F.huber_loss(a, engine.tensor(X[:4] * 0.1), delta=0.4),
                      (_g(X[:4]),))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_cross_entropy_fused_path_matches_torch(reduction, layout):
+    """(N, C) logits with class indices take the fused kernel (kernels/cpu/loss.py)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((7, 5)).astype(np.float32) * 4
+    if layout == "transposed":
+        x = np.ascontiguousarray(x.T).T  # same values, column-major strides
+    y = rng.integers(0, 5, 7).astype(np.int32)
+    ex = engine.tensor(x, requires_grad=True)
+    ein = ex if layout == "contiguous" else ex.t().contiguous().t()
+    tx = torch.tensor(x, requires_grad=True)
+    el = engine.nn.functional.cross_entropy(ein, engine.tensor(y), reduction=reduction)
+    tl = torch.nn.functional.cross_entropy(tx, torch.tensor(y).long(), reduction=reduction)
+    assert el.grad_fn.name() == "NllLossBackward0"
+    np.testing.assert_allclose(el.detach().numpy(), tl.detach().numpy(), rtol=1e-5, atol=1e-6)
+    g = rng.standard_normal(tuple(tl.shape)).astype(np.float32)
+    el.backward(engine.tensor(g))
+    tl.backward(torch.tensor(g))
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_cross_entropy_fused_detects_inplace_and_bad_target():
+    x = engine.randn(3, 4, requires_grad=True)
+    h = x * 1
+    loss = engine.nn.functional.cross_entropy(h, engine.tensor([0, 1, 3]))
+    with engine.no_grad():
+        h.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+    with pytest.raises(IndexError, match="out of bounds"):
+        engine.nn.functional.cross_entropy(engine.randn(3, 4), engine.tensor([0, 4, 1]))
