@@ -101,11 +101,11 @@ class PooledStorage(Storage):
     __slots__ = ()
 
     def __del__(self):
-        raw = self.raw
-        # refcount 3 = this slot + data.base + the call's argument: no numpy view of the
-        # block escaped to the user, so it is safe to reuse.
-        if (raw is not None and sys is not None and sys.getrefcount(raw) == 3
+        # raw's refcount 3 = this slot + data.base + the call's argument (no local may hold
+        # it while counting): no numpy view of the block escaped, so it is safe to reuse.
+        if (sys is not None and sys.getrefcount(self.raw) == 3
                 and sys.getrefcount(self.data) == 2):
+            raw = self.raw
             self.data = None
             _release(raw)
 

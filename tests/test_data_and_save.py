@@ -158,3 +158,24 @@ def test_model_and_optimizer_resume_identically(tmp_path):
     opt2.load_state_dict(st["o"])
     step(m2, opt2)
     assert np.allclose(m.weight.detach().numpy(), m2.weight.detach().numpy())
+
+
+def test_cpu_caching_allocator_reuses_freed_blocks_but_never_escaped_ones():
+    """Large freed buffers go back to the pool (no page faults per step); a block whose memory
+    a numpy view still references is never handed out again."""
+    from engine._storage import cpu_allocator_stats
+    a, b = engine.randn(1 << 20), engine.randn(1 << 20)  # 4 MiB each
+    for _ in range(3):
+        a + b  # result freed at once
+    s0 = cpu_allocator_stats()
+    for _ in range(5):
+        a + b
+    s1 = cpu_allocator_stats()
+    assert s1["hits"] - s0["hits"] == 5 and s1["misses"] == s0["misses"]
+    c = a + b
+    view = c.numpy()
+    expect = view.copy()
+    del c
+    for _ in range(4):
+        a * 3.0 - b  # would overwrite the block if it had been recycled
+    np.testing.assert_array_equal(view, expect)
