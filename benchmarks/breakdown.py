@@ -1,7 +1,7 @@
 """Per-call breakdown of the engine's slow spots, engine vs torch, for explaining MISS rows:
 
     python -m benchmarks.breakdown            # all sections, ~1 min
-    python -m benchmarks.breakdown ops step   # some sections: ops, layers, step, conv
+    python -m benchmarks.breakdown ops step   # some sections: ops, layers, step, conv, gemm
 
 Times are **CPU time of the calling thread** (``time.thread_time_ns``) with Numba, BLAS and
 torch pinned to one thread: on a shared 2-core machine wall-clock medians swing by 2-50x
@@ -223,7 +223,27 @@ def _conv(E, T, np):
     _conv_case(E, T, np, 64, 16, 32, 14)
 
 
-SECTIONS = {"ops": _ops, "layers": _layers, "step": _step, "conv": _conv}
+def _gemm(E, T, np):
+    """The products an MLP step runs (Linear forward x @ W^T, weight gradient g^T @ x)."""
+    from kernels.cpu import matmul as MM
+    _head("GEMM at the MLP's shapes: engine's own kernel (torch column), OpenBLAS below")
+    rng = np.random.default_rng(0)
+    for m, k, n, wt in ((64, 784, 256, True), (64, 256, 128, True), (512, 784, 256, True),
+                        (512, 256, 128, True), (256, 64, 784, False), (256, 512, 784, False)):
+        a = rng.standard_normal((m, k), dtype=np.float32)
+        w = rng.standard_normal((n, k) if wt else (k, n), dtype=np.float32)
+        b = w.T if wt else w
+        o = np.empty((m, n), np.float32)
+        ta, tw = T.from_numpy(a), T.from_numpy(w)
+        tb = tw.t() if wt else tw
+        num = max(3, int(2e7 / (m * k * n)))
+        label = f"{m}x{k} @ {k}x{n}{' (W^T)' if wt else ''}"
+        _row(label, cpu_us(lambda: MM.gemm(a, b, o), num, 9, 2),
+             cpu_us(lambda: T.mm(ta, tb), num, 9, 2))
+        _row("  OpenBLAS (np.matmul)", cpu_us(lambda: np.matmul(a, b, out=o), num, 9, 2))
+
+
+SECTIONS = {"ops": _ops, "layers": _layers, "step": _step, "conv": _conv, "gemm": _gemm}
 
 
 def main(argv=None) -> int:
