@@ -47,6 +47,7 @@ from .ops.index import *  # noqa: F401,F403
 from ._legacy import *  # noqa: F401,F403  (engine.FloatTensor, ...)
 from .ops.extra import *  # noqa: F401,F403  (diff, cross, kron, tensor_split, ...)
 from .ops.arith_extra import *  # noqa: F401,F403  (rsub)
+from .ops.more import *  # noqa: F401,F403  (quantile, cdist, cov, kthvalue, strided, ...)
 
 from .ops._out import with_out as _with_out
 
@@ -75,7 +76,6 @@ int = int32  # noqa: A001
 short = int16
 uint8 = uint8
 cfloat = None
-strided = "strided"
 contiguous_format = preserve_format = channels_last = None
 
 __version__ = "0.1.0"
