@@ -241,6 +241,15 @@ BAD = [
     ("geometric_p", lambda L: L.ones(3).geometric_(1.5), RuntimeError),
     ("cauchy_sigma", lambda L: L.ones(3).cauchy_(0, -1), RuntimeError),
     ("mode_empty", lambda L: L.mode(L.ones(0)), IndexError),
+    ("logcumsumexp_int", lambda L: L.logcumsumexp(L.tensor([1, 2]), 0), NotImplementedError),
+    ("logcumsumexp_dim", lambda L: L.logcumsumexp(L.ones(2, 2), 2), IndexError),
+    ("quantile_empty", lambda L: L.quantile(L.ones(2, 0), 0.5, dim=1), RuntimeError),
+    ("quantile_q2d", lambda L: L.quantile(L.ones(3), L.tensor([[0.5]])), RuntimeError),
+    ("cartesian_dtypes", lambda L: L.cartesian_prod(L.tensor([1]), L.tensor([1.0])),
+     RuntimeError),
+    ("histc_inf", lambda L: L.histc(L.tensor([1.0, float("inf")])), RuntimeError),
+    ("dist_int", lambda L: L.dist(L.ones(3, dtype=L.int64), L.ones(3, dtype=L.int64)),
+     RuntimeError),
 ]
 
 

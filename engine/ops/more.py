@@ -312,6 +312,8 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
     if interpolation not in _INTERP:
         raise RuntimeError(f"{op}() interpolation must be one of linear, lower, higher, "
                          f"midpoint or nearest. Got {interpolation}")
+    if input.numel() == 0:
+        raise RuntimeError(f"{op}() input tensor must be non-empty")
     scalar_q = not isinstance(q, Tensor)
     if scalar_q:
         qv = np.array([float(q)])
@@ -409,11 +411,13 @@ def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     prefixes, differentiable)."""
     _check_tensor(input, "logcumsumexp")
     E = _E()
-    from .extra import logaddexp
-    if input.ndim == 0:
-        return _floatify(input).clone()
+    if not input._dtype.is_floating_point:
+        raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for "
+                                  f"'{_scalar_name(input._dtype)}'")
     d = _wrap(dim, input.ndim, "logcumsumexp")
-    y = _floatify(input)
+    if input.ndim == 0:
+        return input.clone()
+    y = input
     n = y._shape[d]
     shift = 1
     while shift < n:
@@ -437,6 +441,10 @@ def cartesian_prod(*tensors) -> Tensor:
         _check_tensor(t, "cartesian_prod", "tensors")
         if t.ndim != 1:
             raise RuntimeError(f"Expect a 1D vector, but got shape {list(t._shape)}")
+    if len({t._dtype for t in tensors}) > 1:
+        raise RuntimeError("meshgrid expects all tensors to have the same dtype (cartesian_prod"
+                           f" got {', '.join(str(t._dtype) for t in tensors)}); convert them "
+                           "first")
     if len(tensors) == 1:
         return tensors[0]
     grids = E.meshgrid(*tensors, indexing="ij")
@@ -693,12 +701,11 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor:
     if lo > hi:
         raise RuntimeError(f"histc(): max must be larger than min, got min={lo} max={hi}")
     if lo == hi and a.size:
-        fin = a[np.isfinite(a)]
-        lo, hi = (float(fin.min()), float(fin.max())) if fin.size else (lo, hi)
+        lo, hi = float(a.min()), float(a.max())
     if lo == hi:
         lo, hi = lo - 1, hi + 1
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise RuntimeError(f"histc(): range of [{lo}, {hi}] is not finite")
+        raise RuntimeError(f"torch.histc: range of [{lo}, {hi}] is not finite")
     a = a[(a >= lo) & (a <= hi)]
     b = ((a - lo) * bins / (hi - lo)).astype(np.int64)
     b[b == bins] = bins - 1
