@@ -11,13 +11,43 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor, contiguous_strides
-from ._common import needs_grad, normalize_dims, shape_str
+from ._common import needs_grad, shape_str
 
-__all__ = ["clamp_min", "clamp_max", "asarray", "isin", "cdist", "cosine_similarity",
-           "pairwise_distance", "dist", "float_power", "kthvalue", "mode", "msort", "nanmedian",
-           "quantile", "nanquantile", "logcumsumexp", "cartesian_prod", "block_diag", "cov",
-           "corrcoef", "heaviside", "signbit", "sinc", "trapezoid", "addmv", "addr", "addbmm",
-           "chain_matmul", "histc", "vander", "narrow_copy", "layout", "strided"]
+__all__ = [
+    "addbmm",
+    "addmv",
+    "addr",
+    "asarray",
+    "block_diag",
+    "cartesian_prod",
+    "cdist",
+    "chain_matmul",
+    "clamp_max",
+    "clamp_min",
+    "corrcoef",
+    "cosine_similarity",
+    "cov",
+    "dist",
+    "float_power",
+    "heaviside",
+    "histc",
+    "isin",
+    "kthvalue",
+    "layout",
+    "logcumsumexp",
+    "mode",
+    "msort",
+    "nanmedian",
+    "nanquantile",
+    "narrow_copy",
+    "pairwise_distance",
+    "quantile",
+    "signbit",
+    "sinc",
+    "strided",
+    "trapezoid",
+    "vander",
+]
 
 
 class layout:
@@ -258,7 +288,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
 
 
 def _mode_1d(v):
-    u, inv, cnt = np.unique(v, return_inverse=True, return_counts=True)
+    _, inv, cnt = np.unique(v, return_inverse=True, return_counts=True)
     j = int(np.argmax(cnt))  # smallest value among the most frequent (u is sorted)
     return int(np.nonzero(inv.reshape(-1) == j)[0][-1])
 
@@ -573,7 +603,6 @@ def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> 
 
 
 def corrcoef(input: Tensor) -> Tensor:
-    E = _E()
     c = cov(input)
     if c.ndim == 0:
         return c / c
@@ -585,7 +614,6 @@ def corrcoef(input: Tensor) -> Tensor:
 
 
 def trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
-    E = _E()
     _check_tensor(y, "trapezoid", "y")
     if y.ndim == 0:
         raise IndexError("trapezoid(): Dimension out of range (expected to be in range of "
@@ -723,7 +751,7 @@ _shared = weakref.WeakSet()
 
 
 def _fill_diagonal_(x: Tensor, fill_value, wrap: bool = False) -> Tensor:
-    from .inplace import apply_inplace, _check_leaf
+    from .inplace import _check_leaf, apply_inplace
     E = _E()
     if x.ndim < 2:
         raise RuntimeError("fill_diagonal_(): dimensions must larger than 1")
@@ -830,7 +858,7 @@ def _apply_(x: Tensor, fn) -> Tensor:
     if not callable(fn):
         raise TypeError(f"apply_(): argument 'callable' must be callable, not "
                         f"{type(fn).__name__}")
-    from .inplace import _check_leaf, _bump
+    from .inplace import _bump, _check_leaf
     _check_leaf(x, "apply_")
     a = x._np()
     for idx in np.ndindex(a.shape):
@@ -844,7 +872,7 @@ def _map_(x: Tensor, other: Tensor, fn) -> Tensor:
         raise TypeError("map_ is only implemented on CPU tensors")
     if not callable(fn):
         raise TypeError("map_(): argument 'callable' must be callable")
-    from .inplace import _check_leaf, _bump
+    from .inplace import _bump, _check_leaf
     _check_leaf(x, "map_")
     a = x._np()
     b = np.broadcast_to(other.detach().cpu()._np(), a.shape)
@@ -894,7 +922,6 @@ def _geometric_(x, p, *, generator=None):
 
 
 def _float_power_(x, exponent):
-    from .inplace import apply_inplace
     if x._dtype is not D.float64:
         raise RuntimeError(f"the base given to float_power_ has dtype {_scalar_name(x._dtype)}"
                            " but the operation's result requires dtype Double")
@@ -903,7 +930,7 @@ def _float_power_(x, exponent):
 
 def _inplace(fn, name):
     def method(x, *args, **kwargs):
-        from .inplace import apply_inplace, _check_leaf
+        from .inplace import _check_leaf, apply_inplace
         _check_leaf(x, name)
         # compute from a clone when recording: the op may save its input, which we overwrite
         src = x.clone() if needs_grad(x) else x
