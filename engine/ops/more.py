@@ -149,6 +149,10 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False) -> Tenso
         test_elements, device=like.device)
     shape = el._shape
     with E.no_grad():
+        if el.device.type == "cpu" and te.device.type == "cpu":
+            r = E.from_numpy(np.isin(el.cpu()._np(), te.cpu()._np(),
+                                     assume_unique=assume_unique, invert=invert))
+            return r.reshape(shape)
         if te.numel() == 0:
             r = E.zeros(shape, dtype=D.bool_, device=el.device)
         else:
@@ -219,6 +223,19 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
                            f"{x1._shape[-1]} X2: {x2._shape[-1]}")
     if p < 0:
         raise RuntimeError(f"cdist only supports non-negative p values, got {p}")
+    if compute_mode not in (None, "use_mm_for_euclid_dist_if_necessary",
+                            "use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist"):
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    P, Rr = x1._shape[-2], x2._shape[-2]
+    if p == 2 and P and Rr and x1._shape[-1] and (
+            compute_mode == "use_mm_for_euclid_dist" or (
+                compute_mode in (None, "use_mm_for_euclid_dist_if_necessary")
+                and (P > 25 or Rr > 25))):
+        # as PyTorch's _euclidean_dist: |a|^2 + |b|^2 - 2 a.b (no (P, R, M) intermediate)
+        n1 = (x1 * x1).sum(-1, keepdim=True)
+        n2 = (x2 * x2).sum(-1, keepdim=True)
+        sq = n1 + n2.transpose(-1, -2) - 2 * E.matmul(x1, x2.transpose(-1, -2))
+        return sq.clamp(1e-30, None).sqrt()
     d = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     if p == 0:
         return (d != 0).to(d._dtype).sum(-1)
