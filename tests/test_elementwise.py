@@ -189,3 +189,17 @@ def test_large_parallel_path_matches_numpy():
     np.testing.assert_allclose((t.exp() * t + 1).numpy(), np.exp(a) * a + 1, rtol=2e-6)
     m = engine.from_numpy(a.reshape(512, 512)).t()
     np.testing.assert_allclose((m + 1).numpy(), a.reshape(512, 512).T + 1)
+
+
+@pytest.mark.parametrize("n", [1 << 17, 300_001])
+def test_parallel_kernels_with_broadcast_scalars(n):
+    """Above the parallel threshold: fills (both zip operands scalars) and ops on an expanded
+    one-element tensor must not read past the 1-element buffers."""
+    assert engine.full((n,), 1.5).sum().item() == pytest.approx(1.5 * n)
+    assert engine.ones(n).sum().item() == n and engine.zeros(n).abs().sum().item() == 0
+    t = engine.empty(n).fill_(2.0)
+    assert float(t.min()) == float(t.max()) == 2.0
+    x = engine.tensor([2.0]).expand(n)
+    np.testing.assert_allclose(x.exp().numpy(), np.full(n, np.exp(np.float32(2.0))), rtol=1e-6)
+    assert float(x.neg().max()) == -2.0 and float(x.clone().min()) == 2.0
+    assert float((x + engine.tensor([1.0]).expand(n)).min()) == 3.0

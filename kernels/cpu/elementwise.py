@@ -41,8 +41,13 @@ def flat(x, out, p, q):
 
 @njit(parallel=True, **_opts)
 def flat_par(x, out, p, q):
-    for i in prange(out.shape[0]):
-        out[i] = fn(x[i], p, q)
+    if x.shape[0] == out.shape[0]:
+        for i in prange(out.shape[0]):
+            out[i] = fn(x[i], p, q)
+    else:  # a broadcast scalar (an expanded 0-stride input)
+        v = fn(x[0], p, q)
+        for i in prange(out.shape[0]):
+            out[i] = v
 
 
 # Strided kernels work on the flat storage buffers with element offsets and 4 strides per
@@ -118,10 +123,14 @@ def flat_par(a, b, out):
         bv = b[0]
         for i in prange(n):
             out[i] = fn(a[i], bv)
-    else:
+    elif b.shape[0] == n:
         av = a[0]
         for i in prange(n):
             out[i] = fn(av, b[i])
+    else:  # both operands broadcast scalars (fill)
+        v = fn(a[0], b[0])
+        for i in prange(n):
+            out[i] = v
 
 
 @njit(inline="always", **_opts)
