@@ -10,8 +10,7 @@ from .._strided import broadcast_shapes
 from ..autograd.graph import record
 from kernels.cpu.elementwise import map_kernels, zip_kernels, PARALLEL_MIN
 from .._device import CPU
-from .._storage import Storage, PooledStorage, cpu_empty
-from .._tensor import make, contiguous_strides
+from .._tensor import contiguous_strides
 from ..autograd.grad_mode import _enabled
 from ._common import (Tensor, empty_tensor, needs_grad, backend, scalar_array,
                       check_same_device, sum_to, shape_str)
@@ -101,13 +100,9 @@ def _fast_unary(op, x, p, q):
     k = _MK.get(op.name)
     if k is None:
         k = _MK[op.name] = map_kernels(op.fn)
-    shape = x._shape
-    n = 1
-    for s in shape:
-        n *= s
-    data, raw = cpu_empty(n, dt.np)
-    ost = Storage(data, CPU) if raw is None else PooledStorage(data, CPU, raw)
-    out = make(ost, shape, contiguous_strides(shape), 0, dt, True)
+    out = empty_tensor(x._shape, dt, CPU)
+    data = out._storage.data
+    n = data.shape[0]
     if n:
         off = x._offset
         xv = st.data
@@ -203,59 +198,60 @@ _ZK: dict = {}  # (op name, float?) -> zip KernelSet: skips the fn / cache looku
 
 
 def _fast_binary(op, a, b):
-    """The common case without the general machinery: contiguous CPU float/int tensors of one
-    dtype and shape, or a tensor with a Python scalar of its own category. None otherwise."""
+    """The common case without the general machinery: CPU tensors of one dtype (any shapes:
+    broadcast strides go straight to the strided kernel, no view Tensors), or a contiguous
+    tensor with a Python scalar of its own category. None otherwise (the general path then
+    promotes, checks and raises)."""
     dt = a._dtype
     st = a._storage
     kind = op.kind
     if st.device is not CPU or dt is D.float16 or kind == "int":
         return None
     cat = dt.category
+    if kind == "float" and cat != 2:
+        return None
     tb = type(b)
-    if tb is float:
-        if cat != 2 or not a._contig:
+    geo = None
+    if tb is float or tb is int:
+        if not a._contig or cat < (2 if tb is float else 1):
             return None
         bv = scalar_array(b, dt)
-    elif tb is int:
-        if cat == 0 or not a._contig:
-            return None
-        bv = scalar_array(b, dt)
+        shape = a._shape
     elif isinstance(b, Tensor):
         if b._dtype is not dt or b._storage.device is not CPU:
             return None
         bv = None
-        if b._shape != a._shape or not b._contig or not a._contig:
-            if kind == "float" and cat != 2:
+        shape = a._shape
+        if shape != b._shape or not b._contig or not a._contig:
+            geo = _broadcast_geometry(a, b)
+            if geo is None:
                 return None
-            return _fast_broadcast(op, a, b, dt, cat, kind)
+            shape = geo[0]
     else:
         return None
-    if kind == "float" and cat != 2:
-        return None
-    k = _ZK.get((op.name, cat == 2))
-    if k is None:
-        k = _zip_set(op, cat)
+    k = _ZK.get((op.name, cat == 2)) or _zip_set(op, cat)
     if cat != 2 and op.name in ("floor_divide", "remainder", "fmod"):
         _check_int_divisor(op.name, b)
-    shape = a._shape
-    n = 1
-    for s in shape:
-        n *= s
-    odt = D.bool_ if kind == "bool" else dt
-    data, raw = cpu_empty(n, odt.np)
-    out = make(Storage(data, CPU) if raw is None else PooledStorage(data, CPU, raw), shape,
-               contiguous_strides(shape), 0, odt, True)
-    if n:
-        off = a._offset
-        av = st.data
-        if off or av.shape[0] != n:
-            av = av[off:off + n]
-        if bv is None:
-            off = b._offset
-            bv = b._storage.data
-            if off or bv.shape[0] != n:
-                bv = bv[off:off + n]
-        (k.flat_par if n >= PARALLEL_MIN else k.flat)(av, bv, data)
+    out = empty_tensor(shape, D.bool_ if kind == "bool" else dt, CPU)
+    data = out._storage.data
+    n = data.shape[0]
+    if n == 0:
+        return out
+    if geo is not None:
+        _, sa, sb, so, cshape = geo
+        (k.strided_par if n >= PARALLEL_MIN else k.strided)(
+            st.data, a._offset, sa, b._storage.data, b._offset, sb, data, 0, so, cshape)
+        return out
+    off = a._offset
+    av = st.data
+    if off or av.shape[0] != n:
+        av = av[off:off + n]
+    if bv is None:
+        off = b._offset
+        bv = b._storage.data
+        if off or bv.shape[0] != n:
+            bv = bv[off:off + n]
+    (k.flat_par if n >= PARALLEL_MIN else k.flat)(av, bv, data)
     return out
 
 
@@ -267,37 +263,23 @@ def _zip_set(op, cat):
     return k
 
 
-def _fast_broadcast(op, a, b, dt, cat, kind):
-    """Two CPU tensors of one dtype whose shapes differ or that are not both contiguous:
-    strides of the broadcast views straight to the strided kernel (no view Tensors, no
-    promotion machinery). None when the general path must handle it (errors, > 4 dims)."""
+def _broadcast_geometry(a, b):
+    """(shape, a strides, b strides, out strides, shape) of ``a op b`` collapsed and padded to
+    the strided kernels' 4 dims; None when the general path must handle it (shapes that do
+    not broadcast: it raises the error; more than 4 dims left after collapsing)."""
     try:
         shape = tuple(broadcast_shapes(a._shape, b._shape))
         sa = S.expand(a._shape, a._stride, shape)[1]
         sb = S.expand(b._shape, b._stride, shape)[1]
     except ValueError:
         return None
-    so = contiguous_strides(shape)
-    cshape, (so, sa, sb) = S.collapse(shape, [so, sa, sb])
+    cshape, (so, sa, sb) = S.collapse(shape, [contiguous_strides(shape), sa, sb])
     nd = len(cshape)
     if nd > 4:
         return None
-    if cat != 2 and op.name in ("floor_divide", "remainder", "fmod"):
-        _check_int_divisor(op.name, b)
-    k = _ZK.get((op.name, cat == 2)) or _zip_set(op, cat)
-    n = 1
-    for s in shape:
-        n *= s
-    odt = D.bool_ if kind == "bool" else dt
-    data, raw = cpu_empty(n, odt.np)
-    out = make(Storage(data, CPU) if raw is None else PooledStorage(data, CPU, raw), shape,
-               contiguous_strides(shape), 0, odt, True)
-    if n:
-        pad = (0,) * (4 - nd)
-        (k.strided_par if n >= PARALLEL_MIN else k.strided)(
-            a._storage.data, a._offset, pad + tuple(sa), b._storage.data, b._offset,
-            pad + tuple(sb), data, 0, pad + tuple(so), (1,) * (4 - nd) + tuple(cshape))
-    return out
+    pad = (0,) * (4 - nd)
+    return (shape, pad + tuple(sa), pad + tuple(sb), pad + tuple(so),
+            (1,) * (4 - nd) + tuple(cshape))
 
 
 def fast_binary(op: Op, a: Tensor, b):
