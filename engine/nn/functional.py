@@ -398,3 +398,17 @@ for _name in _extra.__all__:
     globals()[_name] = getattr(_extra, _name)
     if _name not in __all__:
         __all__.append(_name)
+
+# recurrent/embedding_bag, attention, and the remaining layers (3-d, padding, distances) live in
+# their own files; each is re-exported when present
+for _modname in ("functional_rnn", "functional_attention", "functional_more"):
+    try:
+        _m = __import__(f"{__package__}.{_modname}", fromlist=["__all__"])
+    except ModuleNotFoundError as _e:
+        if _e.name != f"{__package__}.{_modname}":
+            raise
+        continue
+    for _name in _m.__all__:
+        globals()[_name] = getattr(_m, _name)
+        if _name not in __all__:
+            __all__.append(_name)

@@ -18,3 +18,19 @@ from .sgd import SGD
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Optimizer", "RMSprop",
            "lr_scheduler"]
+
+# NAdam, RAdam, ASGD, Rprop, LBFGS and swa_utils, when present
+try:
+    from . import more as _more
+    for _name in _more.__all__:
+        globals()[_name] = getattr(_more, _name)
+        __all__.append(_name)
+except ModuleNotFoundError as _e:
+    if _e.name != f"{__name__}.more":
+        raise
+try:
+    from . import swa_utils  # noqa: F401
+    __all__.append("swa_utils")
+except ModuleNotFoundError as _e:
+    if _e.name != f"{__name__}.swa_utils":
+        raise

@@ -23,10 +23,12 @@ __all__ = (["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
             "LayerNorm", "GroupNorm", "RMSNorm"] + list(_act_all) + list(_loss_all))
 
 for _mod in ("conv", "pooling", "normalization", "upsampling", "padding", "pixelshuffle",
-             "extra"):
+             "extra", "rnn", "transformer", "more"):
     try:
         _m = importlib.import_module(f".{_mod}", __name__)
-    except ImportError:
+    except ModuleNotFoundError as _e:  # only a file that is absent is skipped, not a broken one
+        if _e.name != f"{__name__}.{_mod}":
+            raise
         continue
     for _name in getattr(_m, "__all__", ()):
         if _name not in globals():

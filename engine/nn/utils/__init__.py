@@ -20,3 +20,10 @@ __all__ = [
            "parameters_to_vector",
            "vector_to_parameters",
 ]
+
+try:  # pack_padded_sequence & co. (engine.nn.utils.rnn), when present
+    from . import rnn  # noqa: E402
+    __all__.append("rnn")
+except ModuleNotFoundError as _e:
+    if _e.name != f"{__name__}.rnn":
+        raise
