@@ -21,7 +21,8 @@ __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Optimizer",
 
 # NAdam, RAdam, ASGD, Rprop, LBFGS and swa_utils, when present
 try:
-    from . import more as _more
+    import importlib as _il
+    _more = _il.import_module(f"{__name__}.more")
     for _name in _more.__all__:
         globals()[_name] = getattr(_more, _name)
         __all__.append(_name)
@@ -29,7 +30,7 @@ except ModuleNotFoundError as _e:
     if _e.name != f"{__name__}.more":
         raise
 try:
-    from . import swa_utils  # noqa: F401
+    swa_utils = _il.import_module(f"{__name__}.swa_utils")
     __all__.append("swa_utils")
 except ModuleNotFoundError as _e:
     if _e.name != f"{__name__}.swa_utils":

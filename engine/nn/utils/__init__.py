@@ -22,7 +22,8 @@ __all__ = [
 ]
 
 try:  # pack_padded_sequence & co. (engine.nn.utils.rnn), when present
-    from . import rnn  # noqa: E402
+    import importlib as _il
+    rnn = _il.import_module(f"{__name__}.rnn")
     __all__.append("rnn")
 except ModuleNotFoundError as _e:
     if _e.name != f"{__name__}.rnn":
