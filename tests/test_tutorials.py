@@ -1009,12 +1009,15 @@ print(model(x))
 '''
 
 
-@pytest.mark.xfail(reason="design decision: engine.save is pickle-free, so it refuses a whole "
-                          "nn.Module (TypeError pointing at state_dict); the tutorial's "
-                          "torch.save(model) + torch.load(..., weights_only=False) needs pickle",
-                   strict=True)
 def test_save_and_load_whole_model(tmp_path):
+    """torch.save(model) + torch.load(..., weights_only=False) as the tutorial does; the
+    default weights_only=True load refuses the whole model as torch does."""
+    import pickle
     check_tutorial(SAVE_WHOLE_MODEL, tmp_path)
+    for framework in ("torch", "engine"):
+        with pytest.raises(pickle.UnpicklingError, match="weights_only"):
+            run_tutorial(SAVE_WHOLE_MODEL.replace("weights_only=False", "weights_only=True"),
+                         framework, tmp_path)
 
 
 # ----------------------------------------------------------------------------- 60-minute blitz
