@@ -48,6 +48,7 @@ from ._legacy import *  # noqa: F401,F403  (engine.FloatTensor, ...)
 from .ops.extra import *  # noqa: F401,F403  (diff, cross, kron, tensor_split, ...)
 from .ops.arith_extra import *  # noqa: F401,F403  (rsub)
 from .ops.more import *  # noqa: F401,F403  (quantile, cdist, cov, kthvalue, strided, ...)
+from .ops.linalg_top import *  # noqa: F401,F403  (inverse, det, svd, ... over engine.linalg)
 
 from .ops._out import with_out as _with_out
 

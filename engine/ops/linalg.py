@@ -1,0 +1,536 @@
+"""The linear-algebra primitives (engine.linalg's factorizations and solvers) with their
+autograd nodes. Forward runs on the host: numpy.linalg is the engine's LAPACK (it links
+LAPACK) and ``linalg_np`` adds what numpy lacks. Each backward rule is PyTorch's formula
+written with engine ops (matmul, triangular solves, tril/triu, ...), so it is itself
+differentiable (create_graph=True) and runs on any device."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ..autograd.graph import record
+from ._common import needs_grad
+from . import linalg_np as L
+
+__all__ = ["LinAlgError", "check_float", "check_square", "host", "wrap", "batch_prefix",
+           "inv_ex", "solve_prim", "solve_triangular", "det_prim", "slogdet_prim",
+           "cholesky_ex", "qr", "eigh", "svd_prim", "pinv_prim", "matrix_exp", "lu_prim"]
+
+
+class LinAlgError(RuntimeError):
+    """torch.linalg.LinAlgError: a factorization or solver failed on its input (a singular
+    or not positive-definite matrix). A RuntimeError, as in PyTorch."""
+
+
+_TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+                "uint8": "Byte", "bool": "Bool", "float16": "Half"}
+
+
+def check_float(op: str, A, name: str = "A") -> None:
+    if not isinstance(A, Tensor):
+        raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(A).__name__}")
+    if A._dtype is D.float16:
+        raise RuntimeError(f"{op}: Low precision dtypes not supported. Got Half. Convert with "
+                           ".float() or .double().")
+    if not A._dtype.is_floating_point:
+        nm = _TORCH_NAMES.get(A._dtype.name, A._dtype.name)
+        raise RuntimeError(f"{op}: Expected a floating point or complex tensor as input. Got "
+                           f"{nm}. Convert with .float() or .double().")
+
+
+def check_square(op: str, A, name: str = "A") -> None:
+    check_float(op, A, name)
+    if A.ndim < 2:
+        raise RuntimeError(f"{op}: The input tensor {name} must have at least 2 dimensions.")
+    if A._shape[-1] != A._shape[-2]:
+        raise RuntimeError(f"{op}: {name} must be batches of square matrices, but they are "
+                           f"{A._shape[-2]} by {A._shape[-1]} matrices")
+
+
+def host(op: str, *ts) -> list:
+    """Contiguous host copies of the tensors' values (CPU only: see the module docstring)."""
+    out = []
+    for t in ts:
+        if not t.is_cpu:
+            raise NotImplementedError(
+                f"{op}: not implemented for {t.device} tensors (the engine's LAPACK is numpy's, "
+                f"on the host). Move the input with .cpu() and the result back with "
+                f".to('{t.device}').")
+        a = t._np()
+        out.append(a if a.flags.c_contiguous else a.copy())
+    return out
+
+
+def wrap(arr, dtype) -> Tensor:
+    from .creation import from_numpy
+    a = np.asarray(arr).astype(dtype.np, copy=False)
+    return from_numpy(a if a.flags.c_contiguous else a.copy())  # (ascontiguousarray: no 0-d)
+
+
+def batch_prefix(A, flat_index: int) -> str:
+    return f"(Batch element {flat_index}): " if A.ndim > 2 else ""
+
+
+def _first_bad(A, info) -> tuple:
+    flat = np.asarray(info).reshape(-1)
+    bad = np.nonzero(flat)[0]
+    return (None, 0) if not bad.size else (int(bad[0]), int(flat[bad[0]]))
+
+
+def _mT(t):
+    return t.transpose(-2, -1)
+
+
+def _edges(n):
+    return [e[0] is not None for e in n.next_functions]
+
+
+# ----------------------------------------------------------------------------- inverse
+def inv_ex(A: Tensor, check_errors: bool = False, op: str = "linalg.inv"):
+    """(inverse, info) of square ``A``; raises LinAlgError when check_errors."""
+    check_square(op, A)
+    (a,) = host(op, A)
+    try:
+        inv = np.linalg.inv(a) if a.size else a.copy()
+        info = np.zeros(a.shape[:-2], np.int32)
+    except np.linalg.LinAlgError:
+        info = L.singular_info(a)
+        with np.errstate(all="ignore"):
+            inv = np.full_like(a, np.nan)
+            ok = (info == 0)
+            if ok.any():
+                inv[ok] = np.linalg.inv(a[ok])
+    i, d = _first_bad(A, info)
+    if check_errors and i is not None:
+        raise LinAlgError(f"{op}: {batch_prefix(A, i)}The diagonal element {d} is zero, the "
+                          "inversion could not be completed because the input matrix is "
+                          "singular.")
+    out = wrap(inv, A._dtype)
+    if needs_grad(A):
+        def bw(n, g):
+            y = n.saved_tensor(0)
+            yt = _mT(y)
+            return (-(yt @ g @ yt),)
+        record("LinalgInvExBackward0", (A,), (out,), bw, ((out, True),))
+    return out, wrap(info, D.int32)
+
+
+# ----------------------------------------------------------------------------- solve
+def solve_prim(A: Tensor, B: Tensor, op: str = "linalg.solve") -> Tensor:
+    """X = A^{-1} B for A (*, n, n) and B (*, n, k) with equal batch dims."""
+    a, b = host(op, A, B)
+    try:
+        x = np.linalg.solve(a, b) if a.size and b.size else np.zeros(b.shape, a.dtype)
+    except np.linalg.LinAlgError:
+        raise LinAlgError(f"torch.{op}: The solver failed because the input matrix is "
+                          "singular.") from None
+    out = wrap(x, A._dtype)
+    if needs_grad(A, B):
+        def bw(n, g):
+            ea, eb = _edges(n)
+            a_, x_ = n.saved_tensor(0), n.saved_tensor(1)
+            gb = solve_prim(_mT(a_), g, op)
+            return (-(gb @ _mT(x_)) if ea else None, gb if eb else None)
+        record("LinalgSolveExBackward0", (A, B), (out,), bw, ((A, False), (out, True)))
+    return out
+
+
+def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
+                     unitriangular: bool = False, out=None) -> Tensor:
+    """X with A X = B (left) or X A = B, A upper/lower triangular (batched, broadcast)."""
+    op = "linalg.solve_triangular"
+    check_square(op, A)
+    check_float(op, B, "B")
+    if B.ndim < 2:
+        raise RuntimeError(f"{op}: The input tensor B must have at least 2 dimensions.")
+    if A._dtype is not B._dtype:
+        raise RuntimeError(f"{op}: Expected A and B to have the same dtype, but found A of "
+                           f"type {A._dtype} and B of type {B._dtype} instead")
+    n = A._shape[-1]
+    if (B._shape[-2] if left else B._shape[-1]) != n:
+        dims = f"{n}x{n} and {B._shape[-2]}x{B._shape[-1]}"
+        raise RuntimeError(f"{op}: Incompatible shapes of A and B for the equation "
+                           f"{'AX = B' if left else 'XA = B'} ({dims})")
+    a, b = host(op, A, B)
+    x = L.solve_triangular_np(a, b, upper, left, unitriangular)
+    res = wrap(x, A._dtype)
+    if needs_grad(A, B):
+        shapes = (A._shape, B._shape)
+
+        def bw(nd, g):
+            ea, eb = _edges(nd)
+            a_, x_ = nd.saved_tensor(0), nd.saved_tensor(1)
+            gb = solve_triangular(_mT(a_), g, upper=not upper, left=left,
+                                  unitriangular=unitriangular)
+            ga = None
+            if ea:
+                ga = -(gb @ _mT(x_)) if left else -(_mT(x_) @ gb)
+                ga = ga.triu(int(unitriangular)) if upper else ga.tril(-int(unitriangular))
+                ga = _sum_to(ga, shapes[0])
+            return ga, (_sum_to(gb, shapes[1]) if eb else None)
+        record("LinalgSolveTriangularBackward0", (A, B), (res,), bw, ((A, False), (res, True)))
+    if out is not None:
+        out.copy_(res)
+        return out
+    return res
+
+
+def _sum_to(g, shape):
+    from ._common import sum_to
+    return sum_to(g, tuple(shape)) if tuple(g._shape) != tuple(shape) else g
+
+
+# ----------------------------------------------------------------------------- determinants
+def det_prim(A: Tensor) -> Tensor:
+    check_square("linalg.det", A)
+    (a,) = host("linalg.det", A)
+    out = wrap(np.linalg.det(a) if a.size else np.ones(a.shape[:-2]), A._dtype)
+    if needs_grad(A):
+        def bw(n, g):
+            a_, d = n.saved_tensor(0), n.saved_tensor(1)
+            from .shape_misc import diag_embed
+            rhs = diag_embed((g * d).unsqueeze(-1).expand(*d.shape, a_.shape[-1]))
+            return (solve_prim(_mT(a_), rhs, "linalg.det"),)
+        record("LinalgDetBackward0", (A,), (out,), bw, ((A, False), (out, True)))
+    return out
+
+
+def slogdet_prim(A: Tensor, op: str = "linalg.slogdet"):
+    check_square(op, A)
+    (a,) = host(op, A)
+    sign, logabs = np.linalg.slogdet(a) if a.size else (np.ones(a.shape[:-2]),
+                                                         np.zeros(a.shape[:-2]))
+    s, la = wrap(sign, A._dtype), wrap(logabs, A._dtype)
+    if needs_grad(A):
+        def bw(n, gs, gl):
+            if gl is None:
+                return (None,)
+            a_ = n.saved_tensor(0)
+            from .shape_misc import diag_embed
+            rhs = diag_embed(gl.unsqueeze(-1).expand(*gl.shape, a_.shape[-1]))
+            return (solve_prim(_mT(a_), rhs, op),)
+        record("LinalgSlogdetBackward0", (A,), (s, la), bw, ((A, False),))
+    return s, la
+
+
+# ----------------------------------------------------------------------------- cholesky
+def cholesky_ex(A: Tensor, upper: bool = False, check_errors: bool = False,
+                op: str = "linalg.cholesky"):
+    check_square(op, A)
+    (a,) = host(op, A)
+    try:
+        lo = np.linalg.cholesky(a) if a.size else a.copy()
+        info = np.zeros(a.shape[:-2], np.int32)
+    except np.linalg.LinAlgError:
+        info = L.cholesky_info(a)
+        lo = np.zeros_like(a)
+        ok = info == 0
+        if ok.any():
+            lo[ok] = np.linalg.cholesky(a[ok])
+    i, d = _first_bad(A, info)
+    if check_errors and i is not None:
+        raise LinAlgError(f"{op}: {batch_prefix(A, i)}The factorization could not be "
+                          "completed because the input is not positive-definite (the leading "
+                          f"minor of order {d} is not positive-definite).")
+    res = np.swapaxes(lo, -1, -2) if upper else lo
+    out = wrap(res, A._dtype)
+    if needs_grad(A):
+        def bw(n, g):
+            lf = n.saved_tensor(0)
+            if upper:
+                lf, g = _mT(lf), _mT(g)
+            ga = (_mT(lf) @ g).tril()
+            ga = 0.5 * (ga + _mT(ga.tril(-1)))
+            ga = solve_triangular(_mT(lf), ga, upper=True, left=True)
+            ga = solve_triangular(lf, ga, upper=False, left=False)
+            return (ga,)
+        record("LinalgCholeskyExBackward0", (A,), (out,), bw, ((out, True),))
+    return out, wrap(info, D.int32)
+
+
+# ----------------------------------------------------------------------------- qr
+def qr(A: Tensor, mode: str = "reduced"):
+    op = "linalg.qr"
+    check_float(op, A)
+    if A.ndim < 2:
+        raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions.")
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
+                           "'reduced' (default), 'r', or 'complete'")
+    (a,) = host(op, A)
+    m, n = a.shape[-2:]
+    if a.size:
+        q, r = np.linalg.qr(a, mode="complete" if mode == "complete" else "reduced")
+    else:
+        k = m if mode == "complete" else min(m, n)
+        q = np.zeros(a.shape[:-2] + (m, k), a.dtype)
+        q[..., np.arange(min(m, k)), np.arange(min(m, k))] = 1
+        r = np.zeros(a.shape[:-2] + (k, n), a.dtype)
+    if mode == "r":
+        q = np.zeros((0,), a.dtype)
+    Q, R = wrap(q, A._dtype), wrap(r, A._dtype)
+    if needs_grad(A):
+        def bw(nd, gq, gr):
+            if mode == "r":
+                raise RuntimeError(
+                    "The derivative of linalg.qr depends on Q, which is not computed when "
+                    "mode='r'. Please use linalg.qr(A, mode='reduced') if you are going to "
+                    "differentiate through linalg.qr.")
+            if mode == "complete" and m > n:
+                raise RuntimeError("The QR decomposition is not differentiable when "
+                                   "mode='complete' and nrows > ncols.")
+            return (_qr_bw(nd.saved_tensor(0), nd.saved_tensor(1), gq, gr, m, n),)
+        record("LinalgQrBackward0", (A,), (Q, R), bw, ((Q, True), (R, True)))
+    return Q, R
+
+
+def _qr_bw(Q, R, gq, gr, m, n):
+    if gq is not None and gr is not None:
+        ga = gr @ _mT(R) - _mT(Q) @ gq
+    elif gq is not None:
+        ga = -(_mT(Q) @ gq)
+    else:
+        ga = gr @ _mT(R)
+    if m >= n:
+        t = ga.triu()
+        from .shape_misc import diag_embed
+        t = t + _mT(t) - diag_embed(t.diagonal(0, -2, -1))
+        ga = Q @ t
+        if gq is not None:
+            ga = ga + gq
+        return solve_triangular(_mT(R), ga, upper=False, left=False)
+    ga = Q @ (-ga - _mT(-ga)).tril()
+    ga = solve_triangular(_mT(R.narrow(-1, 0, m)), ga, upper=False, left=False)
+    from .shape import cat
+    from .creation import zeros
+    z = zeros(*R.shape[:-1], n - m, dtype=ga.dtype, device=ga.device)
+    ga = cat([ga, z], -1)
+    if gr is not None:
+        ga = ga + Q @ gr
+    return ga
+
+
+# ----------------------------------------------------------------------------- eigh
+def eigh(A: Tensor, UPLO: str = "L", op: str = "linalg.eigh", vectors: bool = True):
+    check_square(op, A)
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"{op}: Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    (a,) = host(op, A)
+    if a.size:
+        try:
+            w, v = np.linalg.eigh(a, UPLO=UPLO)
+        except np.linalg.LinAlgError:
+            raise LinAlgError(f"{op}: The algorithm failed to converge because the input "
+                              "matrix is ill-conditioned or has too many repeated eigenvalues "
+                              "(error code: 1).") from None
+    else:
+        w, v = np.zeros(a.shape[:-1], a.dtype), a.copy()
+    W, V = wrap(w, A._dtype), wrap(v, A._dtype)
+    if needs_grad(A):
+        def bw(nd, gl, gv):
+            w_, v_ = nd.saved_tensor(0), nd.saved_tensor(1)
+            if gv is None:
+                return ((v_ * gl.unsqueeze(-2)) @ _mT(v_),)
+            vg = _mT(v_) @ gv
+            vg = 0.5 * (vg - _mT(vg))
+            e = w_.unsqueeze(-2) - w_.unsqueeze(-1)
+            from .creation import eye
+            ident = eye(e.shape[-1], dtype=e.dtype, device=e.device)
+            r = vg / (e + ident)
+            if gl is not None:
+                from .shape_misc import diag_embed
+                r = r * (1 - ident) + diag_embed(gl)
+            return (v_ @ (r @ _mT(v_)),)
+        record("LinalgEighBackward0", (A,), (W, V), bw, ((W, True), (V, True)))
+    return W, V
+
+
+# ----------------------------------------------------------------------------- svd
+def svd_prim(A: Tensor, full_matrices: bool = True, op: str = "linalg.svd"):
+    check_float(op, A)
+    if A.ndim < 2:
+        raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions.")
+    (a,) = host(op, A)
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    if a.size:
+        try:
+            u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+        except np.linalg.LinAlgError:
+            raise LinAlgError(f"{op}: The algorithm failed to converge because the input "
+                              "matrix is ill-conditioned or has too many repeated singular "
+                              "values (error code: 1).") from None
+    else:
+        mu, nv = (m, n) if full_matrices else (k, k)
+        u = np.zeros(a.shape[:-2] + (m, mu), a.dtype)
+        u[..., np.arange(min(m, mu)), np.arange(min(m, mu))] = 1
+        vh = np.zeros(a.shape[:-2] + (nv, n), a.dtype)
+        vh[..., np.arange(min(nv, n)), np.arange(min(nv, n))] = 1
+        s = np.zeros(a.shape[:-2] + (k,), a.dtype)
+    U, S, Vh = wrap(u, A._dtype), wrap(s, A._dtype), wrap(vh, A._dtype)
+    if needs_grad(A):
+        def bw(nd, gu, gs, gvh):
+            u_, s_, vh_ = (nd.saved_tensor(i) for i in range(3))
+            if full_matrices and m != n:
+                u_, vh_ = u_.narrow(-1, 0, k), vh_.narrow(-2, 0, k)
+                gu = gu.narrow(-1, 0, k) if gu is not None else None
+                gvh = gvh.narrow(-2, 0, k) if gvh is not None else None
+            return (_svd_bw(gu, gs, gvh, u_, s_, vh_, m, n),)
+        record("LinalgSvdBackward0", (A,), (U, S, Vh), bw, ((U, True), (S, True), (Vh, True)))
+    return U, S, Vh
+
+
+def _svd_bw(gu, gs, gvh, U, S, Vh, m, n):
+    if gu is None and gvh is None:
+        if gs is None:
+            return None
+        return U @ (gs.unsqueeze(-1) * Vh) if m >= n else (U * gs.unsqueeze(-2)) @ Vh
+    from .creation import eye
+    from .shape_misc import diag_embed
+    s2 = S * S
+    ident = eye(S.shape[-1], dtype=S.dtype, device=S.device)
+    e = s2.unsqueeze(-2) - s2.unsqueeze(-1) + ident
+    uhgu = None if gu is None else _skew(_mT(U) @ gu)
+    vhgv = None if gvh is None else _skew(Vh @ _mT(gvh))
+    if uhgu is not None and vhgv is not None:
+        ga = (uhgu * S.unsqueeze(-2) + S.unsqueeze(-1) * vhgv) / e
+    elif uhgu is not None:
+        ga = (uhgu / e) * S.unsqueeze(-2)
+    else:
+        ga = S.unsqueeze(-1) * (vhgv / e)
+    if gs is not None:
+        ga = ga + diag_embed(gs)
+    if m > n and gu is not None:
+        ga = U @ ga
+        gus = gu / S.unsqueeze(-2)
+        ga = ga + gus - U @ (_mT(U) @ gus)
+        return ga @ Vh
+    if m < n and gvh is not None:
+        ga = ga @ Vh
+        sg = gvh / S.unsqueeze(-1)
+        ga = ga + sg - (sg @ _mT(Vh)) @ Vh
+        return U @ ga
+    return U @ (ga @ Vh) if m >= n else (U @ ga) @ Vh
+
+
+def _skew(x):
+    return x - _mT(x)
+
+
+# ----------------------------------------------------------------------------- pinv
+def pinv_prim(A: Tensor, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
+    op = "linalg.pinv"
+    check_float(op, A)
+    if A.ndim < 2:
+        raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions.")
+    (a,) = host(op, A)
+    m, n = a.shape[-2:]
+    if a.size:
+        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        smax = s[..., :1]
+        at = 0.0 if atol is None else np.asarray(atol)[..., None]
+        if rtol is None:
+            rt = 0.0 if (atol is not None and np.any(np.asarray(atol) > 0)) \
+                else max(m, n) * np.finfo(a.dtype).eps
+        else:
+            rt = np.asarray(rtol)[..., None]
+        tol = np.maximum(at, rt * smax)
+        with np.errstate(divide="ignore"):
+            sinv = np.where(s > tol, 1 / np.where(s > tol, s, 1), 0)
+        p = np.swapaxes(vh, -1, -2) @ (sinv[..., :, None] * np.swapaxes(u, -1, -2))
+    else:
+        p = np.zeros(a.shape[:-2] + (n, m), a.dtype)
+    out = wrap(p, A._dtype)
+    if needs_grad(A):
+        def bw(nd, g):
+            a_, p_ = nd.saved_tensor(0), nd.saved_tensor(1)
+            return (_pinv_bw(g, p_, a_, m, n),)
+        record("LinalgPinvBackward0", (A,), (out,), bw, ((A, False), (out, True)))
+    return out
+
+
+def _pinv_bw(g, P, A, m, n):
+    ph, gh = _mT(P), _mT(g)
+    if m <= n:
+        k = gh @ P
+        kph = k @ ph
+        return -_mT(P @ k) + kph - (A @ P) @ kph + (ph @ P) @ (gh - k @ A)
+    k = P @ gh
+    phk = ph @ k
+    return -_mT(k @ P) + phk - (phk @ P) @ A + ((gh - A @ k) @ P) @ ph
+
+
+# ----------------------------------------------------------------------------- matrix_exp
+def matrix_exp(A: Tensor) -> Tensor:
+    """exp(A) by scaling and squaring (Pade 13); backward is PyTorch's block-matrix rule
+    exp([[A^T, G], [0, A^T]])[:n, n:], itself a matrix_exp, hence differentiable."""
+    op = "linalg.matrix_exp"
+    check_square(op, A)
+    (a,) = host(op, A)
+    out = wrap(L.expm_np(a), A._dtype)
+    if needs_grad(A):
+        def bw(nd, g):
+            from .shape import cat
+            a_ = _mT(nd.saved_tensor(0))
+            n = a_.shape[-1]
+            z = a_ * 0
+            big = cat([cat([a_, g], -1), cat([z, a_], -1)], -2)
+            return (matrix_exp(big).narrow(-2, 0, n).narrow(-1, n, n),)
+        record("LinalgMatrixExpBackward0", (A,), (out,), bw, ((A, False),))
+    return out
+
+
+# ----------------------------------------------------------------------------- lu
+def lu_prim(A: Tensor, pivot: bool = True, op: str = "linalg.lu"):
+    """(P, L, U) of A (*, m, n) with partial pivoting."""
+    check_float(op, A)
+    if A.ndim < 2:
+        raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions.")
+    if not pivot:
+        raise RuntimeError(f"{op}: LU without pivoting is not implemented on the CPU. Use "
+                           "pivot=True.")
+    (a,) = host(op, A)
+    lu, piv, _ = L.lu_np(a)
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    lo = np.tril(lu[..., :, :k], -1)
+    lo[..., np.arange(k), np.arange(k)] = 1
+    up = np.triu(lu[..., :k, :])
+    perm = _perm_from_piv(piv, m)
+    p = np.zeros(a.shape[:-2] + (m, m), a.dtype)
+    np.put_along_axis(p, perm[..., None, :], 1, axis=-2)  # P[perm[j], j] = 1
+    P, Lt, U = wrap(p, A._dtype), wrap(lo, A._dtype), wrap(up, A._dtype)
+    if needs_grad(A):
+        def bw(nd, gp, gl, gu):
+            p_, l_, u_ = (nd.saved_tensor(i) for i in range(3))
+            if m != n:
+                raise NotImplementedError(f"{op}: the derivative is implemented for square "
+                                          "matrices only")
+            ga = None
+            if gl is not None:
+                ga = (_mT(l_) @ gl).tril(-1)
+            if gu is not None:
+                t = (gu @ _mT(u_)).triu()
+                ga = t if ga is None else ga + t
+            if ga is None:
+                return (None,)
+            ga = solve_triangular(_mT(u_), ga, upper=False, left=False)
+            ga = solve_triangular(_mT(l_), ga, upper=True, left=True, unitriangular=True)
+            return (p_ @ ga,)
+        record("LinalgLuBackward0", (A,), (P, Lt, U), bw, ((P, True), (Lt, True), (U, True)))
+    return P, Lt, U, wrap(piv, D.int32)
+
+
+def _perm_from_piv(piv, m):
+    """Row permutation (perm[i] = original row now at position i) from LAPACK swaps."""
+    batch = piv.shape[:-1]
+    perm = np.broadcast_to(np.arange(m), batch + (m,)).copy()
+    flat = perm.reshape(-1, m)
+    pv = piv.reshape(-1, piv.shape[-1]) - 1
+    for j in range(pv.shape[1]):
+        r = np.arange(flat.shape[0])
+        a, b = flat[r, j].copy(), flat[r, pv[:, j]].copy()
+        flat[r, j], flat[r, pv[:, j]] = b, a
+    return flat.reshape(batch + (m,))
