@@ -27,6 +27,7 @@ __all__ = ["MAGIC", "dump", "load_engine"]
 
 MAGIC = b"ENGINEv1"
 _MAX_HEADER = 256 << 20
+_MAX_DEPTH = 200    # deeper plain trees are pickled (and refused when loading deeper ones)
 _DTYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
 
 
@@ -61,7 +62,10 @@ class _Writer:
                              "rg": bool(t.requires_grad), "param": isinstance(t, Parameter)})
         return i
 
-    def node(self, obj):
+    def node(self, obj, depth=0):
+        if depth > _MAX_DEPTH:
+            raise _NotPlain
+        d1 = depth + 1
         from ._device import device
         from ._dtype import dtype
         from ._size import Size
@@ -79,12 +83,12 @@ class _Writer:
             return {"t": "b", "v": base64.b64encode(obj).decode()}
         if tp is dict or tp is collections.OrderedDict:
             r = {"t": "d" if tp is dict else "o",
-                 "v": [[self.node(k), self.node(v)] for k, v in obj.items()]}
+                 "v": [[self.node(k, d1), self.node(v, d1)] for k, v in obj.items()]}
             if tp is not dict and obj.__dict__:
-                r["a"] = self.node(dict(obj.__dict__))
+                r["a"] = self.node(dict(obj.__dict__), d1)
             return r
         if tp is list or tp is tuple:
-            return {"t": "l" if tp is list else "u", "v": [self.node(v) for v in obj]}
+            return {"t": "l" if tp is list else "u", "v": [self.node(v, d1) for v in obj]}
         if tp is Size:
             return {"t": "z", "v": [int(v) for v in obj]}
         if tp is device:
@@ -240,8 +244,11 @@ def load_engine(blob, name, map_location, weights_only, pickle_module=None, **kw
         raise fail(name, f"malformed object tree ({type(e).__name__}: {str(e)[:200]})") from None
 
 
-def _build(r, node):
+def _build(r, node, depth=0):
+    if depth > _MAX_DEPTH:
+        raise RecursionError
     t = node.get("t") if isinstance(node, dict) else None
+    d1 = depth + 1
     if t == "v":
         v = node["v"]
         if v is not None and type(v) not in (bool, str):
@@ -253,14 +260,14 @@ def _build(r, node):
         return float(node["v"])
     if t in ("d", "o"):
         d = (dict if t == "d" else collections.OrderedDict)(
-            (_key(_build(r, k)), _build(r, v)) for k, v in node["v"])
+            (_key(_build(r, k, d1)), _build(r, v, d1)) for k, v in node["v"])
         if t == "o" and "a" in node:
-            d.__dict__.update({str(k): v for k, v in _build(r, node["a"]).items()})
+            d.__dict__.update({str(k): v for k, v in _build(r, node["a"], d1).items()})
         return d
     if t == "l":
-        return [_build(r, v) for v in node["v"]]
+        return [_build(r, v, d1) for v in node["v"]]
     if t == "u":
-        return tuple(_build(r, v) for v in node["v"])
+        return tuple(_build(r, v, d1) for v in node["v"])
     if t == "b":
         return base64.b64decode(node["v"], validate=True)
     if t == "z":

@@ -4,6 +4,7 @@ a static scan that names every global a pickle would import (without running any
 
 from __future__ import annotations
 
+import _compat_pickle
 import collections
 import io
 import pickle
@@ -185,6 +186,15 @@ def unpickle(f, name: str, table: dict, pload, weights_only: bool, pickle_module
             f"engine.load: {name}: corrupted pickle data ({type(e).__name__}: {e})") from None
 
 
+def _py3_name(module: str, name: str) -> str:
+    """Python 2 names in protocol < 3 pickles, as the unpickler's fix_imports maps them."""
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+    elif module in _compat_pickle.IMPORT_MAPPING:
+        module = _compat_pickle.IMPORT_MAPPING[module]
+    return f"{module}.{name}"
+
+
 _STR_OPS = {"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE", "SHORT_BINSTRING",
             "BINSTRING", "STRING"}
 
@@ -197,7 +207,7 @@ def scan_globals(f, name: str) -> list:
         for op, arg, _ in pickletools.genops(f):
             n = op.name
             if n in ("GLOBAL", "INST"):
-                out.append(arg.replace(" ", ".", 1))
+                out.append(_py3_name(*arg.split(" ", 1)))
             elif n == "STACK_GLOBAL":
                 m, g = (recent[-2:] + [None, None])[:2] if len(recent) >= 2 else (None, None)
                 out.append(f"{m}.{g}" if isinstance(m, str) and isinstance(g, str)

@@ -32,7 +32,6 @@ _STORAGE_DTYPES = {
     "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
     "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8",
     "BoolStorage": "bool", "UntypedStorage": "uint8"}
-_NP = {"bfloat16": np.dtype(np.uint16)}
 
 
 def fail(name, what):
@@ -56,13 +55,17 @@ class _Loaded:
         self.storage, self.numel, self.dtype = storage, numel, dtype
 
 
+def _np(dt):
+    return np.dtype(np.uint16) if dt == "bfloat16" else np.dtype(dt)
+
+
 def _engine_dtype(dt):
     from ._dtype import from_name
     return from_name("float32" if dt == "bfloat16" else dt)
 
 
 def _to_engine_buffer(raw: bytes, dt: str, big_endian: bool) -> np.ndarray:
-    a = np.frombuffer(raw, _NP.get(dt, np.dtype(dt)))
+    a = np.frombuffer(raw, _np(dt))
     if big_endian:
         a = a.byteswap()
     if dt == "bfloat16":        # engine has no bfloat16: widen exactly to float32
@@ -150,7 +153,7 @@ def _storage_loader(name, read, map_location):
                           "int32", "int64", "uint8", "bool"):
                 raise RuntimeError(f"engine.load: {name}: torch.{st_type.torch_name} holds a "
                                    "dtype engine does not support")
-            nb = numel * _NP.get(dt, np.dtype(dt)).itemsize
+            nb = numel * _np(dt).itemsize
             buf = _to_engine_buffer(read(key, nb), dt, _big[0])
             cache[key] = _Loaded(restore_storage(buf, _engine_dtype(dt), location, map_location),
                                  numel, dt)
