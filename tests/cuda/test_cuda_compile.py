@@ -2,6 +2,7 @@
 lowering with ``cuda.compile_ptx`` in a subprocess without the simulator. Catches what the
 simulator cannot (it runs kernels as Python)."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -21,3 +22,6 @@ def test_cuda_kernels_compile_for_gpu():
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     assert "0 failed" in r.stdout
+    if importlib.util.find_spec("nvidia.cuda_nvcc") and importlib.util.find_spec(
+            "nvidia.cuda_nvrtc"):  # the test extra installs NVVM: every kernel must reach PTX
+        assert " 0 typed and lowered only" in r.stdout, r.stdout[-2000:]
