@@ -49,6 +49,7 @@ from .ops.extra import *  # noqa: F401,F403  (diff, cross, kron, tensor_split, .
 from .ops.arith_extra import *  # noqa: F401,F403  (rsub)
 from .ops.more import *  # noqa: F401,F403  (quantile, cdist, cov, kthvalue, strided, ...)
 from .ops.linalg_top import *  # noqa: F401,F403  (inverse, det, svd, ... over engine.linalg)
+from .special import erfc, erfinv, lgamma, digamma, polygamma, mvlgamma, i0  # noqa: F401
 
 from .ops._out import with_out as _with_out
 
@@ -82,7 +83,13 @@ contiguous_format = preserve_format = channels_last = None
 __version__ = "0.1.0"
 
 _LAZY = {"nn", "optim", "utils", "cuda", "autograd", "backends", "testing", "linalg",
-         "serialization", "jit", "distributions", "special", "fft", "accelerator"}
+         "serialization", "jit", "distributions", "special", "fft", "accelerator",
+         "amp", "profiler", "cpu"}
+
+from . import func  # noqa: E402  (torch.func: grad, vmap, ...; definitions only)
+from .amp import autocast, is_autocast_enabled, get_autocast_dtype  # noqa: E402
+from ._extras import *  # noqa: E402,F401,F403  (compile, use_deterministic_algorithms, ...)
+vmap = func.vmap
 
 
 def __getattr__(name):

@@ -236,3 +236,247 @@ def addcmul(a, b, c): return a + b * c
 def masked_fill(c, a, v): return v if c else a
 @jit
 def clamp_t(x, lo, hi): return x if x != x else (lo if x < lo else (hi if x > hi else x))
+
+# ---- special functions (torch.special); self-contained (math.* only) so that the CUDA
+# ---- re-binding in kernels.cuda._device.device_scalar compiles them unchanged ----------
+@jit
+def erfc(x, p, q): return math.erfc(x)
+@jit
+def lgamma(x, p, q): return math.lgamma(x)
+@jit
+def erfinv(x, p, q):
+    ax = abs(x)
+    if ax >= 1.0:
+        return math.copysign(math.inf, x) if ax == 1.0 else math.nan
+    w = -math.log((1.0 - ax) * (1.0 + ax))
+    if w < 5.0:  # Giles' single-precision approximation, then Newton in double
+        w = w - 2.5
+        r = 2.81022636e-08
+        r = 3.43273939e-07 + r * w
+        r = -3.5233877e-06 + r * w
+        r = -4.39150654e-06 + r * w
+        r = 0.00021858087 + r * w
+        r = -0.00125372503 + r * w
+        r = -0.00417768164 + r * w
+        r = 0.246640727 + r * w
+        r = 1.50140941 + r * w
+    else:
+        w = math.sqrt(w) - 3.0
+        r = -0.000200214257
+        r = 0.000100950558 + r * w
+        r = 0.00134934322 + r * w
+        r = -0.00367342844 + r * w
+        r = 0.00573950773 + r * w
+        r = -0.0076224613 + r * w
+        r = 0.00943887047 + r * w
+        r = 1.00167406 + r * w
+        r = 2.83297682 + r * w
+    r = r * ax
+    for _ in range(3):  # erf(r) - ax, via erfc near 1 where 1 - ax is exact
+        err = math.erf(r) - ax if ax < 0.5 else (1.0 - ax) - math.erfc(r)
+        r = r - err / (1.1283791670955126 * math.exp(-r * r))
+    return math.copysign(r, x)
+@jit
+def digamma(x, p, q):
+    if x == 0.0:
+        return -math.inf
+    res = 0.0
+    if x < 0.0:
+        if x == math.floor(x):
+            return math.nan
+        res = -math.pi / math.tan(math.pi * x)  # reflection: psi(1-x) - pi/tan(pi x)
+        x = 1.0 - x
+    while x < 10.0:
+        res -= 1.0 / x
+        x += 1.0
+    f = 1.0 / (x * x)
+    t = f * (-1.0 / 12 + f * (1.0 / 120 + f * (-1.0 / 252 + f * (1.0 / 240 + f * (
+        -1.0 / 132 + f * (691.0 / 32760 + f * (-1.0 / 12)))))))
+    return res + math.log(x) - 0.5 / x + t
+@jit
+def polygamma(x, p, q):  # p = n; n >= 1: (-1)^(n+1) n! zeta(n+1, x) (Hurwitz, Euler-Maclaurin)
+    n = p
+    if n == 0.0:
+        if x == 0.0:
+            return -math.inf
+        res = 0.0
+        if x < 0.0:
+            if x == math.floor(x):
+                return math.nan
+            res = -math.pi / math.tan(math.pi * x)
+            x = 1.0 - x
+        while x < 10.0:
+            res -= 1.0 / x
+            x += 1.0
+        f = 1.0 / (x * x)
+        t = f * (-1.0 / 12 + f * (1.0 / 120 + f * (-1.0 / 252 + f * (1.0 / 240 + f * (
+            -1.0 / 132 + f * (691.0 / 32760 + f * (-1.0 / 12)))))))
+        return res + math.log(x) - 0.5 / x + t
+    s = n + 1.0
+    if x <= 0.0 and x == math.floor(x):
+        return math.inf if n % 2.0 == 1.0 else math.nan
+    fact = math.exp(math.lgamma(n + 1.0))
+    sign = 1.0 if n % 2.0 == 1.0 else -1.0
+    a = x
+    tot = a ** -s
+    i = 0
+    b = 0.0
+    while i < 9 or a <= 9.0:
+        i += 1
+        a += 1.0
+        b = a ** -s
+        tot += b
+        if abs(b / tot) < 1e-17:
+            return sign * fact * tot
+    w = a
+    tot += b * w / (s - 1.0)
+    tot -= 0.5 * b
+    aa = 1.0
+    k = 0.0
+    den = 12.0  # (2j)! / B_2j for j = 1..12: 12, -720, 30240, ...
+    for j in range(12):
+        if j == 1: den = -720.0
+        elif j == 2: den = 30240.0
+        elif j == 3: den = -1209600.0
+        elif j == 4: den = 47900160.0
+        elif j == 5: den = -1.8924375803183791606e9
+        elif j == 6: den = 7.47242496e10
+        elif j == 7: den = -2.950130727918164224e12
+        elif j == 8: den = 1.1646782814350067249e14
+        elif j == 9: den = -4.5979787224074726105e15
+        elif j == 10: den = 1.8152105401943546773e17
+        elif j == 11: den = -7.1661652561756670113e18
+        aa *= s + k
+        b /= w
+        t = aa * b / den
+        tot += t
+        if abs(t / tot) < 1e-17:
+            break
+        k += 1.0
+        aa *= s + k
+        b /= w
+        k += 1.0
+    return sign * fact * tot
+@jit
+def i0(x, p, q):
+    ax = abs(x)
+    if ax <= 20.0:
+        h2 = 0.25 * ax * ax
+        term = 1.0
+        tot = 1.0
+        k = 0.0
+        while k < 500.0:
+            k += 1.0
+            term *= h2 / (k * k)
+            tot += term
+            if term < 1e-17 * tot:
+                break
+        return tot
+    term = 1.0
+    tot = 1.0
+    k = 0.0
+    while k < 60.0:
+        k += 1.0
+        term *= (2.0 * k - 1.0) ** 2 / (k * 8.0 * ax)
+        tot += term
+        if term < 1e-17 * tot:
+            break
+    return tot * math.exp(ax) / math.sqrt(2.0 * math.pi * ax)
+@jit
+def i0e(x, p, q):
+    ax = abs(x)
+    if ax <= 20.0:
+        h2 = 0.25 * ax * ax
+        term = 1.0
+        tot = 1.0
+        k = 0.0
+        while k < 500.0:
+            k += 1.0
+            term *= h2 / (k * k)
+            tot += term
+            if term < 1e-17 * tot:
+                break
+        return tot * math.exp(-ax)
+    term = 1.0
+    tot = 1.0
+    k = 0.0
+    while k < 60.0:
+        k += 1.0
+        term *= (2.0 * k - 1.0) ** 2 / (k * 8.0 * ax)
+        tot += term
+        if term < 1e-17 * tot:
+            break
+    return tot / math.sqrt(2.0 * math.pi * ax)
+@jit
+def i1(x, p, q):
+    ax = abs(x)
+    if ax <= 20.0:
+        h = 0.5 * ax
+        h2 = h * h
+        term = h
+        tot = h
+        k = 0.0
+        while k < 500.0:
+            k += 1.0
+            term *= h2 / (k * (k + 1.0))
+            tot += term
+            if term <= 1e-17 * tot:
+                break
+        return math.copysign(tot, x)
+    term = 1.0
+    tot = 1.0
+    k = 0.0
+    while k < 60.0:
+        k += 1.0
+        term *= -(4.0 - (2.0 * k - 1.0) ** 2) / (k * 8.0 * ax)
+        tot += term
+        if abs(term) < 1e-17 * abs(tot):
+            break
+    return math.copysign(tot * math.exp(ax) / math.sqrt(2.0 * math.pi * ax), x)
+@jit
+def i1e(x, p, q):
+    ax = abs(x)
+    if ax <= 20.0:
+        h = 0.5 * ax
+        h2 = h * h
+        term = h
+        tot = h
+        k = 0.0
+        while k < 500.0:
+            k += 1.0
+            term *= h2 / (k * (k + 1.0))
+            tot += term
+            if term <= 1e-17 * tot:
+                break
+        return math.copysign(tot * math.exp(-ax), x)
+    term = 1.0
+    tot = 1.0
+    k = 0.0
+    while k < 60.0:
+        k += 1.0
+        term *= -(4.0 - (2.0 * k - 1.0) ** 2) / (k * 8.0 * ax)
+        tot += term
+        if abs(term) < 1e-17 * abs(tot):
+            break
+    return math.copysign(tot / math.sqrt(2.0 * math.pi * ax), x)
+@jit
+def erfcx(x, p, q):  # exp(x^2) erfc(x) without overflow/underflow
+    if x != x:
+        return x
+    ax = abs(x)
+    if ax < 26.0:
+        r = math.exp(ax * ax) * math.erfc(ax)
+    else:  # asymptotic series 1/(x sqrt(pi)) * sum (-1)^k (2k-1)!! / (2x^2)^k
+        term = 1.0
+        tot = 1.0
+        k = 0.0
+        while k < 30.0:
+            k += 1.0
+            term *= -(2.0 * k - 1.0) / (2.0 * ax * ax)
+            tot += term
+            if abs(term) < 1e-17:
+                break
+        r = tot / (ax * 1.7724538509055159)
+    if x < 0.0:
+        return math.inf if x < -26.6 else 2.0 * math.exp(x * x) - r
+    return r

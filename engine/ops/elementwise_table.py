@@ -162,3 +162,30 @@ for _n, _f in (("eq", F.eq), ("ne", F.ne), ("lt", F.lt), ("le", F.le), ("gt", F.
 for _n, _f in (("bitwise_and", F.bitwise_and), ("bitwise_or", F.bitwise_or),
                ("bitwise_xor", F.bitwise_xor)):
     _b(_n, _f, "int")
+
+# ---- special functions (engine.special): one scalar in kernels/scalar.py + one row each ----
+_SQRT_PI = math.sqrt(math.pi)
+_u("erfc", F.erfc, bw=lambda g, x, p, q: g * (-2 / _SQRT_PI) * u("exp", -x * x))
+_u("erfinv", F.erfinv, bw=lambda g, y, p, q: g * (_SQRT_PI / 2) * u("exp", y * y), save="y")
+_u("lgamma", F.lgamma, bw=lambda g, x, p, q: g * u("digamma", x))
+_u("digamma", F.digamma, bw=lambda g, x, p, q: g * u("polygamma", x, 1))
+_u("polygamma", F.polygamma, bw=lambda g, x, p, q: g * u("polygamma", x, p + 1))
+_u("i0", F.i0, bw=lambda g, x, p, q: g * u("i1", x))
+_u("i0e", F.i0e, bw=lambda g, x, p, q: g * (u("i1e", x) - u("sign", x) * u("i0e", x)),
+   node="SpecialI0EBackward0")
+
+
+def _i1_bw(g, x, p, q):
+    xs = where(x == 0, 1.0, x)
+    return g * where(x == 0, 0.5, u("i0", x) - u("i1", x) / xs)
+
+
+def _i1e_bw(g, x, p, q):
+    xs = where(x == 0, 1.0, x)
+    return g * where(x == 0, 0.5, u("i0e", x) - u("i1e", x) * (u("sign", x) + 1 / xs))
+
+
+_u("i1", F.i1, bw=_i1_bw, node="SpecialI1Backward0")
+_u("i1e", F.i1e, bw=_i1e_bw, node="SpecialI1EBackward0")
+_u("erfcx", F.erfcx, bw=lambda g, x, p, q: g * (2 * x * u("erfcx", x) - 2 / _SQRT_PI),
+   node="SpecialErfcxBackward0")
