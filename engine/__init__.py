@@ -83,7 +83,13 @@ contiguous_format = preserve_format = channels_last = None
 __version__ = "0.1.0"
 
 _LAZY = {"nn", "optim", "utils", "cuda", "autograd", "backends", "testing", "linalg",
-         "serialization", "jit", "distributions", "special", "fft", "accelerator"}
+         "serialization", "jit", "distributions", "special", "fft", "accelerator",
+         "amp", "profiler", "cpu"}
+
+from . import func  # noqa: E402  (torch.func: grad, vmap, ...; definitions only)
+from .amp import autocast, is_autocast_enabled, get_autocast_dtype  # noqa: E402
+from ._extras import *  # noqa: E402,F401,F403  (compile, use_deterministic_algorithms, ...)
+vmap = func.vmap
 
 
 def __getattr__(name):

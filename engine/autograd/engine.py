@@ -188,7 +188,8 @@ def _run_node(node, grads, capture, results, need, accumulate, create_graph, han
         return [None] * len(node.next_functions)
     if all(g is None for g in grads):
         return [None] * len(node.next_functions)
-    grads = [g if g is not None else _zeros_for(m) for g, m in zip(grads, node.out_meta)]
+    if getattr(node.ctx, "materialize_grads", True):  # False: custom Function wants None
+        grads = [g if g is not None else _zeros_for(m) for g, m in zip(grads, node.out_meta)]
     out = node.apply(grads)
     if not isinstance(out, (tuple, list)):
         out = (out,)

@@ -462,3 +462,10 @@ def _describe() -> str:
 def _attach_tensor_interop() -> None:
     from . import interop
     interop.attach()
+
+
+def __getattr__(name):  # engine.cuda.amp without importing numba.cuda
+    if name == "amp":
+        import importlib
+        return importlib.import_module(".amp", __name__)
+    raise AttributeError(f"module 'engine.cuda' has no attribute '{name}'")
