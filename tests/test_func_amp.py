@@ -480,3 +480,28 @@ def test_backends_flags_compile_deterministic():
     assert engine.are_deterministic_algorithms_enabled()
     engine.use_deterministic_algorithms(False)
     assert not engine.are_deterministic_algorithms_enabled()
+
+
+def test_profiler_records_blocks_and_ops(tmp_path):
+    from engine.profiler import ProfilerActivity, profile, record_function
+    m = engine.nn.Linear(3, 2)
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        with record_function("model_inference"):
+            m(engine.ones(4, 3))
+            m(engine.ones(4, 3))
+    ka = {e.key: e for e in prof.key_averages()}
+    assert ka["model_inference"].count == 1 and ka["aten::linear"].count == 2
+    assert ka["model_inference"].cpu_time_total >= ka["aten::linear"].cpu_time_total
+    assert ka["model_inference"].self_cpu_time_total <= ka["model_inference"].cpu_time_total
+    table = prof.key_averages().table(sort_by="cpu_time_total", row_limit=1)
+    assert "model_inference" in table and "aten::linear" not in table and "# of Calls" in table
+    shaped = prof.key_averages(group_by_input_shape=True).table(sort_by="self_cpu_time_total")
+    assert "[[4, 3], [2, 3], [2]]" in shaped
+    prof.export_chrome_trace(str(tmp_path / "t.json"))
+    assert (tmp_path / "t.json").read_text().startswith("{")
+    with engine.autograd.profiler.profile() as p2:
+        with engine.autograd.profiler.record_function("blk"):
+            engine.ones(2) + 1
+    assert "blk" in str(p2)
+    with record_function("outside"):  # no active profile: a no-op
+        pass

@@ -7,7 +7,7 @@ from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                         set_grad_enabled)
 from .gradcheck import gradcheck, gradgradcheck
 from .anomaly import detect_anomaly, set_detect_anomaly, is_anomaly_enabled
-from . import graph, functional
+from . import graph, functional, profiler
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "gradcheck", "gradgradcheck",
            "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
