@@ -16,7 +16,9 @@ import warnings
 
 from .._tensor import Tensor
 
-__all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
+# the private helpers are exported too: code copied from PyTorch's transformer.py calls them
+__all__ = ["_canonical_mask", "_in_projection", "_in_projection_packed", "_mha_shape_check",
+           "_none_or_dtype", "multi_head_attention_forward", "scaled_dot_product_attention"]
 
 _NEG_INF = float("-inf")
 

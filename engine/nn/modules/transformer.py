@@ -53,7 +53,7 @@ class MultiheadAttention(Module):
     ((5, 3, 8), (3, 5, 5))
     """
 
-    __constants__ = ["batch_first"]
+    __constants__ = ("batch_first",)
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
                  add_zero_attn=False, kdim=None, vdim=None, batch_first=False, device=None,
@@ -241,7 +241,7 @@ class TransformerEncoderLayer(Module):
     torch.Size([5, 3, 8])
     """
 
-    __constants__ = ["norm_first"]
+    __constants__ = ("norm_first",)
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation: str | Callable[[Tensor], Tensor] = F.relu,
@@ -294,7 +294,7 @@ class TransformerDecoderLayer(Module):
     torch.Size([4, 3, 8])
     """
 
-    __constants__ = ["norm_first"]
+    __constants__ = ("norm_first",)
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation: str | Callable[[Tensor], Tensor] = F.relu,
@@ -347,8 +347,9 @@ def _why_not_sparsity_fast_path(layer) -> str:
     if not isinstance(layer, TransformerEncoderLayer):
         return f"{name} was not TransformerEncoderLayer"
     checks = ((layer.norm_first, f"{name}.norm_first was True"),
-              (not layer.self_attn.batch_first, f"{name}.self_attn.batch_first was not True"
-               "(use batch_first for better inference performance)"),
+              (not layer.self_attn.batch_first, (f"{name}.self_attn.batch_first was not True"
+                                                 "(use batch_first for better inference "
+                                                 "performance)")),
               (not layer.self_attn._qkv_same_embed_dim,
                f"{name}.self_attn._qkv_same_embed_dim was not True"),
               (layer.self_attn.in_proj_bias is None, f"{name}.self_attn was passed bias=False"),
@@ -369,7 +370,7 @@ class TransformerEncoder(Module):
     torch.Size([3, 5, 8])
     """
 
-    __constants__ = ["norm"]
+    __constants__ = ("norm",)
 
     def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int,
                  norm: Module | None = None, enable_nested_tensor: bool = True,
@@ -395,13 +396,36 @@ class TransformerEncoder(Module):
         mask = _canonical_mask(mask, "mask", None, "", src.dtype, check_other=False)
         seq_len = _get_seq_len(src, self.layers[0].self_attn.batch_first)
         is_causal = _detect_is_causal_mask(mask, is_causal, seq_len)
+        keep = self._nested_keep(src, mask, src_key_padding_mask)
         output = src
         for mod in self.layers:
             output = mod(output, src_mask=mask, is_causal=is_causal,
                          src_key_padding_mask=src_key_padding_mask)
+        if keep is not None:  # PyTorch's nested-tensor path: padded positions come out 0
+            output = output.masked_fill(keep.logical_not().unsqueeze(-1), 0.0)
         if self.norm is not None:
             output = self.norm(output)
         return output
+
+
+    def _nested_keep(self, src, mask, src_key_padding_mask):
+        """The (N, S) keep-mask when PyTorch would run this stack on a nested tensor
+        (inference with a left-aligned padding mask and no attention mask), else None."""
+        import engine
+        first = self.layers[0]
+        if (not getattr(self, "use_nested_tensor", False) or first.training or src.ndim != 3
+                or src_key_padding_mask is None or mask is not None
+                or engine.is_autocast_enabled()):
+            return None
+        if engine.is_grad_enabled() and (src.requires_grad or any(
+                p.requires_grad for p in first.parameters())):
+            return None
+        keep = src_key_padding_mask == 0
+        if getattr(self, "mask_check", True):  # left-aligned: True... then False...
+            k = keep.to(engine.int64)
+            if bool((k[:, 1:] > k[:, :-1]).any()):
+                return None
+        return keep
 
 
 class TransformerDecoder(Module):
@@ -413,7 +437,7 @@ class TransformerDecoder(Module):
     torch.Size([4, 3, 8])
     """
 
-    __constants__ = ["norm"]
+    __constants__ = ("norm",)
 
     def __init__(self, decoder_layer: TransformerDecoderLayer, num_layers: int,
                  norm: Module | None = None) -> None:
