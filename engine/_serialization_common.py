@@ -8,7 +8,7 @@ import pickle
 
 import numpy as np
 
-__all__ = ["WeightsOnlyUnpicklingError", "fail", "restore_storage", "make_view"]
+__all__ = ["WeightsOnlyUnpicklingError", "fail", "make_view", "restore_storage"]
 
 _MAX_DIMS = 64
 

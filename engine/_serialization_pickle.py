@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import _compat_pickle
 import collections
-import io
 import pickle
 import pickletools
 
-from ._serialization_common import WeightsOnlyUnpicklingError, fail
+from ._serialization_common import WeightsOnlyUnpicklingError
 
-__all__ = ["add_safe_globals", "get_safe_globals", "clear_safe_globals", "safe_globals",
-           "scan_globals", "unpickle", "BASE_GLOBALS", "UNSAFE_MESSAGE"]
+__all__ = [
+    "BASE_GLOBALS",
+    "UNSAFE_MESSAGE",
+    "add_safe_globals",
+    "clear_safe_globals",
+    "get_safe_globals",
+    "safe_globals",
+    "scan_globals",
+    "unpickle",
+]
 
 UNSAFE_MESSAGE = (
     "In PyTorch 2.6, we changed the default value of the `weights_only` argument in `torch.load` "
@@ -107,7 +114,7 @@ def _refusal(full: str, name: str) -> WeightsOnlyUnpicklingError:
         msg = (f"Trying to load unsupported GLOBAL {full} whose module {module} is blocked.")
         return WeightsOnlyUnpicklingError(
             f"Weights only load failed ({name}). {UNSAFE_MESSAGE}\n\nWeightsUnpickler error: {msg}")
-    short = full[len("builtins."):] if full.startswith("builtins.") else full
+    short = full.removeprefix("builtins.")
     msg = (f"Unsupported global: GLOBAL {full} was not an allowed global by default. Please use "
            f"`engine.serialization.add_safe_globals([{short}])` or the "
            f"`engine.serialization.safe_globals([{short}])` context manager to allowlist this "

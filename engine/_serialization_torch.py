@@ -12,7 +12,6 @@ tensors and refuses everything else without running it."""
 
 from __future__ import annotations
 
-import collections
 import io
 import re
 import sys
@@ -20,10 +19,11 @@ import zipfile
 
 import numpy as np
 
-from ._serialization_common import fail as _fail, make_view, restore_storage
+from ._serialization_common import fail as _fail
+from ._serialization_common import make_view, restore_storage
 from ._serialization_pickle import BASE_GLOBALS, unpickle
 
-__all__ = ["load_torch_zip", "load_torch_legacy"]
+__all__ = ["load_torch_legacy", "load_torch_zip"]
 
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _MAX_PKL = 1 << 30
@@ -76,7 +76,7 @@ def _to_engine_buffer(raw: bytes, dt: str, big_endian: bool) -> np.ndarray:
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
                        backward_hooks=None, metadata=None, _name="<file>"):
     if not isinstance(storage, _Loaded):
-        raise RuntimeError(f"engine.load: {_name}: _rebuild_tensor_v2 got a "
+        raise TypeError(f"engine.load: {_name}: _rebuild_tensor_v2 got a "
                            f"{type(storage).__name__} instead of a storage")
     return make_view(_name, storage.storage, storage.numel, _ints(size), _ints(stride),
                      storage_offset, _engine_dtype(storage.dtype), requires_grad, False)
@@ -90,13 +90,14 @@ def _rebuild_parameter(data, requires_grad, backward_hooks=None, state=None):
     from ._tensor import Tensor
     from .nn.parameter import Parameter
     if not isinstance(data, Tensor):
-        raise RuntimeError("engine.load: _rebuild_parameter got no tensor")
+        raise TypeError("engine.load: _rebuild_parameter got no tensor")
     return Parameter(data, requires_grad=bool(requires_grad))
 
 
 def _rebuild_from_type_v2(func, new_type, args, state):
     t = func(*args)
-    if new_type is _rebuild_parameter and not type(t).__name__ == "Parameter":
+    from .nn.parameter import Parameter
+    if new_type is _rebuild_parameter and not isinstance(t, Parameter):
         t = _rebuild_parameter(t, t.requires_grad)
     return t
 
@@ -141,7 +142,7 @@ def _storage_loader(name, read, map_location):
                                f"{str(pid)[:80]} (only tensor storages can be loaded)")
         st_type, key, location, numel = pid[1:5]
         if not isinstance(st_type, _StorageType):
-            raise RuntimeError(f"engine.load: {name}: bad storage type {st_type!r}")
+            raise TypeError(f"engine.load: {name}: bad storage type {st_type!r}")
         if not (isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_.]{1,64}", key)
                 and isinstance(location, str) and type(numel) is int and numel >= 0):
             raise fail(name, f"bad storage record {str(pid[1:5])[:80]}")
@@ -168,8 +169,8 @@ def _storage_loader(name, read, map_location):
 def _check_names(name, zf):
     for info in zf.infolist():
         n = info.filename
-        if (n.startswith(("/", "\\")) or "\\" in n or ".." in n.split("/") or ":" in n
-                or "\x00" in n):
+        if (n.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", n) or "\x00" in n
+                or ".." in re.split(r"[/\\]", n)):
             raise fail(name, f"unsafe path {n!r} in the zip archive (path traversal)")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise fail(name, f"zip entry {n!r} uses an unsupported compression")

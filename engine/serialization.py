@@ -21,11 +21,25 @@ import tempfile
 
 from ._serialization_common import WeightsOnlyUnpicklingError
 from ._serialization_engine import MAGIC, dump, load_engine
-from ._serialization_pickle import (add_safe_globals, clear_safe_globals, get_safe_globals,
-                                    safe_globals, scan_globals, UNSAFE_MESSAGE)
+from ._serialization_pickle import (
+    UNSAFE_MESSAGE,
+    add_safe_globals,
+    clear_safe_globals,
+    get_safe_globals,
+    safe_globals,
+    scan_globals,
+)
 
-__all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
-           "safe_globals", "get_unsafe_globals_in_checkpoint", "DEFAULT_PROTOCOL"]
+__all__ = [
+    "DEFAULT_PROTOCOL",
+    "add_safe_globals",
+    "clear_safe_globals",
+    "get_safe_globals",
+    "get_unsafe_globals_in_checkpoint",
+    "load",
+    "safe_globals",
+    "save",
+]
 
 DEFAULT_PROTOCOL = 2
 
@@ -46,7 +60,10 @@ def save(obj, f, pickle_module=None, pickle_protocol=DEFAULT_PROTOCOL,
         _write(f, parts, arrays)
         return
     path = os.fspath(f)
-    fd, tmp = tempfile.mkstemp(prefix=".engine-save-", dir=os.path.dirname(os.path.abspath(path)))
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise RuntimeError(f"Parent directory {parent} does not exist.")
+    fd, tmp = tempfile.mkstemp(prefix=".engine-save-", dir=parent)
     try:
         with os.fdopen(fd, "wb") as out:
             _write(out, parts, arrays)
@@ -115,6 +132,7 @@ def get_unsafe_globals_in_checkpoint(f) -> list[str]:
     """The globals a checkpoint's pickle needs that ``weights_only=True`` would refuse
     (a static scan; nothing is unpickled), as ``torch.serialization``'s function."""
     import zipfile
+
     from . import _serialization_engine as E
     from . import _serialization_pickle as P
     from . import _serialization_torch as T
