@@ -8,6 +8,8 @@
   updates on a small invented list of names).
 """
 
+# ruff: noqa: PLR0402, SIM905, UP008, RUF059  (tutorial code kept as the tutorials write it)
+
 import random
 import string
 

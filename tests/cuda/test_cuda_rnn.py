@@ -16,7 +16,7 @@ if not engine.cuda.is_available():
     pytest.skip("no CUDA device (set NUMBA_ENABLE_CUDASIM=1 for the simulator)",
                 allow_module_level=True)
 
-TOL32 = dict(rtol=1e-5, atol=1e-5)
+TOL32 = {"rtol": 1e-5, "atol": 1e-5}
 
 
 def test_lstm_cuda_matches_cpu():

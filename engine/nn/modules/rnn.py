@@ -20,13 +20,15 @@ import warnings
 
 from ..._tensor import Tensor
 from .. import init
-from ..functional_rnn import _cell_forward, _run_layers, embedding_bag
+from ..functional_rnn import _run_layers
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
+from ._embedding_bag import EmbeddingBag
+from ._rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 from .module import Module
 
-__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
-           "EmbeddingBag"]
+__all__ = ["GRU", "LSTM", "RNN", "EmbeddingBag", "GRUCell", "LSTMCell", "RNNBase", "RNNCell",
+           "RNNCellBase"]
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
@@ -72,7 +74,7 @@ class RNNBase(Module):
         ndir = 2 if bidirectional else 1
         gate = _GATES[mode] * hidden_size
         real_hidden = proj_size if proj_size > 0 else hidden_size
-        kw = dict(device=device, dtype=dtype)
+        kw = {"device": device, "dtype": dtype}
         for layer in range(num_layers):
             for d in range(ndir):
                 in_size = input_size if layer == 0 else real_hidden * ndir
@@ -196,9 +198,9 @@ class RNNBase(Module):
                         ws.get("weight_hr")))
         return out
 
-    def _prepare(self, input, hx):
-        """Unpacks/normalises the input: returns (rows (N, I), batch_sizes list, packed info,
-        hx with a batch dim (or None), is_batched, time steps, batch)."""
+    def _prepare(self, input):
+        """(input or packed data, batch_sizes or None, (sorted, unsorted indices) or None,
+        is_batched), checking a padded input's number of dimensions."""
         if isinstance(input, PackedSequence):
             data, bs, sorted_indices, unsorted_indices = input
             return data, bs, (sorted_indices, unsorted_indices), True
@@ -227,8 +229,7 @@ class RNNBase(Module):
 
     def _single_state_forward(self, input, hx=None):
         """forward of RNN and GRU (one hidden-state tensor)."""
-        orig = input
-        input, batch_sizes, perm, is_batched = self._prepare(input, hx)
+        input, batch_sizes, perm, is_batched = self._prepare(input)
         batch_dim = 0 if self.batch_first else 1
         if perm is None:
             if not is_batched:
@@ -329,7 +330,7 @@ class LSTM(RNNBase):
         return hx[0].index_select(1, permutation), hx[1].index_select(1, permutation)
 
     def forward(self, input, hx=None):
-        input, batch_sizes, perm, is_batched = self._prepare(input, hx)
+        input, batch_sizes, perm, is_batched = self._prepare(input)
         batch_dim = 0 if self.batch_first else 1
         if perm is None and not is_batched:
             input = input.unsqueeze(batch_dim)
@@ -357,219 +358,3 @@ class LSTM(RNNBase):
         if not is_batched:
             out, h, c = out.squeeze(batch_dim), h.squeeze(1), c.squeeze(1)
         return out, (h, c)
-
-
-# ---- cells ----------------------------------------------------------------------------------
-class RNNCellBase(Module):
-    """Base of the cells: ``weight_ih`` (chunks * hidden, input), ``weight_hh`` (chunks * hidden,
-    hidden), ``bias_ih``/``bias_hh``, initialised U(-1/sqrt(hidden), 1/sqrt(hidden))."""
-
-    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
-                 device=None, dtype=None) -> None:
-        super().__init__()
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.bias = bias
-        kw = dict(device=device, dtype=dtype)
-        self.weight_ih = Parameter(_empty(num_chunks * hidden_size, input_size, **kw))
-        self.weight_hh = Parameter(_empty(num_chunks * hidden_size, hidden_size, **kw))
-        if bias:
-            self.bias_ih = Parameter(_empty(num_chunks * hidden_size, **kw))
-            self.bias_hh = Parameter(_empty(num_chunks * hidden_size, **kw))
-        else:
-            self.register_parameter("bias_ih", None)
-            self.register_parameter("bias_hh", None)
-        self.reset_parameters()
-
-    def extra_repr(self) -> str:
-        s = "{input_size}, {hidden_size}"
-        if "bias" in self.__dict__ and self.bias is not True:
-            s += ", bias={bias}"
-        if "nonlinearity" in self.__dict__ and self.nonlinearity != "tanh":
-            s += ", nonlinearity={nonlinearity}"
-        return s.format(**self.__dict__)
-
-    def reset_parameters(self) -> None:
-        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
-        for weight in self.parameters():
-            init.uniform_(weight, -stdv, stdv)
-
-    def _batched(self, name, input, hx, hname="hidden"):
-        if input.dim() not in (1, 2):
-            raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D "
-                             "instead")
-        for i, h in enumerate(hx):
-            if h is not None and h.dim() not in (1, 2):
-                label = hname if len(hx) == 1 else f"hx[{i}]"
-                raise ValueError(f"{name}: Expected {label} to be 1D or 2D, got {h.dim()}D "
-                                 "instead")
-        return input.dim() == 2
-
-    def _check_step(self, input, hs):
-        if input.dtype != self.weight_ih.dtype:
-            raise RuntimeError(f"{type(self).__name__}: input dtype ({input.dtype}) does not "
-                               f"match weight dtype ({self.weight_ih.dtype}); convert the input "
-                               f"with input.to({self.weight_ih.dtype})")
-        if input.size(1) != self.input_size:
-            raise RuntimeError(f"input has inconsistent input_size: got {input.size(1)} "
-                               f"expected {self.input_size}")
-        for k, h in enumerate(hs):
-            if input.size(0) != h.size(0):
-                raise RuntimeError(f"Input batch size {input.size(0)} doesn't match hidden{k} "
-                                   f"batch size {h.size(0)}")
-            if h.size(1) != self.hidden_size:
-                raise RuntimeError(f"hidden{k} has inconsistent hidden_size: got {h.size(1)}, "
-                                   f"expected {self.hidden_size}")
-
-    def _step(self, mode, input, hx, cx=None, relu=False):
-        return _cell_forward(mode, input, hx, cx, self.weight_ih, self.weight_hh, self.bias_ih,
-                             self.bias_hh, relu)
-
-
-class RNNCell(RNNCellBase):
-    """One Elman RNN step: ``h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)`` (or ReLU)."""
-
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", device=None, dtype=None) -> None:
-        super().__init__(input_size, hidden_size, bias, num_chunks=1, device=device,
-                         dtype=dtype)
-        self.nonlinearity = nonlinearity
-
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        batched = self._batched("RNNCell", input, (hx,))
-        if not batched:
-            input = input.unsqueeze(0)
-        hx = _zeros(input.size(0), self.hidden_size, like=input) if hx is None else (
-            hx if batched else hx.unsqueeze(0))
-        if self.nonlinearity not in ("tanh", "relu"):
-            raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
-        self._check_step(input, (hx,))
-        h, _ = self._step("RNN", input, hx, relu=self.nonlinearity == "relu")
-        return h if batched else h.squeeze(0)
-
-
-class LSTMCell(RNNCellBase):
-    """One LSTM step; returns ``(h', c')``."""
-
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
-                 dtype=None) -> None:
-        super().__init__(input_size, hidden_size, bias, num_chunks=4, device=device,
-                         dtype=dtype)
-
-    def forward(self, input: Tensor, hx=None):
-        batched = self._batched("LSTMCell", input, tuple(hx) if hx is not None else ())
-        if not batched:
-            input = input.unsqueeze(0)
-        if hx is None:
-            z = _zeros(input.size(0), self.hidden_size, like=input)
-            hx = (z, z)
-        elif not batched:
-            hx = (hx[0].unsqueeze(0), hx[1].unsqueeze(0))
-        self._check_step(input, hx)
-        h, c = self._step("LSTM", input, hx[0], hx[1])
-        return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
-
-
-class GRUCell(RNNCellBase):
-    """One GRU step (gates r, z, n)."""
-
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
-                 dtype=None) -> None:
-        super().__init__(input_size, hidden_size, bias, num_chunks=3, device=device,
-                         dtype=dtype)
-
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        batched = self._batched("GRUCell", input, (hx,))
-        if not batched:
-            input = input.unsqueeze(0)
-        hx = _zeros(input.size(0), self.hidden_size, like=input) if hx is None else (
-            hx if batched else hx.unsqueeze(0))
-        self._check_step(input, (hx,))
-        h, _ = self._step("GRU", input, hx)
-        return h if batched else h.squeeze(0)
-
-
-# ---- EmbeddingBag ---------------------------------------------------------------------------
-class EmbeddingBag(Module):
-    """Sums/means/maxes of bags of embeddings without building the intermediate rows per bag.
-
-    >>> import engine
-    >>> bag = engine.nn.EmbeddingBag(10, 3, mode="sum")
-    >>> bag(engine.tensor([1, 2, 4, 5, 4, 3]), engine.tensor([0, 4])).shape
-    torch.Size([2, 3])
-    """
-
-    def __init__(self, num_embeddings: int, embedding_dim: int, max_norm: float | None = None,
-                 norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
-                 sparse: bool = False, _weight: Tensor | None = None,
-                 include_last_offset: bool = False, padding_idx: int | None = None,
-                 device=None, dtype=None) -> None:
-        super().__init__()
-        self.num_embeddings = num_embeddings
-        self.embedding_dim = embedding_dim
-        self.max_norm = max_norm
-        self.norm_type = norm_type
-        self.scale_grad_by_freq = scale_grad_by_freq
-        if padding_idx is not None:
-            if padding_idx > 0 and padding_idx >= num_embeddings:
-                raise AssertionError("padding_idx must be within num_embeddings")
-            if padding_idx < 0:
-                if padding_idx < -num_embeddings:
-                    raise AssertionError("padding_idx must be within num_embeddings")
-                padding_idx = num_embeddings + padding_idx
-        self.padding_idx = padding_idx
-        if _weight is None:
-            self.weight = Parameter(_empty(num_embeddings, embedding_dim, device=device,
-                                           dtype=dtype))
-            self.reset_parameters()
-        else:
-            if list(_weight.shape) != [num_embeddings, embedding_dim]:
-                raise AssertionError("Shape of weight does not match num_embeddings and "
-                                     "embedding_dim")
-            self.weight = Parameter(_weight)
-        self.mode = mode
-        self.sparse = sparse
-        self.include_last_offset = include_last_offset
-
-    def reset_parameters(self) -> None:
-        init.normal_(self.weight)
-        if self.padding_idx is not None:
-            from ...autograd.grad_mode import no_grad
-            with no_grad():
-                self.weight[self.padding_idx].fill_(0)
-
-    def forward(self, input: Tensor, offsets: Tensor | None = None,
-                per_sample_weights: Tensor | None = None) -> Tensor:
-        return embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
-                             self.scale_grad_by_freq, self.mode, self.sparse,
-                             per_sample_weights, self.include_last_offset, self.padding_idx)
-
-    def extra_repr(self) -> str:
-        s = "{num_embeddings}, {embedding_dim}"
-        if self.max_norm is not None:
-            s += ", max_norm={max_norm}"
-        if self.norm_type != 2:
-            s += ", norm_type={norm_type}"
-        if self.scale_grad_by_freq is not False:
-            s += ", scale_grad_by_freq={scale_grad_by_freq}"
-        s += ", mode={mode}"
-        if self.padding_idx is not None:
-            s += ", padding_idx={padding_idx}"
-        return s.format(**{k: repr(v) for k, v in self.__dict__.items()})
-
-    @classmethod
-    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True,
-                        max_norm: float | None = None, norm_type: float = 2.0,
-                        scale_grad_by_freq: bool = False, mode: str = "mean",
-                        sparse: bool = False, include_last_offset: bool = False,
-                        padding_idx: int | None = None) -> EmbeddingBag:
-        """An EmbeddingBag whose weight is ``embeddings`` (2-D); frozen unless ``freeze=False``."""
-        if embeddings.dim() != 2:
-            raise AssertionError("Embeddings parameter is expected to be 2-dimensional")
-        rows, cols = embeddings.shape
-        bag = cls(num_embeddings=rows, embedding_dim=cols, _weight=embeddings,
-                  max_norm=max_norm, norm_type=norm_type,
-                  scale_grad_by_freq=scale_grad_by_freq, mode=mode, sparse=sparse,
-                  include_last_offset=include_last_offset, padding_idx=padding_idx)
-        bag.weight.requires_grad = not freeze
-        return bag

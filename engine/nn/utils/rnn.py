@@ -28,11 +28,11 @@ __all__ = [
     "PackedSequence",
     "invert_permutation",
     "pack_padded_sequence",
+    "pack_sequence",
     "pad_packed_sequence",
     "pad_sequence",
-    "unpad_sequence",
-    "pack_sequence",
     "unpack_sequence",
+    "unpad_sequence",
 ]
 
 
@@ -79,7 +79,8 @@ class PackedSequence(PackedSequence_):
         data = self.data.to(*args, **kwargs)
         if data is self.data:
             return self
-        move = lambda t: t.to(data.device)  # noqa: E731
+        def move(t):
+            return t.to(data.device)
         return type(self)(data, self.batch_sizes, _bind(self.sorted_indices, move),
                           _bind(self.unsorted_indices, move))
 
@@ -231,9 +232,9 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
                  padding_side: str = "right") -> Tensor:
     """Stacks sequences of shapes (L_i, *) into (max L, B, *) (or (B, max L, *) with
     ``batch_first``), filling with ``padding_value`` on the ``padding_side``."""
-    if not isinstance(sequences, Iterable):
-        raise RuntimeError("pad_sequence: Expected iterable for input sequences, but got arg of "
-                           f"type: {type(sequences)}")
+    if not isinstance(sequences, Iterable):  # RuntimeError, as PyTorch raises
+        raise RuntimeError("pad_sequence: Expected iterable for input sequences, but got arg "  # noqa: TRY004
+                           f"of type: {type(sequences)}")
     seqs = list(sequences)
     if not seqs:
         raise RuntimeError("received an empty list of sequences")
