@@ -568,6 +568,48 @@ case("multi_margin", lambda M, x: F(M).multi_margin_loss(x, I(M, [2, 0]), margin
      A(2, 3, L="T"))
 
 
+# ----------------------------------------------------------------------------- linalg, special
+def _wc(M, x, k=3.0):
+    """A well-conditioned square matrix from x: x + k I."""
+    return x + k * M.eye(x.shape[-1], dtype=x.dtype)
+
+
+def _spd(M, x):
+    return x @ x.transpose(-2, -1) + 3.0 * M.eye(x.shape[-1], dtype=x.dtype)
+
+
+case("linalg_inv", lambda M, x: M.linalg.inv(_wc(M, x)), A(2, 3, 3, L="T"))
+case("linalg_solve_bcast_vec", lambda M, a, b: M.linalg.solve(_wc(M, a), b), A(2, 3, 3, L="S"),
+     A(3))
+case("linalg_solve_triangular", lambda M, a, b: M.linalg.solve_triangular(
+    _wc(M, a), b, upper=True, left=False), A(3, 3, L="T"), A(2, 3, L="S"))
+case("linalg_det", lambda M, x: M.linalg.det(_wc(M, x)), A(2, 3, 3, L="E"))
+case("linalg_slogdet", lambda M, x: M.linalg.slogdet(_wc(M, x)).logabsdet, A(3, 3, L="T"))
+case("linalg_cholesky_upper", lambda M, x: M.linalg.cholesky(_spd(M, x), upper=True),
+     A(2, 3, 3, L="S"))
+case("linalg_qr", lambda M, x: M.linalg.qr(x + 2 * M.eye(4, 3, dtype=x.dtype)).Q
+     + M.linalg.qr(x + 2 * M.eye(4, 3, dtype=x.dtype)).R.sum(), A(4, 3, L="T"))
+case("linalg_eigh", lambda M, x: M.linalg.eigh(x + x.transpose(-2, -1)).eigenvectors ** 2
+     + M.linalg.eigh(x + x.transpose(-2, -1)).eigenvalues.unsqueeze(-1), A(2, 3, 3, L="S"))
+case("linalg_svd", lambda M, x: M.linalg.svd(x, full_matrices=False).U ** 2
+     + M.linalg.svd(x, full_matrices=False).S.unsqueeze(-2), A(4, 3, L="T"))
+case("linalg_svdvals_wide", lambda M, x: M.linalg.svdvals(x), A(2, 3, L="S"))
+case("linalg_pinv", lambda M, x: M.linalg.pinv(x), A(3, 2, L="T"))
+case("linalg_matrix_exp", lambda M, x: M.linalg.matrix_exp(x), A(2, 2, 2, L="S"))
+case("linalg_lu", lambda M, x: M.linalg.lu(_wc(M, x)).L + M.linalg.lu(_wc(M, x)).U,
+     A(3, 3, L="T"))
+case("erfc[T]", lambda M, x: M.special.erfc(x), A(2, 3, L="T"))
+case("erfinv[S]", lambda M, x: M.special.erfinv(0.8 * x), A(2, 3, L="S"))
+case("lgamma[E]", lambda M, x: M.special.gammaln(x), P(2, 3, L="E"))
+case("digamma[0d]", lambda M, x: M.special.digamma(x), P())
+case("polygamma[T]", lambda M, x: M.special.polygamma(2, x), P(2, 3, L="T"))
+case("i0[S]", lambda M, x: M.special.i0(2 * x), A(2, 3, L="S"))
+case("i0e[E]", lambda M, x: M.special.i0e(2 * x), PM(2, 3, L="E"))
+case("i1[0d]", lambda M, x: M.special.i1(2 * x), PM())
+case("i1e[T]", lambda M, x: M.special.i1e(2 * x), PM(2, 3, L="T"))
+case("erfcx[S]", lambda M, x: M.special.erfcx(2 * x), A(2, 3, L="S"))
+
+
 # ----------------------------------------------------------------------------- what is left out
 # Elementwise table rows without a case, and why.
 EXCLUDED_ROWS = {

@@ -83,6 +83,14 @@ def _mT(t):
     return t.transpose(-2, -1)
 
 
+def _record(name, inputs, outputs, bw, saved):
+    """record(), with each output's index set first: graph.record saves output tensors before
+    it numbers the outputs, so a saved second output would route its gradient to output 0."""
+    for i, o in enumerate(outputs):
+        o._output_nr = i
+    return record(name, inputs, outputs, bw, saved)
+
+
 def _edges(n):
     return [e[0] is not None for e in n.next_functions]
 
@@ -113,7 +121,7 @@ def inv_ex(A: Tensor, check_errors: bool = False, op: str = "linalg.inv"):
             y = n.saved_tensor(0)
             yt = _mT(y)
             return (-(yt @ g @ yt),)
-        record("LinalgInvExBackward0", (A,), (out,), bw, ((out, True),))
+        _record("LinalgInvExBackward0", (A,), (out,), bw, ((out, True),))
     return out, wrap(info, D.int32)
 
 
@@ -133,7 +141,7 @@ def solve_prim(A: Tensor, B: Tensor, op: str = "linalg.solve") -> Tensor:
             a_, x_ = n.saved_tensor(0), n.saved_tensor(1)
             gb = solve_prim(_mT(a_), g, op)
             return (-(gb @ _mT(x_)) if ea else None, gb if eb else None)
-        record("LinalgSolveExBackward0", (A, B), (out,), bw, ((A, False), (out, True)))
+        _record("LinalgSolveExBackward0", (A, B), (out,), bw, ((A, False), (out, True)))
     return out
 
 
@@ -170,7 +178,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
                 ga = ga.triu(int(unitriangular)) if upper else ga.tril(-int(unitriangular))
                 ga = _sum_to(ga, shapes[0])
             return ga, (_sum_to(gb, shapes[1]) if eb else None)
-        record("LinalgSolveTriangularBackward0", (A, B), (res,), bw, ((A, False), (res, True)))
+        _record("LinalgSolveTriangularBackward0", (A, B), (res,), bw, ((A, False), (res, True)))
     if out is not None:
         out.copy_(res)
         return out
@@ -193,7 +201,7 @@ def det_prim(A: Tensor) -> Tensor:
             from .shape_misc import diag_embed
             rhs = diag_embed((g * d).unsqueeze(-1).expand(*d.shape, a_.shape[-1]))
             return (solve_prim(_mT(a_), rhs, "linalg.det"),)
-        record("LinalgDetBackward0", (A,), (out,), bw, ((A, False), (out, True)))
+        _record("LinalgDetBackward0", (A,), (out,), bw, ((A, False), (out, True)))
     return out
 
 
@@ -211,7 +219,7 @@ def slogdet_prim(A: Tensor, op: str = "linalg.slogdet"):
             from .shape_misc import diag_embed
             rhs = diag_embed(gl.unsqueeze(-1).expand(*gl.shape, a_.shape[-1]))
             return (solve_prim(_mT(a_), rhs, op),)
-        record("LinalgSlogdetBackward0", (A,), (s, la), bw, ((A, False),))
+        _record("LinalgSlogdetBackward0", (A,), (s, la), bw, ((A, False),))
     return s, la
 
 
@@ -246,7 +254,7 @@ def cholesky_ex(A: Tensor, upper: bool = False, check_errors: bool = False,
             ga = solve_triangular(_mT(lf), ga, upper=True, left=True)
             ga = solve_triangular(lf, ga, upper=False, left=False)
             return (ga,)
-        record("LinalgCholeskyExBackward0", (A,), (out,), bw, ((out, True),))
+        _record("LinalgCholeskyExBackward0", (A,), (out,), bw, ((out, True),))
     return out, wrap(info, D.int32)
 
 
@@ -282,7 +290,7 @@ def qr(A: Tensor, mode: str = "reduced"):
                 raise RuntimeError("The QR decomposition is not differentiable when "
                                    "mode='complete' and nrows > ncols.")
             return (_qr_bw(nd.saved_tensor(0), nd.saved_tensor(1), gq, gr, m, n),)
-        record("LinalgQrBackward0", (A,), (Q, R), bw, ((Q, True), (R, True)))
+        _record("LinalgQrBackward0", (A,), (Q, R), bw, ((Q, True), (R, True)))
     return Q, R
 
 
@@ -343,7 +351,7 @@ def eigh(A: Tensor, UPLO: str = "L", op: str = "linalg.eigh", vectors: bool = Tr
                 from .shape_misc import diag_embed
                 r = r * (1 - ident) + diag_embed(gl)
             return (v_ @ (r @ _mT(v_)),)
-        record("LinalgEighBackward0", (A,), (W, V), bw, ((W, True), (V, True)))
+        _record("LinalgEighBackward0", (A,), (W, V), bw, ((W, True), (V, True)))
     return W, V
 
 
@@ -378,7 +386,7 @@ def svd_prim(A: Tensor, full_matrices: bool = True, op: str = "linalg.svd"):
                 gu = gu.narrow(-1, 0, k) if gu is not None else None
                 gvh = gvh.narrow(-2, 0, k) if gvh is not None else None
             return (_svd_bw(gu, gs, gvh, u_, s_, vh_, m, n),)
-        record("LinalgSvdBackward0", (A,), (U, S, Vh), bw, ((U, True), (S, True), (Vh, True)))
+        _record("LinalgSvdBackward0", (A,), (U, S, Vh), bw, ((U, True), (S, True), (Vh, True)))
     return U, S, Vh
 
 
@@ -447,7 +455,7 @@ def pinv_prim(A: Tensor, atol=None, rtol=None, hermitian: bool = False) -> Tenso
         def bw(nd, g):
             a_, p_ = nd.saved_tensor(0), nd.saved_tensor(1)
             return (_pinv_bw(g, p_, a_, m, n),)
-        record("LinalgPinvBackward0", (A,), (out,), bw, ((A, False), (out, True)))
+        _record("LinalgPinvBackward0", (A,), (out,), bw, ((A, False), (out, True)))
     return out
 
 
@@ -478,7 +486,7 @@ def matrix_exp(A: Tensor) -> Tensor:
             z = a_ * 0
             big = cat([cat([a_, g], -1), cat([z, a_], -1)], -2)
             return (matrix_exp(big).narrow(-2, 0, n).narrow(-1, n, n),)
-        record("LinalgMatrixExpBackward0", (A,), (out,), bw, ((A, False),))
+        _record("LinalgMatrixExpBackward0", (A,), (out,), bw, ((A, False),))
     return out
 
 
@@ -519,7 +527,7 @@ def lu_prim(A: Tensor, pivot: bool = True, op: str = "linalg.lu"):
             ga = solve_triangular(_mT(u_), ga, upper=False, left=False)
             ga = solve_triangular(_mT(l_), ga, upper=True, left=True, unitriangular=True)
             return (p_ @ ga,)
-        record("LinalgLuBackward0", (A,), (P, Lt, U), bw, ((P, True), (Lt, True), (U, True)))
+        _record("LinalgLuBackward0", (A,), (P, Lt, U), bw, ((P, True), (Lt, True), (U, True)))
     return P, Lt, U, wrap(piv, D.int32)
 
 
