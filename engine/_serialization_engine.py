@@ -201,11 +201,16 @@ def _storage_meta(name, m, size):
     return dt, n, off
 
 
+def _dtype_by_name(name):
+    # what engine's dtype.__reduce__ names (engine._dtype.to_dtype refuses a str argument)
+    from ._dtype import from_name, to_dtype
+    return from_name(name) if isinstance(name, str) else to_dtype(name)
+
+
 def _engine_globals():
     from ._device import device
-    from ._dtype import to_dtype
     from ._size import Size
-    return dict(BASE_GLOBALS, **{"engine._dtype.to_dtype": to_dtype,
+    return dict(BASE_GLOBALS, **{"engine._dtype.to_dtype": _dtype_by_name,
                                  "engine._device.device": device, "engine._size.Size": Size})
 
 

@@ -41,12 +41,19 @@ def _encode(s, encoding="latin1"):
     return s.encode(encoding)
 
 
+def _bytearray(src=b"", *args):
+    # bytearray(n) would allocate n zero bytes: only copies of existing data are allowed
+    if isinstance(src, int):
+        raise pickle.UnpicklingError("bytearray(int) is not allowed when weights_only=True")
+    return bytearray(src, *args)
+
+
 BASE_GLOBALS = {
     "collections.OrderedDict": collections.OrderedDict,
     "collections.Counter": collections.Counter,
     "builtins.set": set,
     "builtins.frozenset": frozenset,
-    "builtins.bytearray": bytearray,
+    "builtins.bytearray": _bytearray,
     "builtins.complex": complex,
     "builtins.slice": slice,
     "_codecs.encode": _encode,
@@ -108,6 +115,10 @@ def _user_globals() -> dict:
     return rc
 
 
+def _user_types() -> set:
+    return {v for v in _user_globals().values() if isinstance(v, type)}
+
+
 def _refusal(full: str, name: str) -> WeightsOnlyUnpicklingError:
     module = full.rsplit(".", 1)[0] if "." in full else full
     if module.split(".")[0] in _BLOCKED:
@@ -137,22 +148,6 @@ def _resolve(full: str, table: dict):
     return _user_globals().get(full)
 
 
-class _Restricted(pickle.Unpickler):
-    def __init__(self, file, table, name, pload):
-        super().__init__(file)
-        self._table, self._name, self._pload = table, name, pload
-
-    def find_class(self, module, name):
-        full = f"{module}.{name}"
-        obj = _resolve(full, self._table)
-        if obj is None:
-            raise _refusal(full, self._name)
-        return obj
-
-    def persistent_load(self, pid):
-        return self._pload(pid)
-
-
 class _Full(pickle.Unpickler):
     def __init__(self, file, table, pload, **kw):
         super().__init__(file, **kw)
@@ -169,28 +164,27 @@ class _Full(pickle.Unpickler):
 def unpickle(f, name: str, table: dict, pload, weights_only: bool, pickle_module=None, **kw):
     """Unpickle one pickle from the file object ``f``. Under weights_only first scan it (a
     static parse: no code runs) and refuse any global that is neither in ``table`` nor
-    allowlisted, then unpickle with a find_class that only hands out those objects."""
+    allowlisted, then unpickle with a pickle VM that only ever calls those objects."""
     if weights_only:
         pos = f.tell()
         bad = [g for g in scan_globals(f, name) if _resolve(g, table) is None]
         if bad:
             raise _refusal(bad[0], name)
         f.seek(pos)
-        up = _Restricted(f, table, name, pload)
+        from ._serialization_unpickler import WeightsOnlyUnpickler
+
+        def resolve(full):
+            obj = _resolve(full, table)
+            if obj is None:
+                raise _refusal(full, name)
+            return obj
+        return WeightsOnlyUnpickler(f, resolve, _user_types, pload, name).load()
     elif pickle_module is not None and pickle_module is not pickle:
         up = pickle_module.Unpickler(f, **kw)
         up.persistent_load = pload
     else:
         up = _Full(f, table, pload, **kw)
-    if not weights_only:
-        return up.load()
-    try:
-        return up.load()
-    except (RuntimeError, MemoryError, RecursionError):
-        raise
-    except Exception as e:  # noqa: BLE001  (anything else a hostile pickle provokes)
-        raise WeightsOnlyUnpicklingError(
-            f"engine.load: {name}: corrupted pickle data ({type(e).__name__}: {e})") from None
+    return up.load()
 
 
 def _py3_name(module: str, name: str) -> str:

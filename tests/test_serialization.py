@@ -166,7 +166,9 @@ def test_whole_model_needs_weights_only_false(tmp_path):
 def test_model_and_optimizer_share_parameters_after_load():
     m = TinyNet()
     opt = engine.optim.SGD(m.parameters(), lr=0.1)
-    r = roundtrip({"m": m, "opt": opt, "sd": m.state_dict()}, weights_only=False)
+    r = roundtrip({"m": m, "opt": opt, "sd": m.state_dict(), "pt": Point(engine.float16, 1)},
+                  weights_only=False)
+    assert r["pt"].x is engine.float16          # dtypes inside pickled objects
     assert r["opt"].param_groups[0]["params"][0] is r["m"].fc1.weight
     r["m"].fc1.weight.data.fill_(3.0)
     assert r["sd"]["fc1.weight"][0, 0].item() == 3.0      # shared storage
@@ -290,6 +292,45 @@ def test_code_executing_pickles_are_refused(tmp_path, protocol):
                     pickle.UnpicklingError, match="Weights only load failed"):
                 engine.load(io.BytesIO(blob))
             assert not flag.exists() and Logger.built == []
+
+
+def _tensor_file(pkl: bytes) -> bytes:
+    """An engine file holding one float32 tensor record (4 elements) and the pickle ``pkl``."""
+    return engine_file({"tree": {"t": "P"}, "storages": [{"dtype": "float32", "numel": 4,
+                                                          "offset": 0, "dev": "cpu"}],
+                        "tensors": [{"s": 0, "dtype": "float32", "shape": [4], "stride": [1],
+                                     "offset": 0, "rg": False, "param": False}],
+                        "pickle": {"offset": 16, "nbytes": len(pkl)}}, b"\x00" * 16 + pkl)
+
+
+GIANT = b"J\x00\xca\x9a\x3b\x85"                 # BININT 10**9, TUPLE1
+TENSOR = b"\x8c\x0dengine.tensorK\x00\x86Q"    # ("engine.tensor", 0), BINPERSID
+
+
+@pytest.mark.parametrize("pkl,match", [
+    # BUILD with slot state on a loaded tensor: would set its size past its storage
+    (b"\x80\x04" + TENSOR + b"N}\x8c\x06_shape" + GIANT + b"s\x86b.", "BUILD"),
+    # BUILD on the shared dtype singleton (engine.float32.np = ...)
+    (b"\x80\x02cengine._dtype\nto_dtype\n\x8c\x07float32\x85RN}\x8c\x02npK\x01s\x86b.",
+     "BUILD"),
+    # APPENDS / SETITEMS call methods of whatever is on the stack
+    (b"\x80\x04" + TENSOR + b"(K\x01e.", "append to"),
+    (b"\x80\x02cengine._dtype\nto_dtype\n\x8c\x07float32\x85RK\x01K\x02s.", "set items .* got dtype"),
+    # REDUCE / NEWOBJ only call allowlisted globals, not objects from persistent ids
+    (b"\x80\x04" + TENSOR + b")R.", "REDUCE"),
+    (b"\x80\x04" + TENSOR + b")\x81.", "NEWOBJ"),
+    # bytearray(10**9) would allocate a gigabyte
+    (b"\x80\x02c__builtin__\nbytearray\n" + GIANT + b"R.", "bytearray"),
+    # INST / OBJ / EXT opcodes are refused outright
+    (b"\x80\x02\x82\x01)\x81.", "copyreg extension|unsupported pickle opcode"),
+])
+def test_weights_only_vm_refuses_state_tampering(pkl, match):
+    assert engine.load(io.BytesIO(_tensor_file(b"\x80\x04" + TENSOR + b".")),
+                       weights_only=True).tolist() == [0.0] * 4
+    before = engine.float32.np
+    with pytest.raises(pickle.UnpicklingError, match=match):
+        engine.load(io.BytesIO(_tensor_file(pkl)))
+    assert engine.float32.np is before
 
 
 def test_forbidden_global_in_torch_zip(tmp_path):
