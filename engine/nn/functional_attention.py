@@ -83,7 +83,7 @@ def _safe_softmax(scores: Tensor) -> Tensor:
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                  attn_mask: Tensor | None = None, dropout_p: float = 0.0,
-                                 is_causal: bool = False, scale: float | None = None,
+                                 is_causal: bool = False, *, scale: float | None = None,
                                  enable_gqa: bool = False) -> Tensor:
     """``softmax(Q K^T * scale + bias) V`` over the last two dims; leading dims broadcast.
 

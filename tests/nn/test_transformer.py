@@ -142,6 +142,18 @@ def test_sdpa_broadcast_batch_dims_and_2d():
            torch.nn.functional.scaled_dot_product_attention(*map(torch.tensor, (a, b, c))))
 
 
+def test_sdpa_large_scores_stay_finite():
+    a = _rand(2, 3, 4, seed=1, dtype=np.float32) * 300  # scores ~1e5: exp overflows unshifted
+    e = _pair(a)
+    eo = F.scaled_dot_product_attention(e[0], e[0], e[0])
+    to = torch.nn.functional.scaled_dot_product_attention(e[1], e[1], e[1])
+    assert np.isfinite(eo.detach().numpy()).all()
+    _close(eo, to, np.float32)
+    _backward_both(eo, to)
+    assert np.isfinite(e[0].grad.numpy()).all()
+    np.testing.assert_allclose(e[0].grad.numpy(), e[1].grad.numpy(), rtol=1e-4, atol=1e-3)
+
+
 def test_sdpa_enable_gqa():
     q = _pair(_rand(1, 4, 3, 8, seed=1))
     k, v = _pair(_rand(1, 2, 5, 8, seed=2)), _pair(_rand(1, 2, 5, 8, seed=3))
@@ -182,6 +194,8 @@ def test_sdpa_errors():
         F.scaled_dot_product_attention(engine.zeros(4), q, q)
     with pytest.raises(RuntimeError, match="broadcast"):
         F.scaled_dot_product_attention(q, q, q, attn_mask=engine.zeros(4, 3))
+    with pytest.raises(TypeError):  # scale and enable_gqa are keyword-only, as in torch
+        F.scaled_dot_product_attention(q, q, q, None, 0.0, False, 0.5)
 
 
 def test_sdpa_gradcheck():
