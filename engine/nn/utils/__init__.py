@@ -10,6 +10,9 @@ from .clip_grad import (
            get_total_norm,
 )
 from .convert_parameters import parameters_to_vector, vector_to_parameters
+from . import parametrizations, parametrize
+from .spectral_norm import remove_spectral_norm, spectral_norm
+from .weight_norm import remove_weight_norm, weight_norm
 
 __all__ = [
            "clip_grad_norm",
@@ -19,6 +22,12 @@ __all__ = [
            "get_total_norm",
            "parameters_to_vector",
            "vector_to_parameters",
+           "parametrize",
+           "parametrizations",
+           "weight_norm",
+           "remove_weight_norm",
+           "spectral_norm",
+           "remove_spectral_norm",
 ]
 
 try:  # pack_padded_sequence & co. (engine.nn.utils.rnn), when present
