@@ -61,21 +61,21 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
     if O % groups:
-        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+        raise RuntimeError(f"{op}: Given groups={groups}, expected weight to be divisible by "
                            f"{groups} at dimension 0, but got weight of shape "
                            f"{shape_str(w._shape)} instead")
     if xb._shape[1] != Cg * groups:
-        raise RuntimeError(f"Given groups={groups}, weight of size {shape_str(w._shape)}, "
+        raise RuntimeError(f"{op}: Given groups={groups}, weight of size {shape_str(w._shape)}, "
                            f"expected input{shape_str(xb._shape)} to have {Cg * groups} "
                            f"channels, but got {xb._shape[1]} channels instead")
     if b is not None and (b.ndim != 1 or b._shape[0] != O):
-        raise RuntimeError(f"Given weight of size {shape_str(w._shape)}, expected bias to be "
+        raise RuntimeError(f"{op}: Given weight of size {shape_str(w._shape)}, expected bias to be "
                            f"1-dimensional with {O} elements, but got bias of size "
                            f"{shape_str(b._shape)} instead")
     padded = tuple(s + t for s, t in zip(xb._shape[2:], tot))
     eff = tuple(d * (kk - 1) + 1 for d, kk in zip(dilation, k))
     if any(p < e for p, e in zip(padded, eff)):
-        raise RuntimeError(f"Calculated padded input size per channel: "
+        raise RuntimeError(f"{op}: Calculated padded input size per channel: "
                            f"({' x '.join(map(str, padded))}). Kernel size: "
                            f"({' x '.join(map(str, eff))}). Kernel size can't be greater "
                            "than actual input size")
@@ -127,11 +127,11 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     Cin, Cog = w._shape[:2]
     Cout = Cog * groups
     if xb._shape[1] != Cin or Cin % groups:
-        raise RuntimeError(f"Given transposed=1, weight of size {shape_str(w._shape)}, "
+        raise RuntimeError(f"{op}: Given transposed=1, weight of size {shape_str(w._shape)}, "
                            f"expected input{shape_str(xb._shape)} to have {Cin} channels, "
                            f"but got {xb._shape[1]} channels instead")
     if b is not None and (b.ndim != 1 or b._shape[0] != Cout):
-        raise RuntimeError(f"Given transposed=1, weight of size {shape_str(w._shape)}, "
+        raise RuntimeError(f"{op}: Given transposed=1, weight of size {shape_str(w._shape)}, "
                            f"expected bias to be 1-dimensional with {Cout} elements, but got "
                            f"bias of size {shape_str(b._shape)} instead")
     k = tuple(w._shape[2:])
