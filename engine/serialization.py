@@ -45,8 +45,12 @@ DEFAULT_PROTOCOL = 2
 
 
 def save(obj, f, pickle_module=None, pickle_protocol=DEFAULT_PROTOCOL,
-         _use_new_zipfile_serialization=True, _disable_byteorder_record=False) -> None:
+         _use_new_zipfile_serialization=True, _disable_byteorder_record=False, *,
+         format: str = "engine") -> None:
     """Save ``obj`` to a path (atomically: temp file + rename) or a binary file object.
+
+    ``format="torch"`` writes PyTorch's zip format instead (plain trees such as a
+    ``state_dict`` only), which ``torch.load`` reads.
 
     >>> import engine, io
     >>> buf = io.BytesIO()
@@ -55,9 +59,17 @@ def save(obj, f, pickle_module=None, pickle_protocol=DEFAULT_PROTOCOL,
     >>> engine.load(buf)["w"]
     tensor([1., 1.])
     """
-    parts, arrays = dump(obj, pickle_module, max(pickle_protocol or 2, 4))
+    if format == "engine":
+        parts, arrays = dump(obj, pickle_module, max(pickle_protocol or 2, 4))
+        write = lambda out: _write(out, parts, arrays)
+    elif format == "torch":
+        from ._serialization_torch_write import torch_zip_parts, write_torch_zip
+        pkl, storages = torch_zip_parts(obj)
+        write = lambda out: write_torch_zip(out, pkl, storages)
+    else:
+        raise ValueError(f"engine.save: format must be 'engine' or 'torch', got {format!r}")
     if not isinstance(f, (str, os.PathLike)):
-        _write(f, parts, arrays)
+        write(f)
         return
     path = os.fspath(f)
     parent = os.path.dirname(os.path.abspath(path))
@@ -66,7 +78,7 @@ def save(obj, f, pickle_module=None, pickle_protocol=DEFAULT_PROTOCOL,
     fd, tmp = tempfile.mkstemp(prefix=".engine-save-", dir=parent)
     try:
         with os.fdopen(fd, "wb") as out:
-            _write(out, parts, arrays)
+            write(out)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)

@@ -525,3 +525,36 @@ def test_torch_checkpoint_map_location_and_whole_model_refusal(tmp_path):
     assert "torch.nn.modules.linear.Linear" in S.get_unsafe_globals_in_checkpoint(
         tmp_path / "whole.pth")
 
+
+
+def test_engine_writes_torch_format(tmp_path):
+    torch = pytest.importorskip("torch")
+    em = _engine_twin()
+    em(engine.randn(2, 2, 4, 4))
+    base = engine.arange(20.0).reshape(4, 5)
+    obj = {"sd": em.state_dict(), "view": base.t()[1:, 2:], "base": base, "again": base,
+           "p": nn.Parameter(engine.ones(2)), "i8": engine.tensor([-1, 2], dtype=engine.int8),
+           "meta": [1, -2**70, 2.5, "x", None, True, b"\x00\xff",
+                    (engine.float16, engine.Size([2]), engine.device("cpu"))]}
+    p = tmp_path / "for_torch.pth"
+    engine.save(obj, p, format="torch")
+    r = torch.load(p, weights_only=True)
+    tm = _torch_sd(torch)
+    tm.load_state_dict(r["sd"])
+    assert r["sd"]._metadata == tm.state_dict()._metadata
+    x = np.random.default_rng(1).standard_normal((2, 2, 4, 4)).astype(np.float32)
+    tm.eval(), em.eval()
+    np.testing.assert_allclose(tm(torch.tensor(x)).detach().numpy(),
+                               em(engine.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    for k in ("view", "base", "i8"):
+        assert r[k].stride() == obj[k].stride() and r[k].storage_offset() == obj[k]._offset
+        np.testing.assert_array_equal(r[k].numpy(), obj[k].numpy())
+    assert r["again"] is r["base"] and isinstance(r["p"], torch.nn.Parameter)
+    r["base"][3, 1] = 100.0
+    assert r["view"][0, 1].item() == 100.0
+    assert r["meta"] == [1, -2**70, 2.5, "x", None, True, b"\x00\xff",
+                         (torch.float16, torch.Size([2]), torch.device("cpu"))]
+    assert engine.load(p)["meta"] == obj["meta"]
+    with pytest.raises(TypeError, match="PyTorch's format"):
+        engine.save(em, tmp_path / "m.pth", format="torch")
+    assert sorted(os.listdir(tmp_path)) == ["for_torch.pth"]
