@@ -17,6 +17,11 @@ from engine.autograd import gradcheck
 
 torch = pytest.importorskip("torch")
 
+# both libraries warn alike (tested below); the comparisons use such masks on purpose
+pytestmark = [pytest.mark.filterwarnings("ignore:Support for mismatched"),
+              pytest.mark.filterwarnings("ignore:enable_nested_tensor is True"),
+              pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors")]
+
 TOL = {np.float32: {"rtol": 1e-5, "atol": 2e-6}, np.float64: {"rtol": 1e-10, "atol": 1e-12}}
 EDT = {np.float32: engine.float32, np.float64: engine.float64}
 
@@ -635,3 +640,12 @@ def test_encoder_inference_nested_tensor_path_zeroes_padding_like_torch():
     eo = e_mod(engine.tensor(x), src_key_padding_mask=engine.tensor(kpm))
     to = t_mod(torch.tensor(x), src_key_padding_mask=torch.tensor(kpm))
     np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_mismatched_mask_types_warn_like_torch():
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0)
+    x = engine.zeros(3, 2, 8)
+    with pytest.warns(UserWarning, match="Support for mismatched src_key_padding_mask and "
+                                         "src_mask is deprecated"):
+        layer(x, src_mask=engine.zeros(3, 3),
+              src_key_padding_mask=engine.zeros(2, 3, dtype=engine.bool))
