@@ -39,7 +39,6 @@ class Adam(Optimizer):
                 or (isinstance(betas[0], _T.Tensor) and isinstance(betas[1], _T.Tensor))):
             raise ValueError(  # noqa: TRY004 (PyTorch raises ValueError)
                 "betas must be either both floats or both Tensors")
-        betas = tuple(_to_scalar(b) for b in betas)
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                     "amsgrad": amsgrad, "maximize": maximize, "foreach": foreach,
                     "capturable": capturable, "differentiable": differentiable,

@@ -1,4 +1,4 @@
-"""NAdam, RAdam, ASGD, Rprop, LBFGS and SparseAdam, with ``torch.optim``'s semantics.
+"""NAdam, RAdam, ASGD, Rprop, LBFGS, SparseAdam, Adafactor and Muon, with ``torch.optim``'s semantics.
 
 Every update is a sequence of in-place engine ops mirroring PyTorch's single-tensor
 implementation (the one PyTorch itself runs for CPU tensors), so the same code runs on CPU and
@@ -16,7 +16,7 @@ from ..autograd.grad_mode import enable_grad, no_grad
 from ..ops.creation import full_like, zeros, zeros_like
 from .optimizer import Optimizer, _incr_step, _new_step, _to_scalar
 
-__all__ = ["ASGD", "LBFGS", "NAdam", "RAdam", "Rprop", "SparseAdam"]
+__all__ = ["ASGD", "LBFGS", "Adafactor", "Muon", "NAdam", "RAdam", "Rprop", "SparseAdam"]
 
 
 def _check_lr(lr, strict: bool = False) -> None:
@@ -737,3 +737,206 @@ class SparseAdam(Optimizer):
                     raise RuntimeError("SparseAdam does not support dense gradients, please "
                                        "consider Adam instead")
         return loss
+
+
+# --------------------------------------------------------------------------------------------
+# Adafactor
+# --------------------------------------------------------------------------------------------
+class Adafactor(Optimizer):
+    """Implements Adafactor, as ``torch.optim.Adafactor``: for parameters with 2+ dims the
+    second moment is kept factored (``row_var`` / ``col_var``), for vectors as ``variance``;
+    the step is relative to the parameter's RMS and clipped by ``d``.
+
+    ``eps=(eps1, eps2)``: ``eps1`` (default: the dtype's machine epsilon) regularises the
+    second moment, ``eps2`` bounds the relative step size from below.
+    """
+
+    def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
+                 weight_decay=0.0, *, foreach=None, maximize=False):
+        if isinstance(lr, _T.Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Learning rate should be >= 0 but is: {lr}")
+        if not 0.0 >= beta2_decay:
+            raise ValueError(f"beta2_decay should be <= 0 but is: {beta2_decay}")
+        if eps[0] is not None and not 0.0 <= eps[0]:
+            raise ValueError(f"epsilon1 should be >= 0 but is: {eps[0]}")
+        if not 0.0 <= eps[1]:
+            raise ValueError(f"epsilon2 should be >= 0 but is: {eps[1]}")
+        if not 1.0 <= d:
+            raise ValueError(f"Clipping threshold d should be >= 1 but is: {d}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"weight_decay should be >= 0 but is: {weight_decay}")
+        defaults = {"lr": lr, "beta2_decay": beta2_decay, "eps": eps, "d": d,
+                    "weight_decay": weight_decay, "foreach": foreach, "maximize": maximize}
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        _setdefaults(self, (), foreach=None)
+
+    def step(self, closure=None):
+        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
+        loss = self._closure_loss(closure)
+        with no_grad():
+            for group in self.param_groups:
+                self._group_step(group)
+        return loss
+
+    def _group_step(self, group) -> None:
+        from .. import _dtype as D
+        from ..ops.reduce import norm
+        lr = _to_scalar(group["lr"])
+        eps1, eps2 = group["eps"]
+        d = group["d"]
+        wd = group["weight_decay"]
+        beta2_decay = group["beta2_decay"]
+        for p in group["params"]:
+            g = p._grad
+            if g is None:
+                continue
+            if p.is_complex():
+                raise RuntimeError("Adafactor does not support complex parameters")
+            _no_sparse("Adafactor", g)
+            st = self.state[p]
+            if len(st) == 0:
+                st["step"] = _new_step()
+                if g.dim() > 1:
+                    st["row_var"] = zeros(*g.shape[:-1], 1, dtype=g.dtype, device=g.device)
+                    st["col_var"] = zeros(*g.shape[:-2], 1, g.shape[-1], dtype=g.dtype,
+                                          device=g.device)
+                else:
+                    st["variance"] = zeros_like(g)
+            grad = g.neg() if group["maximize"] else g
+            if eps1 is None:  # (PyTorch keeps the first parameter's for the whole group)
+                eps1 = D.finfo(p.dtype).eps
+            step = _incr_step(st["step"])
+            one_minus_beta2_t = step ** beta2_decay
+            rho_t = min(lr, 1 / (step ** 0.5))
+            alpha = max(eps2, p.norm(2).item() / (p.numel() ** 0.5)) * rho_t
+            if wd != 0:
+                p.mul_(1 - lr * wd)
+            if grad.dim() > 1:
+                row_var, col_var = st["row_var"], st["col_var"]
+                row_mean = norm(grad, dim=-1, keepdim=True).square_().div_(grad.size(-1))
+                row_var.lerp_(row_mean, one_minus_beta2_t)
+                col_mean = norm(grad, dim=-2, keepdim=True).square_().div_(grad.size(-2))
+                col_var.lerp_(col_mean, one_minus_beta2_t)
+                var_estimate = row_var @ col_var
+                var_estimate.div_(row_var.mean(dim=-2, keepdim=True).clamp_(min=eps1))
+            else:
+                variance = st["variance"]
+                variance.lerp_(grad * grad, one_minus_beta2_t)
+                var_estimate = variance.clone()
+            update = var_estimate.clamp_(min=eps1 * eps1).rsqrt_()
+            update.mul_(grad)
+            denom = max(1.0, update.norm(2).item() / ((update.numel() ** 0.5) * d))
+            p.add_(update, alpha=-alpha / denom)
+
+
+# --------------------------------------------------------------------------------------------
+# Muon
+# --------------------------------------------------------------------------------------------
+_MUON_NS = (3.4445, -4.7750, 2.0315)
+
+
+def _zeropower_via_newtonschulz(grad, ns_coefficients, ns_steps: int, eps: float):
+    """The orthogonalisation ``U V^T`` of ``grad = U S V^T`` by a quintic Newton-Schulz
+    iteration. PyTorch runs it in bfloat16; engine has no bfloat16 and runs it in float32
+    (float64 for float64 gradients)."""
+    from .. import _dtype as D
+    from ..ops.matmul import addmm
+    if ns_steps >= 100:
+        raise ValueError("Number of steps must be less than 100 for computational efficiency")
+    if len(grad.shape) != 2:
+        raise ValueError("Input tensor gradient must be a 2D matrix")
+    if len(ns_coefficients) != 3:
+        raise ValueError("Coefficients must be a tuple of exactly 3 values")
+    a, b, c = ns_coefficients
+    ortho_grad = grad.to(D.float64 if grad.dtype is D.float64 else D.float32)
+    if grad.size(0) > grad.size(1):
+        ortho_grad = ortho_grad.T
+    ortho_grad = ortho_grad / ortho_grad.norm().clamp(min=eps)
+    for _ in range(ns_steps):
+        gram_matrix = ortho_grad @ ortho_grad.T
+        gram_update = addmm(gram_matrix, gram_matrix, gram_matrix, beta=b, alpha=c)
+        ortho_grad = addmm(ortho_grad, gram_update, ortho_grad, beta=a)
+    if grad.size(0) > grad.size(1):
+        ortho_grad = ortho_grad.T
+    return ortho_grad
+
+
+def _muon_adjust_lr(lr, adjust_lr_fn, param_shape):
+    A, B = param_shape[:2]
+    if adjust_lr_fn is None or adjust_lr_fn == "original":
+        adjusted_ratio = math.sqrt(max(1, A / B))
+    elif adjust_lr_fn == "match_rms_adamw":
+        adjusted_ratio = 0.2 * math.sqrt(max(A, B))
+    else:
+        adjusted_ratio = 1.0
+    return lr * adjusted_ratio
+
+
+class Muon(Optimizer):
+    """Implements Muon (MomentUm Orthogonalized by Newton-Schulz), as ``torch.optim.Muon``,
+    for 2-D parameters: SGD momentum (Nesterov by default) whose update is orthogonalised,
+    with decoupled weight decay.
+
+    PyTorch orthogonalises in bfloat16; engine (no bfloat16) does it in float32, so the
+    updates agree with PyTorch's only to bfloat16 precision.
+    """
+
+    def __init__(self, params, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
+                 ns_coefficients=_MUON_NS, eps=1e-7, ns_steps=5, adjust_lr_fn=None):
+        if isinstance(lr, _T.Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Learning rate should be >= 0 but is: {lr}")
+        if not 0.0 <= momentum:
+            raise ValueError(f"momentum should be >= 0 but is: {momentum}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"weight decay should be >= 0 but is: {weight_decay}")
+        if adjust_lr_fn is not None and adjust_lr_fn not in ["original", "match_rms_adamw"]:
+            raise ValueError(f"Adjust learning rate function {adjust_lr_fn} is not supported")
+        defaults = {"lr": lr, "weight_decay": weight_decay, "momentum": momentum,
+                    "nesterov": nesterov, "ns_coefficients": ns_coefficients, "eps": eps,
+                    "ns_steps": ns_steps, "adjust_lr_fn": adjust_lr_fn}
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.ndim != 2:
+                    raise ValueError("Muon only supports 2D parameters whereas we found a "
+                                     f"parameter with size: {p.size()}")
+
+    def step(self, closure=None):
+        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
+        loss = self._closure_loss(closure)
+        with no_grad():
+            for group in self.param_groups:
+                self._group_step(group)
+        return loss
+
+    def _group_step(self, group) -> None:
+        lr = _to_scalar(group["lr"])
+        wd = group["weight_decay"]
+        momentum = group["momentum"]
+        for p in group["params"]:
+            g = p._grad
+            if g is None:
+                continue
+            if p.is_complex():
+                raise RuntimeError("Muon does not support complex parameters")
+            _no_sparse("Muon", g)
+            st = self.state[p]
+            if "momentum_buffer" not in st:
+                st["momentum_buffer"] = zeros_like(g)
+            if g.ndim != 2:
+                raise ValueError("Param gradient must be a 2D matrix")
+            buf = st["momentum_buffer"]
+            buf.lerp_(g, 1 - momentum)
+            update = g.lerp(buf, momentum) if group["nesterov"] else buf
+            update = _zeropower_via_newtonschulz(update, group["ns_coefficients"],
+                                                 group["ns_steps"], group["eps"])
+            adjusted_lr = _muon_adjust_lr(lr, group["adjust_lr_fn"], p.shape)
+            p.mul_(1 - lr * wd)
+            p.add_(update.to(p.dtype), alpha=-adjusted_lr)

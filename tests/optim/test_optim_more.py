@@ -120,6 +120,9 @@ NEW_CASES = [
     ("Rprop", {}),
     ("Rprop", {"lr": 0.05, "etas": (0.3, 1.7), "step_sizes": (1e-3, 0.2)}),
     ("Rprop", {"lr": 0.05, "maximize": True}),
+    ("Adafactor", {}),
+    ("Adafactor", {"lr": 0.05, "weight_decay": 0.1, "maximize": True}),
+    ("Adafactor", {"beta2_decay": -0.5, "eps": (1e-20, 1e-3), "d": 2.0}),
 ]
 
 
@@ -184,7 +187,7 @@ def _round_trip(name, kwargs, dtype=np.float32, groups=None, steps=8):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), **_tol(dtype))
 
 
-ALL_NAMES = ["NAdam", "RAdam", "ASGD", "Rprop", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
+ALL_NAMES = ["NAdam", "RAdam", "ASGD", "Rprop", "Adafactor", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
              "Adadelta", "Adamax"]
 RT_KW = {"SGD": {"lr": 0.05, "momentum": 0.9}, "Adam": {"amsgrad": True},
          "AdamW": {"amsgrad": True}, "RMSprop": {"centered": True, "momentum": 0.5},
@@ -232,6 +235,11 @@ BAD = [
     ("ASGD", {"lr": -1}), ("ASGD", {"weight_decay": -2}),
     ("Rprop", {"lr": -1}), ("Rprop", {"etas": (1.5, 1.2)}), ("Rprop", {"etas": (0.5, 0.9)}),
     ("LBFGS", {"lr": -1}),
+    ("Adafactor", {"lr": -1}), ("Adafactor", {"beta2_decay": 0.5}),
+    ("Adafactor", {"eps": (-1.0, 1e-3)}), ("Adafactor", {"eps": (None, -1.0)}),
+    ("Adafactor", {"d": 0.5}), ("Adafactor", {"weight_decay": -1}),
+    ("Muon", {"lr": -1}), ("Muon", {"momentum": -1}), ("Muon", {"weight_decay": -1}),
+    ("Muon", {"adjust_lr_fn": "bogus"}),
     ("SparseAdam", {"lr": 0.0}), ("SparseAdam", {"eps": 0.0}),
     ("SparseAdam", {"betas": (0.9, 1.0)}),
     ("SGD", {"lr": -1}), ("SGD", {"momentum": -0.1}), ("SGD", {"weight_decay": -1}),
@@ -252,13 +260,15 @@ BAD = [
 
 @pytest.mark.parametrize("name,kwargs", BAD, ids=[_ids(c) for c in BAD])
 def test_bad_hyperparameters_raise_torch_errors(name, kwargs):
-    _errors_match(lambda m: getattr(m.optim, name)([m.zeros(2, requires_grad=True)], **kwargs))
+    _errors_match(lambda m: getattr(m.optim, name)([m.zeros(2, 2, requires_grad=True)],
+                                                   **kwargs))
 
 
-@pytest.mark.parametrize("name", ["NAdam", "RAdam", "ASGD", "Rprop", "LBFGS", "SparseAdam"])
+@pytest.mark.parametrize("name", ["NAdam", "RAdam", "ASGD", "Rprop", "LBFGS", "SparseAdam",
+                                  "Adafactor", "Muon"])
 def test_new_optimizer_defaults_and_repr_match_torch(name):
-    eo = getattr(eoptim, name)([engine.zeros(2, requires_grad=True)])
-    to = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)])
+    eo = getattr(eoptim, name)([engine.zeros(2, 2, requires_grad=True)])
+    to = getattr(torch.optim, name)([torch.zeros(2, 2, requires_grad=True)])
     assert eo.defaults == to.defaults
     assert repr(eo) == repr(to)
     assert name in eoptim.__all__
@@ -293,6 +303,72 @@ def test_new_optimizers_with_closure_and_hooks():
         with engine.no_grad():
             loss = opt.step(closure)
         assert isinstance(loss, engine.Tensor) and seen == [cls.__name__]
+
+
+def test_adam_tensor_betas_kept_like_torch():
+    eo = eoptim.Adam([engine.zeros(2, requires_grad=True)],
+                     betas=(engine.tensor(0.8), engine.tensor(0.9)))
+    to = torch.optim.Adam([torch.zeros(2, requires_grad=True)],
+                          betas=(torch.tensor(0.8), torch.tensor(0.9)))
+    assert repr(eo) == repr(to)
+    assert all(isinstance(b, engine.Tensor) for b in eo.param_groups[0]["betas"])
+    arrays = _arrays(np.float32)
+    kw = {"lr": 0.05, "amsgrad": True}
+    et, _ = _trajectory(engine, eoptim, "Adam",
+                        dict(kw, betas=(engine.tensor(0.8), engine.tensor(0.9))), arrays, 8)
+    tt, _ = _trajectory(torch, torch.optim, "Adam",
+                        dict(kw, betas=(torch.tensor(0.8), torch.tensor(0.9))), arrays, 8)
+    for a, b in zip(et[-1], tt[-1]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+# --- Muon -------------------------------------------------------------------------------------
+def _ns_float(grad, ns_coefficients, ns_steps, eps):
+    """PyTorch's Newton-Schulz orthogonalisation, in float32/64 instead of bfloat16."""
+    a, b, c = ns_coefficients
+    o = grad.to(torch.float64 if grad.dtype == torch.float64 else torch.float32)
+    if grad.size(0) > grad.size(1):
+        o = o.T
+    o = o / o.norm().clamp(min=eps)
+    for _ in range(ns_steps):
+        gram = o @ o.T
+        o = torch.addmm(o, torch.addmm(gram, gram, gram, beta=b, alpha=c), o, beta=a)
+    if grad.size(0) > grad.size(1):
+        o = o.T
+    return o
+
+
+def _muon_run(mod, kw, dtype, steps=8):
+    rng = np.random.default_rng(0)
+    ps = [mod.tensor(rng.standard_normal(s).astype(dtype), requires_grad=True)
+          for s in [(3, 4), (5, 2), (4, 4)]]
+    opt = mod.optim.Muon(ps, **kw)
+    for k in range(steps):
+        _set_grads(mod, ps, k)
+        opt.step()
+    return [p.detach().numpy().copy() for p in ps], opt
+
+
+@pytest.mark.parametrize("kw", [{}, {"lr": 0.02, "nesterov": False, "weight_decay": 0.0,
+                                     "adjust_lr_fn": "match_rms_adamw", "ns_steps": 3},
+                                {"momentum": 0.5, "adjust_lr_fn": "original"}])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_muon_matches_torch(kw, dtype, monkeypatch):
+    import torch.optim._muon as tmuon
+    e, eo = _muon_run(engine, kw, dtype)
+    real, _ = _muon_run(torch, kw, dtype)
+    for a, b in zip(e, real):  # PyTorch orthogonalises in bfloat16
+        np.testing.assert_allclose(a, b, rtol=0, atol=2e-3)
+    monkeypatch.setattr(tmuon, "_zeropower_via_newtonschulz", _ns_float)
+    t, to = _muon_run(torch, kw, dtype)
+    for a, b in zip(e, t):
+        np.testing.assert_allclose(a, b, **_tol(dtype))
+    _compare_state(eo, to, dtype)
+
+
+def test_muon_errors_match_torch():
+    _errors_match(lambda m: m.optim.Muon([m.zeros(3, requires_grad=True)]))
+    _errors_match(lambda m: m.optim.Muon([m.zeros(2, 2, 2, requires_grad=True)]))
 
 
 # --- LBFGS --------------------------------------------------------------------------------------
