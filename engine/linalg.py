@@ -215,8 +215,14 @@ def lstsq(A, B, rcond=None, *, driver=None):
     eps = np.finfo(a.dtype).eps
     x, res, rank, sv = _lstsq_np(a, b, rcond if rcond is not None
                                          else eps * max(a.shape[-2:]))
-    if driver in (None, "gelsy") and A.is_cpu:
-        sv = np.zeros((0,), a.dtype)  # torch's default CPU driver gelsy returns no sv
+    if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
+        raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of (gels, "
+                           f"gelsy, gelsd, gelss), got {driver}")
+    # which fields torch's CPU drivers fill (the default is gelsy)
+    if driver in (None, "gelsy", "gels"):
+        sv = np.zeros((0,), a.dtype)
+    if driver in (None, "gelsy"):
+        res = np.zeros((0,), a.dtype)
     if driver == "gels":
         rank = np.zeros((0,), np.int64)
     X = P.wrap(x, A.dtype)
