@@ -208,6 +208,12 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     """Sums, means or maxes of bags of embeddings, without materialising the per-index rows'
     bag layout: 1-D ``input`` with ``offsets`` (start of each bag), or 2-D ``input`` (one bag
     per row). Empty bags give zeros; ``padding_idx`` entries are left out of every bag."""
+    if weight.dtype == D.int64 and input.is_floating_point():  # the old (weight, input) order
+        import warnings
+        warnings.warn("Argument order of nn.functional.embedding_bag was changed. Usage "
+                      "`embedding_bag(weight, input, ...)` is deprecated, and should now be "
+                      "`embedding_bag(input, weight, ...)`.", stacklevel=2)
+        weight, input = input, weight
     _check_bag_args(input, weight, offsets, per_sample_weights, mode)
     if mode == "max" and scale_grad_by_freq:
         raise ValueError("max mode does not support scaling the gradient by the frequency")
