@@ -175,7 +175,7 @@ def _check_names(name, zf):
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise fail(name, f"zip entry {n!r} uses an unsupported compression")
         if info.compress_type == zipfile.ZIP_DEFLATED and \
-                info.file_size > 64 << 20 and info.file_size > 100 * max(info.compress_size, 1):
+                info.file_size > 64 << 20 and info.file_size > 10 * max(info.compress_size, 1):
             raise fail(name, f"zip entry {n!r} expands {info.compress_size} bytes to "
                        f"{info.file_size} (a zip bomb?)")
     pkls = [n for n in zf.namelist() if re.fullmatch(r"[^/]+/data\.pkl", n)]

@@ -90,7 +90,7 @@ class WeightsOnlyUnpickler:
     def __init__(self, f, resolve, user_types, pload, name):
         self.f, self.resolve, self.pload, self.name = f, resolve, pload, name
         self.user_types = user_types()
-        self.allowed = []         # every object handed out by resolve (REDUCE/NEWOBJ targets)
+        self.allowed = {}         # id -> every object resolve handed out (REDUCE/NEWOBJ targets)
         self.stack, self.marks, self.memo = [], [], {}
 
     # -- helpers -------------------------------------------------------------------------
@@ -125,13 +125,13 @@ class WeightsOnlyUnpickler:
         return self.stack[-1]
 
     def is_allowed(self, obj):
-        return any(obj is a for a in self.allowed)
+        return self.allowed.get(id(obj)) is obj
 
     def global_(self, module, name):
         if not isinstance(module, str) or not isinstance(name, str):
             raise _Err(f"engine.load: {self.name}: corrupted pickle (bad STACK_GLOBAL)")
         obj = self.resolve(f"{module}.{name}")
-        self.allowed.append(obj)
+        self.allowed[id(obj)] = obj
         self.stack.append(obj)
 
     def refuse(self, what, obj):
