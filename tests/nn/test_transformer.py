@@ -13,7 +13,7 @@ import pytest
 import engine
 import engine.nn.functional as F
 from engine import nn
-from engine.autograd import gradcheck
+from engine.autograd import gradcheck, gradgradcheck
 
 torch = pytest.importorskip("torch")
 
@@ -215,6 +215,11 @@ def test_sdpa_gradcheck():
                      (q, k, v))
     assert gradcheck(lambda a, b, c, m: F.scaled_dot_product_attention(a, b, c, attn_mask=m),
                      (q, k, v, fm))
+    q2, k2, v2 = (engine.tensor(rng.standard_normal(s), requires_grad=True)
+                  for s in ((1, 2, 2), (1, 3, 2), (1, 3, 2)))
+    m2 = engine.tensor(np.array([[1, 0, 1], [0, 0, 0]], dtype=bool))  # with a dead row
+    assert gradgradcheck(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, attn_mask=m2),
+                         (q2, k2, v2))
 
 
 # ---- MultiheadAttention -----------------------------------------------------------------
