@@ -79,7 +79,7 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
                            f"({' x '.join(map(str, padded))}). Kernel size: "
                            f"({' x '.join(map(str, eff))}). Kernel size can't be greater "
                            "than actual input size")
-    N, C, D, H, W = xb._shape
+    N, C, _, H, W = xb._shape
     kd, sd, dd = k[0], stride[0], dilation[0]
     xp = _pad_depth(xb, lead[0], tot[0] - lead[0])
     OD = (padded[0] - eff[0]) // sd + 1
@@ -150,8 +150,9 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     y = y.reshape(N, D, Cout, kd, OH, OW).permute(0, 1, 3, 2, 4, 5).reshape(
         N, D * kd, Cout, OH, OW)
     full = (D - 1) * sd + dd * (kd - 1) + 1
-    from .creation import tensor
     import numpy as np
+
+    from .creation import tensor
     pos = (np.arange(D)[:, None] * sd + np.arange(kd)[None, :] * dd).reshape(-1)
     idx = tensor(pos.astype(np.int64), device=x.device)
     out = y.new_zeros((N, full, Cout, OH, OW)).index_add(1, idx, y)

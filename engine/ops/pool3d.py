@@ -28,9 +28,20 @@ from .._tensor import Tensor
 from ._common import shape_str
 from .pool import _out_size, avg_pool2d, max_pool2d
 
-__all__ = ["adaptive_avg_pool3d", "adaptive_max_pool3d", "adaptive_max_pool3d_with_indices",
-           "avg_pool3d", "max_pool3d", "max_pool3d_with_indices", "max_unpool1d",
-           "max_unpool2d", "max_unpool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d"]
+__all__ = [
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool3d",
+    "adaptive_max_pool3d_with_indices",
+    "avg_pool3d",
+    "lp_pool1d",
+    "lp_pool2d",
+    "lp_pool3d",
+    "max_pool3d",
+    "max_pool3d_with_indices",
+    "max_unpool1d",
+    "max_unpool2d",
+    "max_unpool3d",
+]
 
 
 def _ntuple(v, n: int, name: str, op: str) -> tuple:

@@ -1,3 +1,4 @@
+# ruff: noqa: B023  (the lambdas built in loops are called in the same iteration)
 """The remaining torch.nn layers and functions (3-D conv/pool, padding modules, LP pooling,
 unpooling, distances, grid sampling, CTC and multilabel losses, lazy modules, SyncBatchNorm):
 values and gradients against torch with identical weights/inputs, float64 gradcheck of the new
@@ -61,9 +62,9 @@ def _same_error(fe, ft):
 
 
 # ------------------------------------------------------------------------------ conv 3-d
-CONV3D = [dict(), dict(stride=2, padding=1), dict(stride=(2, 1, 2), padding=(1, 0, 1),
-          dilation=(1, 2, 1), groups=2), dict(padding="same", dilation=(2, 1, 1)),
-          dict(padding="valid")]
+CONV3D = [{}, {"stride": 2, "padding": 1}, {"stride": (2, 1, 2), "padding": (1, 0, 1),
+          "dilation": (1, 2, 1), "groups": 2}, {"padding": "same", "dilation": (2, 1, 1)},
+          {"padding": "valid"}]
 
 
 @pytest.mark.parametrize("kw", CONV3D)
@@ -89,9 +90,9 @@ def test_conv3d_unbatched_float32_and_module():
         assert mt.weight.shape == tuple(me.weight.shape)
 
 
-CONVT3D = [dict(), dict(stride=2, padding=1, output_padding=1),
-           dict(stride=(2, 1, 3), padding=(1, 0, 1), output_padding=(1, 0, 2), groups=2,
-                dilation=(1, 2, 1))]
+CONVT3D = [{}, {"stride": 2, "padding": 1, "output_padding": 1},
+           {"stride": (2, 1, 3), "padding": (1, 0, 1), "output_padding": (1, 0, 2), "groups": 2,
+                "dilation": (1, 2, 1)}]
 
 
 @pytest.mark.parametrize("kw", CONVT3D)
@@ -140,8 +141,8 @@ def test_conv3d_errors_match_torch():
 
 
 # ------------------------------------------------------------------------------ pool 3-d
-MAXPOOL = [dict(kernel_size=2), dict(kernel_size=(3, 2, 3), stride=(2, 1, 2), padding=1,
-           dilation=(1, 2, 1), ceil_mode=True), dict(kernel_size=3, stride=2, padding=1)]
+MAXPOOL = [{"kernel_size": 2}, {"kernel_size": (3, 2, 3), "stride": (2, 1, 2), "padding": 1,
+           "dilation": (1, 2, 1), "ceil_mode": True}, {"kernel_size": 3, "stride": 2, "padding": 1}]
 
 
 @pytest.mark.parametrize("kw", MAXPOOL)
@@ -153,9 +154,9 @@ def test_max_pool3d_matches_torch(kw):
     _cmp(lambda a: nn.MaxPool3d(**kw)(a[0]), lambda a: t.nn.MaxPool3d(**kw)(a[0]), [x])
 
 
-AVGPOOL = [dict(kernel_size=2), dict(kernel_size=(3, 2, 3), stride=(2, 1, 2), padding=1,
-           ceil_mode=True, count_include_pad=False),
-           dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, divisor_override=5)]
+AVGPOOL = [{"kernel_size": 2}, {"kernel_size": (3, 2, 3), "stride": (2, 1, 2), "padding": 1,
+           "ceil_mode": True, "count_include_pad": False},
+           {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "divisor_override": 5}]
 
 
 @pytest.mark.parametrize("kw", AVGPOOL)
@@ -296,6 +297,20 @@ def test_pad_modes_bad_shapes_match_torch():
                          ("reflect", _rand(1, 2, 3, 3, 3), (1, 1, 1, 1, 3, 3))]:
         _same_error(lambda: F.pad(engine.tensor(x), pad, mode),
                     lambda: tf.pad(t.tensor(x), pad, mode))
+    for mode in ("reflect", "replicate", "circular"):   # PyTorch's input-dims rule
+        for nd in (1, 2, 3):
+            for xdim in (1, 2, 3, 4, 5):
+                x, pad = _rand(*(3,) * xdim), (1, 2, 2, 1, 1, 0)[:2 * nd]
+                try:
+                    want = tf.pad(t.tensor(x), pad, mode)
+                except Exception as ex:  # noqa: BLE001
+                    with pytest.raises((type(ex), ValueError)):
+                        F.pad(engine.tensor(x), pad, mode)
+                else:
+                    np.testing.assert_allclose(F.pad(engine.tensor(x), pad, mode).numpy(),
+                                               want.numpy())
+    with pytest.raises(NotImplementedError, match="Padding size 2 is not supported for 1D"):
+        F.pad(engine.ones(3), (1, 1), "reflect")
     with pytest.raises(ValueError, match="expected 3D or 4D"):
         nn.CircularPad2d(1)(engine.ones(2, 2))
 
@@ -466,8 +481,8 @@ def test_triplet_margin_with_distance_loss_matches_torch():
     me, mt = nn.TripletMarginWithDistanceLoss(), t.nn.TripletMarginWithDistanceLoss()
     assert repr(me) == repr(mt)
     _cmp(me, mt, [a, p, n])
-    cos_e = lambda u, v: 1 - F.cosine_similarity(u, v)  # noqa: E731
-    cos_t = lambda u, v: 1 - t.nn.functional.cosine_similarity(u, v)  # noqa: E731
+    cos_e = lambda u, v: 1 - F.cosine_similarity(u, v)
+    cos_t = lambda u, v: 1 - t.nn.functional.cosine_similarity(u, v)
     me = nn.TripletMarginWithDistanceLoss(distance_function=cos_e, margin=0.5, swap=True,
                                           reduction="none")
     mt = t.nn.TripletMarginWithDistanceLoss(distance_function=cos_t, margin=0.5, swap=True,

@@ -14,12 +14,12 @@ import warnings
 
 from ..._tensor import Tensor
 from .. import functional as F
-from ._more_3d import *  # noqa: F403
+from ._more_3d import *
 from ._more_3d import __all__ as _all_3d
-from ._more_padding import *  # noqa: F403
+from ._more_padding import *
 from ._more_padding import __all__ as _all_pad
 from .dropout import _DropoutNd
-from .lazy import *  # noqa: F403
+from .lazy import *
 from .lazy import __all__ as _all_lazy
 from .loss import _Loss, _WeightedLoss
 from .module import Module
