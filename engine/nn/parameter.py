@@ -72,4 +72,13 @@ class Buffer(Tensor):
 
 
 def is_lazy(param) -> bool:
-    return False
+    """True for an UninitializedParameter / UninitializedBuffer (a lazy module's)."""
+    from .modules.lazy import is_lazy as _is_lazy
+    return _is_lazy(param)
+
+
+def __getattr__(name: str):  # the uninitialised classes live with the lazy modules
+    if name in ("UninitializedParameter", "UninitializedBuffer", "UninitializedTensorMixin"):
+        from .modules import lazy
+        return getattr(lazy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

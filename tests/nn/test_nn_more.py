@@ -620,6 +620,9 @@ def test_lazy_training_dtype_and_errors():
     with pytest.raises(ValueError, match="divisible by groups"):
         nn.LazyConv2d(4, 2, groups=2)(engine.ones(1, 3, 4, 4))
     lazy = nn.LazyLinear(3)
+    from engine.nn import parameter as P
+    assert P.is_lazy(lazy.weight) and not P.is_lazy(nn.Linear(2, 3).weight)
+    assert P.UninitializedParameter is nn.UninitializedParameter
     with pytest.raises(RuntimeError, match="uninitialized parameter"):
         nn.Linear(2, 3).load_state_dict(lazy.state_dict())
 
