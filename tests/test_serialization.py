@@ -438,7 +438,7 @@ def _torch_zip(entries, prefix="archive"):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         for n, d, *c in entries:
-            z.writestr(n if n.startswith(("/", ".")) or "/" in n else f"{prefix}/{n}", d,
+            z.writestr(n[1:] if n.startswith("=") else f"{prefix}/{n}", d,  # "=": as is
                        *(c or [zipfile.ZIP_STORED]))
     return buf.getvalue()
 
@@ -446,10 +446,11 @@ def _torch_zip(entries, prefix="archive"):
 def test_hostile_zip_files():
     good_pkl = pickle.dumps({}, 2)
     for entries, match in [
-        ([("../../etc/data.pkl", good_pkl)], "path traversal"),
-        ([("data.pkl", good_pkl), ("archive/../../x", b"")], "path traversal"),
-        ([("/abs/data.pkl", good_pkl)], "path traversal"),
-        ([("a/data.pkl", good_pkl), ("b/data.pkl", good_pkl)], "found 2"),
+        ([("=../../etc/data.pkl", good_pkl)], "path traversal"),
+        ([("data.pkl", good_pkl), ("../../x", b"")], "path traversal"),
+        ([("data.pkl", good_pkl), ("=..\\..\\x", b"")], "path traversal"),
+        ([("=/abs/data.pkl", good_pkl)], "path traversal"),
+        ([("=a/data.pkl", good_pkl), ("=b/data.pkl", good_pkl)], "found 2"),
         ([("data/0", b"")], "found 0"),
         ([("data.pkl", good_pkl), ("data/0", b"\x00" * (65 << 20), zipfile.ZIP_DEFLATED)],
          "zip bomb"),
@@ -558,3 +559,34 @@ def test_engine_writes_torch_format(tmp_path):
     with pytest.raises(TypeError, match="PyTorch's format"):
         engine.save(em, tmp_path / "m.pth", format="torch")
     assert sorted(os.listdir(tmp_path)) == ["for_torch.pth"]
+
+
+def _torch_pkl(numel: bytes, offset: bytes, size: bytes, stride: bytes) -> bytes:
+    """data.pkl of one float32 tensor, written opcode by opcode (ints as pickled ops)."""
+    return (b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storage"
+            b"ctorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpu" + numel + b"tQ" +
+            offset + size + b"\x85" + stride + b"\x85\x89ccollections\nOrderedDict\n)RtR.")
+
+
+@pytest.mark.parametrize("numel,offset,size,stride,match", [
+    (b"K\x04", b"K\x00", b"K\x04", b"K\x01", None),
+    (b"J\x00\x00\x00\x40", b"K\x00", b"K\x04", b"K\x01", "needs 4294967296"),
+    (b"K\x04", b"J\xff\xff\xff\xff", b"K\x01", b"K\x01", "geometry"),
+    (b"K\x04", b"K\x00", b"J\x00\x00\x00\x40", b"K\x01", "reaches element"),
+    (b"K\x04", b"K\x00", b"K\x02", b"J\xfe\xff\xff\xff", "geometry"),
+    (b"J\xff\xff\xff\xff", b"K\x00", b"K\x01", b"K\x01", "bad storage record"),
+])
+def test_hostile_torch_tensor_records(numel, offset, size, stride, match):
+    blob = _torch_zip([("data.pkl", _torch_pkl(numel, offset, size, stride)),
+                       ("data/0", np.arange(4, dtype=np.float32).tobytes())])
+    if match is None:
+        assert engine.load(io.BytesIO(blob)).tolist() == [0.0, 1.0, 2.0, 3.0]
+        return
+    tracemalloc.start()
+    try:
+        with pytest.raises(RuntimeError, match=match):
+            engine.load(io.BytesIO(blob))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 << 20
