@@ -9,14 +9,17 @@ running products matches PyTorch's.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections import defaultdict
 
 from .. import _tensor as _T
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..ops.creation import full_like, zeros, zeros_like
 from .optimizer import Optimizer, _incr_step, _new_step, _to_scalar
 
-__all__ = ["ASGD", "LBFGS", "Adafactor", "Muon", "NAdam", "RAdam", "Rprop", "SparseAdam"]
+__all__ = ["ASGD", "LBFGS", "Adafactor", "Muon", "NAdam", "RAdam", "Rprop", "SparseAdam",
+           "swap_in_optimizer_params_and_state"]
 
 
 def _check_lr(lr, strict: bool = False) -> None:
@@ -940,3 +943,103 @@ class Muon(Optimizer):
             adjusted_lr = _muon_adjust_lr(lr, group["adjust_lr_fn"], p.shape)
             p.mul_(1 - lr * wd)
             p.add_(update.to(p.dtype), alpha=-adjusted_lr)
+
+
+# --------------------------------------------------------------------------------------------
+# swap_in_optimizer_params_and_state
+# --------------------------------------------------------------------------------------------
+_SWAP = "swap_in_optimizer_params_and_state"
+
+
+def _swap_in_plan(optimizer, swapin_parameters, swapin_optim_state):
+    """Validate a ``state_dict()``-shaped swap-in and pair each live group with its new
+    params: ``(state, [(live_group, swapin_group, params), ...])``."""
+    if not optimizer.state:
+        raise RuntimeError(f"{_SWAP} requires initialized optimizer state.")
+    if not isinstance(swapin_optim_state, dict):
+        raise RuntimeError(f"{_SWAP} requires a DCP-style optimizer state_dict.")
+    state = swapin_optim_state.get("state")
+    if not isinstance(state, dict):
+        raise RuntimeError(f"{_SWAP} requires swapin_optim_state['state'] to be a dict mapping "
+                           "packed parameter ids to per-param state dicts, got "
+                           f"{type(state).__name__}.")
+    if any(isinstance(k, _T.Tensor) for k in state):
+        raise RuntimeError(f"{_SWAP} requires optimizer.state_dict()-style state keyed by "
+                           "packed parameter ids.")
+    if any(isinstance(k, int) and not isinstance(v, dict) for k, v in state.items()):
+        raise RuntimeError(f"{_SWAP} requires per-parameter optimizer state entries to be "
+                           "dictionaries.")
+    groups = swapin_optim_state.get("param_groups")
+    if not isinstance(groups, list):
+        raise RuntimeError(f"{_SWAP} requires swapin_optim_state['param_groups'] to be a list "
+                           f"of param-group dicts, got {type(groups).__name__}.")
+    if len(optimizer.param_groups) != len(groups):
+        raise RuntimeError("swapin_optim_state has a different number of parameter groups "
+                           "than the live optimizer.")
+    flat = list(swapin_parameters.values())
+    offset = 0
+    seen: set = set()
+    plan = []
+    for idx, (group, sgroup) in enumerate(zip(optimizer.param_groups, groups)):
+        if not isinstance(sgroup, dict):
+            raise RuntimeError(f"{_SWAP} requires each optimizer param group to be a "
+                               "dictionary.")
+        ids = sgroup.get("params")
+        if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+            raise RuntimeError(f"{_SWAP} requires optimizer.state_dict()-style "
+                               "param_groups[*]['params'] entries keyed by packed parameter "
+                               "ids.")
+        if len(group["params"]) != len(ids):
+            raise RuntimeError(f"swapin_optim_state param group {idx} has a different number "
+                               "of params than the live optimizer param group.")
+        swapin_only = [k for k in sgroup if k not in group]
+        live_only = [k for k in group if k not in sgroup]
+        if swapin_only or live_only:
+            raise RuntimeError(f"{_SWAP} requires optimizer.state_dict()-style param group "
+                               "keys to exactly match the live optimizer group keys for group "
+                               f"{idx}. Keys only in swap-in: {swapin_only}. Keys only in "
+                               f"live: {live_only}.")
+        seen.update(ids)
+        if offset + len(ids) > len(flat):
+            raise RuntimeError(f"{_SWAP} requires the explicit parameter state to match "
+                               "optimizer.param_groups ordering.")
+        plan.append((group, sgroup, flat[offset:offset + len(ids)]))
+        offset += len(ids)
+    extra = [k for k in state if k not in seen]
+    if extra:
+        raise RuntimeError(f"{_SWAP} requires swapin_optim_state['state'] to be keyed only by "
+                           f"packed parameter ids from param_groups[*]['params']; got extra "
+                           f"keys {extra!r}.")
+    return state, plan
+
+
+@contextlib.contextmanager
+def swap_in_optimizer_params_and_state(optimizer, swapin_parameters, swapin_optim_state):
+    """Temporarily run ``optimizer`` on other parameters and state (restored on exit).
+
+    Args:
+        optimizer: the live optimizer (its state must already be initialized).
+        swapin_parameters: a dict of tensors used as the parameters inside the context, in the
+            order of the optimizer's parameters (e.g. ``model.named_parameters()`` order).
+        swapin_optim_state: an ``optimizer.state_dict()``-shaped dict with the state and
+            per-group hyperparameters to use; in-place updates of its tensors persist.
+    """
+    state, plan = _swap_in_plan(optimizer, swapin_parameters, swapin_optim_state)
+    original_state = optimizer.state
+    snapshots = [dict(g) for g in optimizer.param_groups]
+    try:
+        new_state: defaultdict = defaultdict(dict)
+        for group, sgroup, params in plan:
+            group["params"] = params
+            for key, value in sgroup.items():
+                if key != "params":
+                    group[key] = value
+            for p, pid in zip(params, sgroup["params"]):
+                new_state[p] = dict(state.get(pid, {}))
+        optimizer.state = new_state
+        yield
+    finally:
+        for group, snap in zip(optimizer.param_groups, snapshots):
+            group.clear()
+            group.update(snap)
+        optimizer.state = original_state

@@ -1008,3 +1008,47 @@ def test_swa_training_loop_matches_torch():
     assert el == pytest.approx(tl, rel=1e-12)
     for k in tsd:
         np.testing.assert_allclose(esd[k], tsd[k], rtol=1e-4, atol=1e-5, err_msg=k)
+
+
+# --- swap_in_optimizer_params_and_state ----------------------------------------------------------
+def test_swap_in_optimizer_params_and_state_matches_torch():
+    def run(m):
+        p = m.tensor([1.0, 2.0], requires_grad=True)
+        opt = m.optim.Adam([p], lr=0.1, amsgrad=True)
+        p.grad = m.tensor([0.5, -1.0])
+        opt.step()
+        sd = opt.state_dict()
+        swap = {"state": {0: {k: v.clone() for k, v in sd["state"][0].items()}},
+                "param_groups": [dict(sd["param_groups"][0], lr=0.5)]}
+        q = m.tensor([5.0, 5.0], requires_grad=True)
+        q.grad = m.tensor([1.0, 3.0])
+        with m.optim.swap_in_optimizer_params_and_state(opt, {"w": q}, swap):
+            assert opt.param_groups[0]["params"][0] is q and opt.param_groups[0]["lr"] == 0.5
+            opt.step()
+        assert opt.param_groups[0]["params"][0] is p and opt.param_groups[0]["lr"] == 0.1
+        return (q.tolist(), p.tolist(), swap["state"][0]["exp_avg"].tolist(),
+                opt.state[p]["step"].item(), swap["state"][0]["step"].item())
+
+    for a, b in zip(run(engine), run(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    bad = [
+        lambda m, o, q: {"state": {}, "param_groups": [{"params": [0]}]},
+        lambda m, o, q: {"state": [], "param_groups": []},
+        lambda m, o, q: {"state": {0: 1}, "param_groups": []},
+        lambda m, o, q: {"state": {}, "param_groups": {}},
+        lambda m, o, q: {"state": {}, "param_groups": []},
+        lambda m, o, q: {"state": {5: {}}, "param_groups": o.state_dict()["param_groups"]},
+        lambda m, o, q: "nope",
+    ]
+    for make in bad:
+        def go(m):
+            p = m.zeros(2, requires_grad=True)
+            opt = m.optim.SGD([p], lr=0.1, momentum=0.9)
+            p.grad = m.ones(2)
+            opt.step()
+            q = m.zeros(2, requires_grad=True)
+            with m.optim.swap_in_optimizer_params_and_state(opt, {"w": q}, make(m, opt, q)):
+                pass
+        _errors_match(go)
+    _errors_match(lambda m: m.optim.swap_in_optimizer_params_and_state(
+        m.optim.SGD([m.zeros(1, requires_grad=True)]), {}, {}).__enter__())
