@@ -101,6 +101,9 @@ def _is_tensor(x) -> bool:
 class Function(metaclass=_FunctionMeta):
     """``class Exp(Function): forward(ctx, x) ... backward(ctx, g) ...; Exp.apply(x)``."""
 
+    # engine.func.vmap loops over the batch, so every Function works under it as written
+    generate_vmap_rule = False
+
     @staticmethod
     def forward(*args, **kwargs):
         raise NotImplementedError("You must implement the forward function for custom "
