@@ -31,8 +31,8 @@ class dtype:
     def __repr__(self) -> str:
         return f"torch.{self.name}"
 
-    def __reduce__(self):
-        return (to_dtype, (self.name,))
+    def __reduce__(self):  # pickles as a lookup by name, so unpickling gives the singleton
+        return (from_name, (self.name,))
 
 
 bool_ = dtype("bool", np.bool_, 0)

@@ -202,7 +202,8 @@ def _storage_meta(name, m, size):
 
 
 def _dtype_by_name(name):
-    # what engine's dtype.__reduce__ names (engine._dtype.to_dtype refuses a str argument)
+    # what engine's dtype.__reduce__ names: from_name now, to_dtype in older files (it refuses
+    # a str argument)
     from ._dtype import from_name, to_dtype
     return from_name(name) if isinstance(name, str) else to_dtype(name)
 
@@ -211,6 +212,7 @@ def _engine_globals():
     from ._device import device
     from ._size import Size
     return dict(BASE_GLOBALS, **{"engine._dtype.to_dtype": _dtype_by_name,
+                                 "engine._dtype.from_name": _dtype_by_name,
                                  "engine._device.device": device, "engine._size.Size": Size})
 
 

@@ -590,3 +590,11 @@ def test_hostile_torch_tensor_records(numel, offset, size, stride, match):
     finally:
         tracemalloc.stop()
     assert peak < 50 << 20
+
+
+def test_dtype_pickles_to_the_same_singleton():
+    import copy
+    import pickle
+    for d in (engine.float32, engine.float16, engine.int64, engine.bool, engine.uint8):
+        assert pickle.loads(pickle.dumps(d)) is d
+        assert copy.deepcopy(d) is d
