@@ -91,16 +91,21 @@ def logit(input, eps=None, *, out=None):
     return r if out is None else out.copy_(r)
 
 
+def _plain(name, input, out, **kw):
+    r = _fn(name)(_t(input, name), **kw)
+    return r if out is None else out.copy_(r)
+
+
 def exp2(input, *, out=None):
-    return _fn("exp2")(input, out=out)
+    return _plain("exp2", input, out)
 
 
 def expm1(input, *, out=None):
-    return _fn("expm1")(input, out=out)
+    return _plain("expm1", input, out)
 
 
 def log1p(input, *, out=None):
-    return _fn("log1p")(input, out=out)
+    return _plain("log1p", input, out)
 
 
 def _fn(name):
@@ -119,7 +124,7 @@ def log_softmax(input, dim, *, dtype=None):
 
 
 def logsumexp(input, dim, keepdim=False, *, out=None):
-    return _fn("logsumexp")(input, dim, keepdim, out=out)
+    return _plain("logsumexp", input, out, dim=dim, keepdim=keepdim)
 
 
 def _pair(a, b):
@@ -162,7 +167,10 @@ def ndtr(input, *, out=None):
 
 def ndtri(input, *, out=None):
     """Inverse of ndtr: sqrt(2) * erfinv(2p - 1)."""
-    r = math.sqrt(2) * erfinv(2 * _t(input, "ndtri") - 1)
+    x = _t(input, "ndtri")
+    xd = x.double() if x.dtype.is_floating_point and x.dtype.itemsize < 8 else x
+    r = math.sqrt(2) * erfinv(2 * xd - 1)  # in double: 2p - 1 rounds to -1 in float32
+    r = r.to(x.dtype) if xd is not x else r
     return r if out is None else out.copy_(r)
 
 
@@ -179,11 +187,11 @@ def log_ndtr(input, *, out=None):
 
 
 def sinc(input, *, out=None):
-    return _fn("sinc")(input, out=out)
+    return _plain("sinc", input, out)
 
 
 def round(input, *, decimals=0, out=None):  # noqa: A001
-    return _fn("round")(input, decimals=decimals, out=out)
+    return _plain("round", input, out, decimals=decimals)
 
 
 def entr(input, *, out=None):

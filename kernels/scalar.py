@@ -460,10 +460,11 @@ def i1e(x, p, q):
             break
     return math.copysign(tot / math.sqrt(2.0 * math.pi * ax), x)
 @jit
-def erfcx(x, p, q):  # exp(x^2) erfc(x) without overflow/underflow
+def erfcx(x, p, q):  # exp(x^2) erfc(x) without overflow/underflow (in double)
     if x != x:
         return x
-    ax = abs(x)
+    xd = x * 1.0  # float64 arithmetic also for float32 inputs (a literal is a double)
+    ax = abs(xd)
     if ax < 26.0:
         r = math.exp(ax * ax) * math.erfc(ax)
     else:  # asymptotic series 1/(x sqrt(pi)) * sum (-1)^k (2k-1)!! / (2x^2)^k
@@ -477,6 +478,6 @@ def erfcx(x, p, q):  # exp(x^2) erfc(x) without overflow/underflow
             if abs(term) < 1e-17:
                 break
         r = tot / (ax * 1.7724538509055159)
-    if x < 0.0:
-        return math.inf if x < -26.6 else 2.0 * math.exp(x * x) - r
+    if xd < 0.0:
+        return math.inf if xd < -26.6 else 2.0 * math.exp(xd * xd) - r
     return r
