@@ -223,9 +223,9 @@ def test_gradcheck_lstm_float64():
     engine.manual_seed(1)
     m = nn.LSTM(2, 3, bidirectional=True, proj_size=2, dtype=engine.float64)
     rng = _rng(7)
-    x = engine.tensor(rng.standard_normal((3, 2, 2)), requires_grad=True)
-    h0 = engine.tensor(rng.standard_normal((2, 2, 2)), requires_grad=True)
-    c0 = engine.tensor(rng.standard_normal((2, 2, 3)), requires_grad=True)
+    x = engine.tensor(rng.standard_normal((3, 1, 2)), requires_grad=True)
+    h0 = engine.tensor(rng.standard_normal((2, 1, 2)), requires_grad=True)
+    c0 = engine.tensor(rng.standard_normal((2, 1, 3)), requires_grad=True)
     params = list(m.parameters())
 
     def f(x, h0, c0, *ps):
