@@ -36,11 +36,19 @@ from ..ops.pool3d import (
     max_unpool3d,
 )
 from ._ctc import ctc_loss
+from ._fractional import (
+    fractional_max_pool2d,
+    fractional_max_pool2d_with_indices,
+    fractional_max_pool3d,
+    fractional_max_pool3d_with_indices,
+)
 from ._grid import affine_grid, grid_sample
 
 __all__ = ["adaptive_avg_pool3d", "adaptive_max_pool3d", "adaptive_max_pool3d_with_indices",
            "affine_grid", "avg_pool3d", "channel_shuffle", "conv3d", "conv_transpose3d",
-           "ctc_loss", "feature_alpha_dropout", "grid_sample", "gumbel_softmax",
+           "ctc_loss", "feature_alpha_dropout", "fractional_max_pool2d",
+           "fractional_max_pool2d_with_indices", "fractional_max_pool3d",
+           "fractional_max_pool3d_with_indices", "grid_sample", "gumbel_softmax",
            "local_response_norm", "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_pool3d",
            "max_pool3d_with_indices", "max_unpool1d", "max_unpool2d", "max_unpool3d",
            "multilabel_margin_loss", "multilabel_soft_margin_loss", "pdist", "rrelu_",

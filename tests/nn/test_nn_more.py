@@ -652,3 +652,58 @@ def test_container_and_exports():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert repr(nn.Container()) == repr(t.nn.Container())
+
+
+# ---------------------------------------------------- fractional pooling, adaptive softmax
+@pytest.mark.parametrize("dt", [np.float64, np.float32])
+def test_fractional_max_pool_matches_torch(dt):
+    t = _torch()
+    tf = t.nn.functional
+    x, s = _rand(2, 3, 11, 9, dtype=dt), RNG.random((2, 3, 2)).astype(dt)
+    for k, o in ((2, (5, 4)), ((3, 2), (7, 6)), (2, (10, 8))):
+        _cmp(lambda a: F.fractional_max_pool2d(a, k, o, return_indices=True,
+                                               _random_samples=engine.tensor(s)),
+             lambda a: tf.fractional_max_pool2d(a, k, o, return_indices=True,
+                                                _random_samples=t.tensor(s)),
+             [x], multi=True, tol=1e-6)
+    x3, s3 = _rand(2, 2, 7, 8, 9, dtype=dt), RNG.random((2, 2, 3)).astype(dt)
+    _cmp(lambda a: F.fractional_max_pool3d(a, 2, (4, 5, 6), return_indices=True,
+                                           _random_samples=engine.tensor(s3)),
+         lambda a: tf.fractional_max_pool3d(a, 2, (4, 5, 6), return_indices=True,
+                                            _random_samples=t.tensor(s3)),
+         [x3], multi=True, tol=1e-6)
+    me = nn.FractionalMaxPool2d(2, output_ratio=(0.5, 0.7), _random_samples=engine.tensor(s))
+    mt = t.nn.FractionalMaxPool2d(2, output_ratio=(0.5, 0.7), _random_samples=t.tensor(s))
+    assert repr(me) == repr(mt)
+    _cmp(me, mt, [x], tol=1e-6)
+    y = nn.FractionalMaxPool2d(3, output_size=4)(engine.tensor(x))   # fresh random windows
+    assert tuple(y.shape) == (2, 3, 4, 4)
+    with pytest.raises(ValueError, match="output_ratio must be between 0 and 1"):
+        nn.FractionalMaxPool2d(2, output_ratio=1.5)
+    with pytest.raises(ValueError, match="requires specifying either"):
+        nn.FractionalMaxPool3d(2)
+
+
+def test_adaptive_log_softmax_matches_torch():
+    t = _torch()
+    me = nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], div_value=2.0, head_bias=True).double()
+    mt = t.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], div_value=2.0, head_bias=True).double()
+    assert repr(me) == repr(mt) and list(me.state_dict()) == list(mt.state_dict())
+    mt.load_state_dict({k: t.tensor(v.numpy()) for k, v in me.state_dict().items()})
+    x, tgt = _rand(7, 8), np.array([0, 4, 9, 2, 7, 5, 1])
+    _cmp(lambda a: me(a, engine.tensor(tgt)).output, lambda a: mt(a, t.tensor(tgt)).output, [x])
+    _cmp(lambda a: me(a, engine.tensor(tgt)).loss, lambda a: mt(a, t.tensor(tgt)).loss, [x])
+    _cmp(lambda a: me(a[0], engine.tensor(tgt[0])).output,
+         lambda a: mt(a[0], t.tensor(tgt[0])).output, [x])
+    _cmp(me.log_prob, mt.log_prob, [x])
+    xe = engine.tensor(x)
+    np.testing.assert_array_equal(me.predict(xe).numpy(), mt.predict(t.tensor(x)).numpy())
+    gw = [p for p in me.parameters()]
+    me(xe, engine.tensor(tgt)).loss.backward()
+    mt(t.tensor(x), t.tensor(tgt)).loss.backward()
+    for pe, pt in zip(gw, mt.parameters()):
+        np.testing.assert_allclose(pe.grad.numpy(), pt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    with pytest.raises(RuntimeError, match="Target values should be in"):
+        me(xe, engine.tensor([0, 4, 12, 2, 7, 5, 1]))
+    with pytest.raises(ValueError, match="cutoffs"):
+        nn.AdaptiveLogSoftmaxWithLoss(8, 10, [6, 3])

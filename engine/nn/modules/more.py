@@ -16,6 +16,7 @@ from ..._tensor import Tensor
 from .. import functional as F
 from ._more_3d import *
 from ._more_3d import __all__ as _all_3d
+from ._more_adaptive import AdaptiveLogSoftmaxWithLoss, FractionalMaxPool2d, FractionalMaxPool3d
 from ._more_padding import *
 from ._more_padding import __all__ as _all_pad
 from .dropout import _DropoutNd
@@ -24,7 +25,8 @@ from .lazy import __all__ as _all_lazy
 from .loss import _Loss, _WeightedLoss
 from .module import Module
 
-__all__ = (["ChannelShuffle", "Container", "CosineSimilarity", "CTCLoss", "FeatureAlphaDropout",
+__all__ = (["AdaptiveLogSoftmaxWithLoss", "ChannelShuffle", "Container", "CosineSimilarity",
+            "CTCLoss", "FeatureAlphaDropout", "FractionalMaxPool2d", "FractionalMaxPool3d",
             "LocalResponseNorm", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
             "PairwiseDistance", "TripletMarginWithDistanceLoss"]
            + list(_all_3d) + list(_all_pad) + [n for n in _all_lazy if n != "is_lazy"])
