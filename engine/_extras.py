@@ -4,16 +4,22 @@ kernels are deterministic), float32 matmul precision (always full float32)."""
 
 from __future__ import annotations
 
-__all__ = ["compile", "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
-           "is_deterministic_algorithms_warn_only_enabled", "set_deterministic_debug_mode",
-           "get_deterministic_debug_mode", "set_float32_matmul_precision",
-           "get_float32_matmul_precision"]
+__all__ = [
+    "are_deterministic_algorithms_enabled",
+    "compile",
+    "get_deterministic_debug_mode",
+    "get_float32_matmul_precision",
+    "is_deterministic_algorithms_warn_only_enabled",
+    "set_deterministic_debug_mode",
+    "set_float32_matmul_precision",
+    "use_deterministic_algorithms",
+]
 
 _det = {"on": False, "warn_only": False}
 _prec = {"value": "highest"}
 
 
-def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="inductor",  # noqa: A001
+def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="inductor",
             mode=None, options=None, disable: bool = False):
     """Return ``model`` unchanged (or a decorator doing so when called without it).
 

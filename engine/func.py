@@ -30,8 +30,18 @@ from __future__ import annotations
 import contextlib
 import functools
 
-__all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap",
-           "functional_call", "stack_module_state"]
+__all__ = [
+    "functional_call",
+    "grad",
+    "grad_and_value",
+    "hessian",
+    "jacfwd",
+    "jacrev",
+    "jvp",
+    "stack_module_state",
+    "vjp",
+    "vmap",
+]
 
 
 # --------------------------------------------------------------------------- pytrees
@@ -454,7 +464,7 @@ def _vmap_call(func, in_dims, out_dims, randomness, args, kwargs):
     if not args:
         raise ValueError(f"{api}: got no inputs. Maybe you forgot to add inputs, or you are "
                          "trying to vmap over a function with no inputs.")
-    dims_tree = in_dims if not isinstance(in_dims, (int, type(None))) else in_dims
+    dims_tree = in_dims
     if isinstance(dims_tree, list):
         dims_tree = tuple(dims_tree)
     if isinstance(dims_tree, tuple) and len(dims_tree) != len(args):

@@ -31,9 +31,18 @@ import json
 import os
 import time
 
-__all__ = ["profile", "record_function", "ProfilerActivity", "ProfilerAction", "schedule",
-           "tensorboard_trace_handler", "supported_activities", "EventList", "FunctionEvent",
-           "FunctionEventAvg"]
+__all__ = [
+    "EventList",
+    "FunctionEvent",
+    "FunctionEventAvg",
+    "ProfilerAction",
+    "ProfilerActivity",
+    "profile",
+    "record_function",
+    "schedule",
+    "supported_activities",
+    "tensorboard_trace_handler",
+]
 
 
 class ProfilerActivity(enum.Enum):
@@ -203,7 +212,7 @@ class EventList(list):
     def __str__(self) -> str:
         return self.table()
 
-    def key_averages(self, group_by_input_shape: bool = False) -> "EventList":
+    def key_averages(self, group_by_input_shape: bool = False) -> EventList:
         groups: dict = {}
         for e in self:
             k = (e.key, str(e.input_shapes)) if group_by_input_shape else e.key
@@ -378,8 +387,7 @@ class profile:
 
     def export_stacks(self, path: str, metric: str = "self_cpu_time_total") -> None:
         with open(path, "w") as f:
-            for e in self.events():
-                f.write(f"{e.name} {int(getattr(e, metric, 0))}\n")
+            f.writelines(f"{e.name} {int(getattr(e, metric, 0))}\n" for e in self.events())
 
     def table(self, *args, **kwargs) -> str:
         return self.key_averages().table(*args, **kwargs)
@@ -416,6 +424,7 @@ def _install_op_hooks() -> None:
     if _installed:
         return
     import engine
+
     from ._tensor import Tensor
     from .nn import functional as F
     for owner, names in ((F, {n: n for n in _OPS_F}), (engine, {n: n for n in _OPS_TOP}),

@@ -10,7 +10,7 @@ import engine
 import engine.distributions as ED
 
 torch = pytest.importorskip("torch")
-import torch.distributions as TD  # noqa: E402
+import torch.distributions as TD
 
 RNG = np.random.default_rng(0)
 LOC = RNG.standard_normal((2, 3))

@@ -9,8 +9,8 @@ import engine
 import engine.nn.functional as F
 
 torch = pytest.importorskip("torch")
-import torch.func as TF  # noqa: E402
-import torch.nn.functional as TNF  # noqa: E402
+import torch.func as TF
+import torch.nn.functional as TNF
 
 
 def _pair(shape, seed=0, lo=-1.0, hi=1.0):
@@ -68,7 +68,7 @@ def test_grad_rejects_non_scalar_and_unused_input_gives_zeros():
 
 def test_grad_of_grad_and_under_no_grad():
     xe, xt = _pair((3,), 4)
-    f = lambda M: (lambda x: (M.sin(x) * x).sum())  # noqa: E731
+    f = lambda M: (lambda x: (M.sin(x) * x).sum())
     gg_e = engine.func.grad(lambda x: engine.func.grad(f(engine))(x).sum())(xe)
     gg_t = TF.grad(lambda x: TF.grad(f(torch))(x).sum())(xt)
     _close(gg_e, gg_t)
@@ -115,7 +115,7 @@ def test_jacobians(jac):
 
 def test_hessian():
     xe, xt = _pair((4,), 12)
-    f = lambda M: (lambda x: (M.sin(x) * x.pow(2)).sum() + x.prod())  # noqa: E731
+    f = lambda M: (lambda x: (M.sin(x) * x.pow(2)).sum() + x.prod())
     _close(engine.func.hessian(f(engine))(xe), TF.hessian(f(torch))(xt))
 
 
@@ -125,11 +125,11 @@ def test_vmap_in_out_dims():
     _close(engine.func.vmap(engine.dot, in_dims=(0, 1))(ae, be),
            TF.vmap(torch.dot, in_dims=(0, 1))(at, bt))
     ce, ct = _pair((3,), 15)
-    f = lambda x, y: (x * y, x.sum())  # noqa: E731
+    f = lambda x, y: (x * y, x.sum())
     _close(engine.func.vmap(f, in_dims=(1, None), out_dims=(1, 0))(be, ce),
            TF.vmap(f, in_dims=(1, None), out_dims=(1, 0))(bt, ct))
     # nested tuple in_dims
-    g = lambda p, z: p[0] * p[1] + z  # noqa: E731
+    g = lambda p, z: p[0] * p[1] + z
     _close(engine.func.vmap(g, in_dims=((0, None), 0))((ae, ce), ae),
            TF.vmap(g, in_dims=((0, None), 0))((at, ct), at))
     # nested vmap = outer product
@@ -146,7 +146,7 @@ def test_vmap_errors_and_grads():
     # per-sample gradients: vmap(grad)
     we, wt = _pair((3,), 16)
     xe, xt = _pair((5, 3), 17)
-    loss = lambda w, x: (w * x).sum().pow(2)  # noqa: E731
+    loss = lambda w, x: (w * x).sum().pow(2)
     _close(engine.func.vmap(engine.func.grad(loss), in_dims=(None, 0))(we, xe),
            TF.vmap(TF.grad(loss), in_dims=(None, 0))(wt, xt))
     # gradients flow through vmap to outer autograd
@@ -373,9 +373,8 @@ def test_autocast_decorator_disabled_region_and_float64():
 def test_autocast_cpu_default_warns_once_and_cuda_without_gpu():
     import engine.amp.autocast_mode as am
     am._warned.clear()
-    with pytest.warns(UserWarning, match="bfloat16"):
-        with engine.autocast("cpu"):
-            assert (engine.ones(2, 2) @ engine.ones(2, 2)).dtype == engine.float32
+    with pytest.warns(UserWarning, match="bfloat16"), engine.autocast("cpu"):
+        assert (engine.ones(2, 2) @ engine.ones(2, 2)).dtype == engine.float32
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with engine.amp.autocast("cpu"):  # second time: silent

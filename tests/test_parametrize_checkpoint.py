@@ -191,7 +191,7 @@ def test_checkpoint_non_reentrant_params_only_autograd_grad_and_kwargs():
     m(x).sum().backward()
     np.testing.assert_allclose(g1.numpy(), m[0].weight.grad.numpy(), rtol=1e-6)
     xe = engine.randn(4, dtype=engine.float64, requires_grad=True)
-    f = lambda t, scale=1.0: (t.sin() * t).sum() * scale  # noqa: E731
+    f = lambda t, scale=1.0: (t.sin() * t).sum() * scale
     (g,) = engine.autograd.grad(checkpoint(f, xe, use_reentrant=False, scale=2.0), xe)
     v = xe.detach().numpy()
     np.testing.assert_allclose(g.numpy(), 2 * (np.sin(v) + v * np.cos(v)), rtol=1e-12)

@@ -25,9 +25,23 @@ torch.float16
 
 from __future__ import annotations
 
-from .autocast_mode import (autocast, custom_bwd, custom_fwd, get_autocast_dtype,
-                            is_autocast_available, is_autocast_enabled)
+from .autocast_mode import (
+                            autocast,
+                            custom_bwd,
+                            custom_fwd,
+                            get_autocast_dtype,
+                            is_autocast_available,
+                            is_autocast_enabled,
+)
 from .grad_scaler import GradScaler, OptState
 
-__all__ = ["autocast", "GradScaler", "OptState", "custom_fwd", "custom_bwd",
-           "get_autocast_dtype", "is_autocast_available", "is_autocast_enabled"]
+__all__ = [
+                            "GradScaler",
+                            "OptState",
+                            "autocast",
+                            "custom_bwd",
+                            "custom_fwd",
+                            "get_autocast_dtype",
+                            "is_autocast_available",
+                            "is_autocast_enabled",
+]

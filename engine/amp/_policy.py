@@ -127,6 +127,7 @@ def install() -> None:
     if _installed:
         return
     import engine
+
     from .._tensor import Tensor
     from ..nn import functional as F
     names = set(_LOW) | set(_CUDA_FP32) | set(_CPU_FP32) | set(_PROMOTE) | {

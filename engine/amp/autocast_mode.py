@@ -6,8 +6,14 @@ import contextvars
 import functools
 import warnings
 
-__all__ = ["autocast", "custom_fwd", "custom_bwd", "get_autocast_dtype",
-           "is_autocast_available", "is_autocast_enabled"]
+__all__ = [
+    "autocast",
+    "custom_bwd",
+    "custom_fwd",
+    "get_autocast_dtype",
+    "is_autocast_available",
+    "is_autocast_enabled",
+]
 
 # device type -> (enabled, dtype); one immutable dict per context
 _STATE: contextvars.ContextVar = contextvars.ContextVar("engine_autocast", default={})

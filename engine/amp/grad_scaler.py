@@ -89,8 +89,8 @@ class GradScaler:
         if self._scale is None:
             self._lazy_init_scale_growth_tracker()
         if isinstance(outputs, Tensor):
-            from ..ops.creation import tensor
             from .. import float32
+            from ..ops.creation import tensor
             return outputs * tensor(self._scale, dtype=float32, device=outputs.device)
 
         def apply(val):

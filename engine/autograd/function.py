@@ -32,11 +32,16 @@ from __future__ import annotations
 
 import functools
 
+from .grad_mode import is_grad_enabled, no_grad
 from .graph import record
-from .grad_mode import no_grad, is_grad_enabled
 
-__all__ = ["Function", "FunctionCtx", "once_differentiable", "InplaceFunction",
-           "NestedIOFunction"]
+__all__ = [
+    "Function",
+    "FunctionCtx",
+    "InplaceFunction",
+    "NestedIOFunction",
+    "once_differentiable",
+]
 
 
 class FunctionCtx:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
+__all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
 
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
@@ -17,9 +17,9 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
 
 
 def jacobian(func, inputs, create_graph=False, strict=False):
-    from . import grad
     from ..ops.creation import zeros
     from ..ops.shape import stack
+    from . import grad
     single = hasattr(inputs, "_shape")
     ins = (inputs,) if single else tuple(inputs)
     ins = tuple(x.detach().requires_grad_(True) for x in ins)

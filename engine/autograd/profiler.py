@@ -13,8 +13,14 @@ from __future__ import annotations
 from ..profiler import EventList, FunctionEvent, FunctionEventAvg, record_function
 from ..profiler import profile as _profile
 
-__all__ = ["profile", "record_function", "EventList", "FunctionEvent", "FunctionEventAvg",
-           "emit_nvtx"]
+__all__ = [
+    "EventList",
+    "FunctionEvent",
+    "FunctionEventAvg",
+    "emit_nvtx",
+    "profile",
+    "record_function",
+]
 
 
 class profile(_profile):

@@ -3,9 +3,19 @@ compute in the tensor's dtype; there is no TF32 or reduced-precision reduction p
 
 from __future__ import annotations
 
-__all__ = ["matmul", "is_built", "preferred_linalg_library", "flash_sdp_enabled",
-           "enable_flash_sdp", "mem_efficient_sdp_enabled", "enable_mem_efficient_sdp",
-           "math_sdp_enabled", "enable_math_sdp", "sdp_kernel", "cufft_plan_cache"]
+__all__ = [
+    "cufft_plan_cache",
+    "enable_flash_sdp",
+    "enable_math_sdp",
+    "enable_mem_efficient_sdp",
+    "flash_sdp_enabled",
+    "is_built",
+    "math_sdp_enabled",
+    "matmul",
+    "mem_efficient_sdp_enabled",
+    "preferred_linalg_library",
+    "sdp_kernel",
+]
 
 
 class _MatmulFlags:

@@ -7,8 +7,17 @@ from __future__ import annotations
 
 import contextlib
 
-__all__ = ["is_available", "version", "flags", "benchmark", "deterministic", "enabled",
-           "allow_tf32", "benchmark_limit", "is_acceptable"]
+__all__ = [
+    "allow_tf32",
+    "benchmark",
+    "benchmark_limit",
+    "deterministic",
+    "enabled",
+    "flags",
+    "is_acceptable",
+    "is_available",
+    "version",
+]
 
 benchmark = False
 deterministic = False
@@ -24,7 +33,7 @@ def is_available() -> bool:
 
 def version():
     """None: no cuDNN library is loaded."""
-    return None
+    return
 
 
 def is_acceptable(tensor) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["is_available", "enabled", "deterministic"]
+__all__ = ["deterministic", "enabled", "is_available"]
 
 enabled = False
 deterministic = False

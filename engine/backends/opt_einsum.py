@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["is_available", "get_opt_einsum", "enabled", "strategy"]
+__all__ = ["enabled", "get_opt_einsum", "is_available", "strategy"]
 
 enabled = True
 strategy = "auto"

@@ -9,8 +9,16 @@ from __future__ import annotations
 
 from . import amp
 
-__all__ = ["amp", "is_available", "device_count", "current_device", "synchronize",
-           "Stream", "current_stream", "stream"]
+__all__ = [
+    "Stream",
+    "amp",
+    "current_device",
+    "current_stream",
+    "device_count",
+    "is_available",
+    "stream",
+    "synchronize",
+]
 
 
 def is_available() -> bool:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import warnings
 
-from ..amp import autocast as _autocast
 from ..amp import GradScaler as _GradScaler
+from ..amp import autocast as _autocast
 
-__all__ = ["autocast", "GradScaler"]
+__all__ = ["GradScaler", "autocast"]
 
 
 class autocast(_autocast):

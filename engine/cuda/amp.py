@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 import warnings
 
-from ..amp import autocast as _autocast
 from ..amp import GradScaler as _GradScaler
+from ..amp import autocast as _autocast
 from ..amp.autocast_mode import custom_bwd as _custom_bwd
 from ..amp.autocast_mode import custom_fwd as _custom_fwd
 
-__all__ = ["autocast", "GradScaler", "custom_fwd", "custom_bwd"]
+__all__ = ["GradScaler", "autocast", "custom_bwd", "custom_fwd"]
 
 
 class autocast(_autocast):

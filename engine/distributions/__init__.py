@@ -30,6 +30,20 @@ from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .uniform import Uniform
 
-__all__ = ["Distribution", "Normal", "Bernoulli", "Categorical", "OneHotCategorical", "Uniform",
-           "Exponential", "Laplace", "Gamma", "Beta", "MultivariateNormal", "Independent",
-           "kl_divergence", "register_kl", "constraints"]
+__all__ = [
+           "Bernoulli",
+           "Beta",
+           "Categorical",
+           "Distribution",
+           "Exponential",
+           "Gamma",
+           "Independent",
+           "Laplace",
+           "MultivariateNormal",
+           "Normal",
+           "OneHotCategorical",
+           "Uniform",
+           "constraints",
+           "kl_divergence",
+           "register_kl",
+]

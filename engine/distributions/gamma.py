@@ -17,7 +17,7 @@ from . import constraints
 from .distribution import Distribution
 from .utils import broadcast_all
 
-__all__ = ["Gamma", "Beta"]
+__all__ = ["Beta", "Gamma"]
 
 
 def _standard_gamma(concentration, shape):

@@ -56,7 +56,7 @@ def _kl_normal_normal(p, q):
 
 @register_kl(Categorical, Categorical)
 def _kl_categorical_categorical(p, q):
-    from .. import where, zeros_like, full_like
+    from .. import full_like, where, zeros_like
     t = p.probs * (p.logits - q.logits)
     t = where((q.probs == 0).expand_as(t), full_like(t, float("inf")), t)
     t = where((p.probs == 0).expand_as(t), zeros_like(t), t)

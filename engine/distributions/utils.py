@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import numbers
 
-__all__ = ["broadcast_all", "logits_to_probs", "probs_to_logits", "lazy_property",
-           "clamp_probs"]
+__all__ = [
+    "broadcast_all",
+    "clamp_probs",
+    "lazy_property",
+    "logits_to_probs",
+    "probs_to_logits",
+]
 
 
 def _is_tensor(x) -> bool:

@@ -105,8 +105,8 @@ class _Holder:
 
 
 def _non_reentrant(function, preserve, context_fn, args, kwargs):
-    from ..autograd.graph import saved_tensors_hooks
     from ..autograd.grad_mode import enable_grad, is_grad_enabled
+    from ..autograd.graph import saved_tensors_hooks
     if not is_grad_enabled():
         return function(*args, **kwargs)
     state = _rng_state(args, preserve)

@@ -16,7 +16,7 @@ from .. import functional as F
 from ..modules.module import Module
 from . import parametrize
 
-__all__ = ["weight_norm", "spectral_norm", "orthogonal"]
+__all__ = ["orthogonal", "spectral_norm", "weight_norm"]
 
 
 def _norm_except_dim(v, dim: int):
@@ -65,8 +65,8 @@ class _SpectralNorm(Module):
         self.dim = dim if dim >= 0 else dim + ndim
         self.eps = eps
         if ndim > 1:
-            from ...ops.creation import randn
             from ...autograd.grad_mode import no_grad
+            from ...ops.creation import randn
             self.n_power_iterations = n_power_iterations
             with no_grad():
                 mat = self._reshape_weight_to_matrix(weight)
@@ -148,7 +148,7 @@ class _Orthogonal(Module):
             self.register_buffer("base", None)
 
     def forward(self, X):
-        from ... import cat, linalg, zeros, eye
+        from ... import cat, eye, linalg, zeros
         n, k = X.shape[-2], X.shape[-1]
         transposed = n < k
         if transposed:

@@ -16,7 +16,7 @@ import warnings
 from ..parameter import Parameter
 from .parametrizations import _norm_except_dim
 
-__all__ = ["WeightNorm", "weight_norm", "remove_weight_norm"]
+__all__ = ["WeightNorm", "remove_weight_norm", "weight_norm"]
 
 
 class WeightNorm:
