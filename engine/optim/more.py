@@ -335,13 +335,13 @@ class Rprop(Optimizer):
             _incr_step(st["step"])
             sign = grad.mul(prev).sign()
             negative = sign.lt(0)
-            sign[sign.gt(0)] = etaplus
-            sign[negative] = etaminus
-            sign[sign.eq(0)] = 1
+            zero = sign.eq(0)
+            sign.masked_fill_(sign.gt(0), etaplus)
+            sign.masked_fill_(negative, etaminus)
+            sign.masked_fill_(zero, 1)
             step_size.mul_(sign).clamp_(step_size_min, step_size_max)
             # where the gradient changed sign, skip this update (and forget the gradient)
-            grad = grad.clone()
-            grad[negative] = 0
+            grad = grad.masked_fill(negative, 0)
             p.addcmul_(grad.sign(), step_size, value=-1)
             prev.copy_(grad)
 
