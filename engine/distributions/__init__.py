@@ -9,7 +9,7 @@ OneHotCategorical, Bernoulli, Exponential, MultivariateNormal and Independent pa
 >>> import engine as torch
 >>> from engine.distributions import Categorical
 >>> m = Categorical(torch.tensor([0.1, 0.9]))
->>> torch.manual_seed(0); a = m.sample()
+>>> _ = torch.manual_seed(0); a = m.sample()
 >>> m.log_prob(a).shape, m.entropy()
 (torch.Size([]), tensor(0.3251))
 """
