@@ -346,9 +346,8 @@ class profile:
         if prev is ProfilerAction.RECORD_AND_SAVE and self.on_trace_ready is not None:
             self.on_trace_ready(self)
         if prev is ProfilerAction.RECORD_AND_SAVE:
-            self._saved_events = list(self._events)
-            if act in (ProfilerAction.RECORD, ProfilerAction.WARMUP):
-                self._events = []
+            self._saved_events = self._events
+            self._events = []
         self._recording = act in (ProfilerAction.RECORD, ProfilerAction.RECORD_AND_SAVE)
 
     # -- events

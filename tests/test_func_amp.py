@@ -504,3 +504,21 @@ def test_profiler_records_blocks_and_ops(tmp_path):
     assert "blk" in str(p2)
     with record_function("outside"):  # no active profile: a no-op
         pass
+
+
+def test_profiler_schedule_calls_trace_handler_per_cycle():
+    from engine.profiler import ProfilerActivity, profile, schedule
+    tp = torch.profiler
+    seen = {}
+    for M, P in ((engine, engine.profiler), (torch, tp)):
+        calls = []
+        m = M.nn.Linear(3, 2)
+        with P.profile(activities=[P.ProfilerActivity.CPU],
+                       schedule=P.schedule(wait=1, warmup=1, active=2, repeat=2),
+                       on_trace_ready=lambda p: calls.append(p.step_num)) as prof:
+            for _ in range(10):
+                m(M.ones(1, 3))
+                prof.step()
+        seen[M.__name__] = calls
+    assert seen["engine"] == seen["torch"] == [4, 8]
+    assert profile is engine.profiler.profile and schedule and ProfilerActivity
