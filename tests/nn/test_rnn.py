@@ -358,6 +358,19 @@ def test_bad_constructor_args_as_torch(kind, args, kw):
                 lambda: getattr(nn, kind)(*args, **kw))
 
 
+@pytest.mark.parametrize("make,call", [
+    (lambda L: L.nn.GRU(3, 4), lambda L, m: m(L.randn(5, 2, 3), L.randn(1, 2, 4).double())),
+    (lambda L: L.nn.LSTM(3, 4), lambda L, m: m(L.randn(5, 2, 3),
+                                               (L.randn(1, 2, 4), L.randn(1, 2, 4).double()))),
+    (lambda L: L.nn.GRUCell(3, 4), lambda L, m: m(L.randn(2, 3), L.randn(2, 4).double())),
+])
+def test_hidden_dtype_mismatch_raises_runtime_error(make, call):
+    with pytest.raises(RuntimeError):
+        call(torch, make(torch))
+    with pytest.raises(RuntimeError, match="convert it with"):
+        call(engine, make(engine))
+
+
 def test_dropout_single_layer_warns_and_unknown_cell_nonlinearity():
     with pytest.warns(UserWarning, match="dropout option adds dropout after all but last"):
         nn.GRU(3, 4, dropout=0.2)

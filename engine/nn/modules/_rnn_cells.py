@@ -77,6 +77,10 @@ class RNNCellBase(Module):
             raise RuntimeError(f"input has inconsistent input_size: got {input.size(1)} "
                                f"expected {self.input_size}")
         for k, h in enumerate(hs):
+            if h.dtype != input.dtype or h.device != input.device:
+                raise RuntimeError(f"{type(self).__name__}: hidden{k} is {h.dtype} on "
+                                   f"{h.device} but the input is {input.dtype} on "
+                                   f"{input.device}; convert it with .to(input)")
             if input.size(0) != h.size(0):
                 raise RuntimeError(f"Input batch size {input.size(0)} doesn't match hidden{k} "
                                    f"batch size {h.size(0)}")

@@ -173,6 +173,16 @@ class RNNBase(Module):
             return hx
         return hx.index_select(1, permutation)
 
+    def _check_state(self, input, states) -> None:
+        """hx (and cx) must share the input's dtype and device (PyTorch: a matmul error)."""
+        name = "RNN" if self.mode.startswith("RNN") else self.mode
+        for k, h in enumerate(states):
+            label = "hx" if len(states) == 1 else f"hx[{k}]"
+            if h.dtype != input.dtype or h.device != input.device:
+                raise RuntimeError(f"{name}: {label} is {h.dtype} on {h.device} but the input "
+                                   f"is {input.dtype} on {input.device}; convert it with "
+                                   f"{label}.to(input)")
+
     def extra_repr(self) -> str:
         s = "{input_size}, {hidden_size}"
         if self.proj_size != 0:
@@ -249,6 +259,7 @@ class RNNBase(Module):
         elif perm is not None:
             hx = self.permute_hidden(hx, perm[0])
         self.check_forward_args(input, hx, batch_sizes)
+        self._check_state(input, (hx,))
         out, h, _ = self._run(input, batch_sizes, hx, None)
         if perm is not None:
             return PackedSequence(out, batch_sizes, perm[0], perm[1]), \
@@ -351,6 +362,7 @@ class LSTM(RNNBase):
             if not is_batched:
                 hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
         self.check_forward_args(input, hx, batch_sizes)
+        self._check_state(input, hx)
         out, h, c = self._run(input, batch_sizes, hx[0], hx[1])
         if perm is not None:
             return PackedSequence(out, batch_sizes, perm[0], perm[1]), \
