@@ -32,12 +32,15 @@ import functools
 
 __all__ = [
     "functional_call",
+    "functionalize",
     "grad",
     "grad_and_value",
     "hessian",
     "jacfwd",
     "jacrev",
     "jvp",
+    "linearize",
+    "replace_all_batch_norm_modules_",
     "stack_module_state",
     "vjp",
     "vmap",
@@ -659,3 +662,45 @@ def stack_module_state(models):
         if p0.requires_grad:
             params[n].requires_grad_(True)
     return params, grab("named_buffers")
+
+
+def linearize(func, *primals):
+    """``out, jvp_fn = linearize(f, *primals)``: ``jvp_fn(*tangents)`` is the Jacobian of ``f`` at
+    ``primals`` applied to ``tangents`` (each call re-runs ``jvp``; nothing is traced).
+
+    >>> import engine as torch
+    >>> out, jfn = torch.func.linearize(torch.sin, torch.zeros(2))
+    >>> jfn(torch.ones(2))
+    tensor([1., 1.])
+    """
+    out, _ = jvp(func, primals, tuple(_zeros_like_tree(p) for p in primals))
+
+    def jvp_fn(*tangents):
+        return jvp(func, primals, tangents)[1]
+
+    return out, jvp_fn
+
+
+def _zeros_like_tree(tree):
+    from .ops.creation import zeros_like
+    leaves, spec = _flatten(tree)
+    return _unflatten([zeros_like(x) for x in leaves], spec)
+
+
+def functionalize(func, *, remove: str = "mutations"):
+    """Returns ``func``: the engine runs in-place ops eagerly and has no graph to rewrite, so
+    the functionalized program is the program itself."""
+    return func
+
+
+def replace_all_batch_norm_modules_(root):
+    """Make every BatchNorm in ``root`` use batch statistics only (no running stats), as
+    PyTorch does before ``vmap`` over a model in training mode. Returns ``root``."""
+    for m in root.modules():
+        if type(m).__name__.startswith(("BatchNorm", "SyncBatchNorm")) and hasattr(
+                m, "track_running_stats"):
+            m.running_mean = None
+            m.running_var = None
+            m.num_batches_tracked = None
+            m.track_running_stats = False
+    return root

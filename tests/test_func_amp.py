@@ -522,3 +522,18 @@ def test_profiler_schedule_calls_trace_handler_per_cycle():
         seen[M.__name__] = calls
     assert seen["engine"] == seen["torch"] == [4, 8]
     assert profile is engine.profiler.profile and schedule and ProfilerActivity
+
+
+def test_linearize_functionalize_replace_bn():
+    xe, xt = _pair((3,), 21)
+    ve, vt = _pair((3,), 22)
+    oe, fe = engine.func.linearize(f_vec(engine), xe, xe)
+    ot, ft = TF.linearize(f_vec(torch), xt, xt)
+    _close(oe, ot)
+    _close(fe(ve, ve), ft(vt, vt))
+    f = lambda x: x * 2  # noqa: E731
+    assert engine.func.functionalize(f) is f
+    m = engine.nn.Sequential(engine.nn.Linear(3, 3), engine.nn.BatchNorm1d(3))
+    engine.func.replace_all_batch_norm_modules_(m)
+    assert m[1].running_mean is None and not m[1].track_running_stats
+    assert m(engine.randn(4, 3)).shape == (4, 3)
