@@ -1,4 +1,5 @@
-"""NAdam, RAdam, ASGD, Rprop, LBFGS, SparseAdam, Adafactor and Muon, with ``torch.optim``'s semantics.
+"""NAdam, RAdam, ASGD, Rprop, LBFGS, SparseAdam, Adafactor and Muon (and
+``swap_in_optimizer_params_and_state``), with ``torch.optim``'s semantics.
 
 Every update is a sequence of in-place engine ops mirroring PyTorch's single-tensor
 implementation (the one PyTorch itself runs for CPU tensors), so the same code runs on CPU and
@@ -15,7 +16,7 @@ from collections import defaultdict
 
 from .. import _tensor as _T
 from ..autograd.grad_mode import enable_grad, no_grad
-from ..ops.creation import full_like, zeros, zeros_like
+from ..ops.creation import full_like, tensor, zeros, zeros_like
 from .optimizer import Optimizer, _incr_step, _new_step, _to_scalar
 
 __all__ = ["ASGD", "LBFGS", "Adafactor", "Muon", "NAdam", "RAdam", "Rprop", "SparseAdam",
@@ -281,8 +282,10 @@ class ASGD(Optimizer):
             else:
                 ax.copy_(p)
             step = st["step"].item()
-            st["eta"].fill_(lr / ((1 + lambd * lr * step) ** alpha))
-            st["mu"].fill_(1 / max(1, step - t0))
+            # (through a default-dtype tensor, as PyTorch's ``torch.as_tensor``: a float64 eta
+            # loaded from a checkpoint still receives float32-rounded values)
+            st["eta"].copy_(tensor(lr / ((1 + lambd * lr * step) ** alpha)))
+            st["mu"].copy_(tensor(1 / max(1, step - t0)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -957,12 +960,13 @@ def _swap_in_plan(optimizer, swapin_parameters, swapin_optim_state):
     if not optimizer.state:
         raise RuntimeError(f"{_SWAP} requires initialized optimizer state.")
     if not isinstance(swapin_optim_state, dict):
-        raise RuntimeError(f"{_SWAP} requires a DCP-style optimizer state_dict.")
+        raise RuntimeError(  # noqa: TRY004 (PyTorch raises RuntimeError)
+            f"{_SWAP} requires a DCP-style optimizer state_dict.")
     state = swapin_optim_state.get("state")
     if not isinstance(state, dict):
-        raise RuntimeError(f"{_SWAP} requires swapin_optim_state['state'] to be a dict mapping "
-                           "packed parameter ids to per-param state dicts, got "
-                           f"{type(state).__name__}.")
+        raise RuntimeError(  # noqa: TRY004 (PyTorch raises RuntimeError)
+            f"{_SWAP} requires swapin_optim_state['state'] to be a dict mapping packed "
+            f"parameter ids to per-param state dicts, got {type(state).__name__}.")
     if any(isinstance(k, _T.Tensor) for k in state):
         raise RuntimeError(f"{_SWAP} requires optimizer.state_dict()-style state keyed by "
                            "packed parameter ids.")
@@ -971,8 +975,9 @@ def _swap_in_plan(optimizer, swapin_parameters, swapin_optim_state):
                            "dictionaries.")
     groups = swapin_optim_state.get("param_groups")
     if not isinstance(groups, list):
-        raise RuntimeError(f"{_SWAP} requires swapin_optim_state['param_groups'] to be a list "
-                           f"of param-group dicts, got {type(groups).__name__}.")
+        raise RuntimeError(  # noqa: TRY004 (PyTorch raises RuntimeError)
+            f"{_SWAP} requires swapin_optim_state['param_groups'] to be a list "
+            f"of param-group dicts, got {type(groups).__name__}.")
     if len(optimizer.param_groups) != len(groups):
         raise RuntimeError("swapin_optim_state has a different number of parameter groups "
                            "than the live optimizer.")
@@ -982,8 +987,9 @@ def _swap_in_plan(optimizer, swapin_parameters, swapin_optim_state):
     plan = []
     for idx, (group, sgroup) in enumerate(zip(optimizer.param_groups, groups)):
         if not isinstance(sgroup, dict):
-            raise RuntimeError(f"{_SWAP} requires each optimizer param group to be a "
-                               "dictionary.")
+            raise RuntimeError(  # noqa: TRY004 (PyTorch raises RuntimeError)
+                f"{_SWAP} requires each optimizer param group to be a "
+                "dictionary.")
         ids = sgroup.get("params")
         if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
             raise RuntimeError(f"{_SWAP} requires optimizer.state_dict()-style "

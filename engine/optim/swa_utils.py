@@ -227,8 +227,8 @@ def update_bn(loader, model, device=None) -> None:
             if device is not None:
                 input = input.to(device)
             model(input)
-    for bn_module in momenta:
-        bn_module.momentum = momenta[bn_module]
+    for bn_module, momentum in momenta.items():
+        bn_module.momentum = momentum
     model.train(was_training)
 
 

@@ -4,7 +4,6 @@ learning-rate scheduler (step-by-step trajectories, state_dict round trips, erro
 
 import copy
 import itertools
-import math
 import warnings
 
 import numpy as np
@@ -16,8 +15,8 @@ from engine.optim import lr_scheduler as elrs
 from engine.optim import optimizer as _O
 
 torch = pytest.importorskip("torch")
-from torch.optim import lr_scheduler as tlrs  # noqa: E402
-from torch.optim import swa_utils as tswa  # noqa: E402
+from torch.optim import lr_scheduler as tlrs
+from torch.optim import swa_utils as tswa
 
 eswa = eoptim.swa_utils
 
@@ -62,7 +61,9 @@ def _trajectory(mod, optim, name, kwargs, arrays, steps=STEPS, groups=None, skip
 
 
 def _tol(dtype):
-    return dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
+    if dtype == np.float64:
+        return {"rtol": 1e-10, "atol": 1e-12}
+    return {"rtol": 1e-5, "atol": 1e-6}
 
 
 def _compare(name, kwargs, dtype, steps=STEPS, groups=None):
@@ -187,8 +188,8 @@ def _round_trip(name, kwargs, dtype=np.float32, groups=None, steps=8):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), **_tol(dtype))
 
 
-ALL_NAMES = ["NAdam", "RAdam", "ASGD", "Rprop", "Adafactor", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
-             "Adadelta", "Adamax"]
+ALL_NAMES = ["NAdam", "RAdam", "ASGD", "Rprop", "Adafactor", "SGD", "Adam", "AdamW", "RMSprop",
+             "Adagrad", "Adadelta", "Adamax"]
 RT_KW = {"SGD": {"lr": 0.05, "momentum": 0.9}, "Adam": {"amsgrad": True},
          "AdamW": {"amsgrad": True}, "RMSprop": {"centered": True, "momentum": 0.5},
          "ASGD": {"t0": 3}, "NAdam": {"weight_decay": 0.1}}
@@ -198,6 +199,40 @@ RT_KW = {"SGD": {"lr": 0.05, "momentum": 0.9}, "Adam": {"amsgrad": True},
 def test_state_dict_round_trip_mid_run(name):
     _round_trip(name, RT_KW.get(name, {}))
     _round_trip(name, RT_KW.get(name, {}), groups=GROUPS)
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_torch_checkpoint_loads_and_continues(name):
+    """A PyTorch optimizer's state_dict (tensors converted) loads into engine's optimizer,
+    which then continues exactly as PyTorch does."""
+    kwargs = RT_KW.get(name, {})
+    arrays = _arrays(np.float64)
+    tps, topt = _make(torch, torch.optim, name, kwargs, arrays, GROUPS)
+    for k in range(6):
+        _set_grads(torch, tps, k)
+        topt.step()
+    tsd = topt.state_dict()
+    esd = {"param_groups": copy.deepcopy(tsd["param_groups"]),
+           "state": {i: {k: (engine.tensor(v.numpy()) if isinstance(v, torch.Tensor) else v)
+                         for k, v in st.items()} for i, st in tsd["state"].items()}}
+    eps_, eopt = _make(engine, eoptim, name, kwargs,
+                       [p.detach().numpy().copy() for p in tps], GROUPS)
+    eopt.load_state_dict(esd)
+    # PyTorch reloaded the same way (loading casts floating state such as NAdam's
+    # mu_product to the parameter's dtype)
+    tps, topt2 = _make(torch, torch.optim, name, kwargs,
+                       [p.detach().numpy().copy() for p in tps], GROUPS)
+    topt2.load_state_dict(tsd)
+    topt = topt2
+    for k in range(6, 12):
+        _set_grads(torch, tps, k)
+        topt.step()
+        _set_grads(engine, eps_, k)
+        eopt.step()
+        for a, b in zip(eps_, tps):
+            np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(),
+                                       **_tol(np.float64))
+    _compare_state(eopt, topt, np.float64)
 
 
 def test_legacy_numeric_scalar_state_is_upgraded():
@@ -276,8 +311,8 @@ def test_new_optimizer_defaults_and_repr_match_torch(name):
 
 def test_tensor_lr_new_optimizers():
     for name in ["NAdam", "RAdam", "ASGD", "Rprop"]:
-        _errors_match(lambda m: getattr(m.optim, name)([m.zeros(2, requires_grad=True)],
-                                                       lr=m.tensor([0.1, 0.2])))
+        _errors_match(lambda m, name=name: getattr(m.optim, name)(
+            [m.zeros(2, requires_grad=True)], lr=m.tensor([0.1, 0.2])))
         # float32 params: PyTorch does the scalar coefficient math of a Tensor lr in 0-d
         # float32 tensors, engine in Python floats (a float32 rounding apart)
         arrays = _arrays(np.float32)
@@ -292,9 +327,9 @@ def test_new_optimizers_with_closure_and_hooks():
     for cls in (eoptim.NAdam, eoptim.RAdam, eoptim.ASGD, eoptim.Rprop):
         opt = cls([w])
         seen = []
-        opt.register_step_post_hook(lambda o, a, k: seen.append(type(o).__name__))
+        opt.register_step_post_hook(lambda o, a, k, seen=seen: seen.append(type(o).__name__))
 
-        def closure():
+        def closure(opt=opt):
             opt.zero_grad()
             loss = (w * w).sum()
             loss.backward()
@@ -440,8 +475,7 @@ def test_lbfgs_rosenbrock_matches_torch(kwargs, steps, two_params):
 
 def test_lbfgs_converges_with_strong_wolfe_and_round_trips():
     x0 = np.array([-1.5, 2.0, -0.5, 1.2])
-    out, opt = _lbfgs_run(engine, {"line_search_fn": "strong_wolfe", "history_size": 10}, 6,
-                          x0)
+    out, _ = _lbfgs_run(engine, {"line_search_fn": "strong_wolfe", "history_size": 10}, 6, x0)
     assert out[-1][0] < 1e-9
     np.testing.assert_allclose(out[-1][1], np.ones(4), atol=1e-4)
     # state_dict round trip mid-run continues identically
@@ -519,9 +553,9 @@ def _sweep():
     for name in ("Adam", "AdamW"):
         for kw in _combos(amsgrad=[False, True], weight_decay=[0, 0.1], maximize=[False, True],
                           betas=[(0.9, 0.999), (0.5, 0.8)]):
-            cases.append((name, dict(lr=0.05, **kw)))
-    cases.append(("Adam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True,
-                               amsgrad=True)))
+            cases.append((name, {"lr": 0.05, **kw}))
+    cases.append(("Adam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True,
+                           "amsgrad": True}))
     for kw in _combos(centered=[False, True], momentum=[0, 0.5], weight_decay=[0, 0.1],
                       maximize=[False, True]):
         cases.append(("RMSprop", dict(lr=0.01, alpha=0.9, **kw)))
@@ -819,6 +853,40 @@ def _with_last_epoch(name, L, o):
     }[name]()
 
 
+RESUME = {
+    "MultiStepLR": lambda L, o, le: L.MultiStepLR(o, [2, 7, 9], 0.5, last_epoch=le),
+    "ConstantLR": lambda L, o, le: L.ConstantLR(o, 0.5, 8, last_epoch=le),
+    "PolynomialLR": lambda L, o, le: L.PolynomialLR(o, 10, 2.0, last_epoch=le),
+    "CosineAnnealingWarmRestarts": lambda L, o, le: L.CosineAnnealingWarmRestarts(
+        o, 3, 2, last_epoch=le),
+    "LambdaLR": lambda L, o, le: L.LambdaLR(o, lambda e: 0.9 ** e, last_epoch=le),
+    "MultiplicativeLR": lambda L, o, le: L.MultiplicativeLR(o, lambda e: 0.9, last_epoch=le),
+    "CyclicLR": lambda L, o, le: L.CyclicLR(o, 0.01, 0.1, 3, mode="triangular2",
+                                            last_epoch=le),
+    "OneCycleLR-three": lambda L, o, le: L.OneCycleLR(o, 0.5, total_steps=30,
+                                                      three_phase=True, last_epoch=le),
+    "SWALR": lambda L, o, le: _swa(L).SWALR(o, 0.02, 5, last_epoch=le),
+}
+
+
+@pytest.mark.parametrize("name", list(RESUME))
+def test_more_schedulers_resume_with_last_epoch_match_torch(name):
+    def run(mod, L):
+        opt = _sched_opt(mod, "sgd")
+        RESUME[name](L, opt, -1)  # a fresh run sets initial_lr
+        sched = RESUME[name](L, opt, 4)
+        out = [sched.get_last_lr()]
+        for _ in range(10):
+            opt.step()
+            sched.step()
+            out.append(sched.get_last_lr() + [g["momentum"] for g in opt.param_groups])
+        return out
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert run(engine, elrs) == run(torch, tlrs)
+
+
 SCHED_BAD = [
     lambda L, o: L.StepLR(o, step_size=2, last_epoch=3),  # no initial_lr
     lambda L, o: L.ConstantLR(o, factor=1.5),
@@ -942,7 +1010,7 @@ def test_avg_fns_match_torch_and_validate():
     tswa.get_ema_multi_avg_fn(0.7)(tl, [torch.tensor([14, 0])], 3)
     assert el[0].tolist() == tl[0].tolist()
     for name in ("get_ema_avg_fn", "get_ema_multi_avg_fn"):
-        _errors_match(lambda m: getattr(tswa if m is torch else eswa, name)(1.5))
+        _errors_match(lambda m, name=name: getattr(tswa if m is torch else eswa, name)(1.5))
     _errors_match(lambda m: (tswa if m is torch else eswa).AveragedModel(
         m.nn.Linear(2, 2), avg_fn=lambda *a: a[0], multi_avg_fn=lambda *a: None))
 
@@ -1041,7 +1109,7 @@ def test_swap_in_optimizer_params_and_state_matches_torch():
         lambda m, o, q: "nope",
     ]
     for make in bad:
-        def go(m):
+        def go(m, make=make):
             p = m.zeros(2, requires_grad=True)
             opt = m.optim.SGD([p], lr=0.1, momentum=0.9)
             p.grad = m.ones(2)
