@@ -326,6 +326,8 @@ class profile:
             return
         if self in _active:
             _active.remove(self)
+        if not _active:
+            _remove_op_hooks()
         if self.on_trace_ready is not None and self._recording and self.schedule is None:
             self.on_trace_ready(self)
         self._recording = False
@@ -400,13 +402,15 @@ _OPS_F = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose2d", "relu", "g
 _OPS_TOP = ("matmul", "mm", "bmm", "addmm", "cat", "stack", "sum", "mean", "softmax")
 _OPS_T = {"__add__": "add", "__sub__": "sub", "__mul__": "mul", "__truediv__": "div",
           "__matmul__": "matmul", "sum": "sum", "mean": "mean"}
-_installed = False
+_installed: list = []  # (owner, attr, wrapper, original) while hooks are in place
 
 
 def _hook(fn, name):
+    live = [True]  # False once removed (a wrapper another layer captured then passes through)
+
     @functools.wraps(fn)
     def profiled(*args, **kwargs):
-        if not _active:
+        if not _active or not live[0]:
             return fn(*args, **kwargs)
         p = _active[-1]
         ev = p._begin(name, args)
@@ -414,23 +418,34 @@ def _hook(fn, name):
             return fn(*args, **kwargs)
         finally:
             p._end(ev)
-    profiled._profiler_orig = fn
+    profiled._profiler_live = live
     return profiled
 
 
 def _install_op_hooks() -> None:
-    global _installed
+    """Wrap the common ops while a profile is active (removed by ``_remove_op_hooks``)."""
     if _installed:
         return
     import engine
-
     from ._tensor import Tensor
     from .nn import functional as F
     for owner, names in ((F, {n: n for n in _OPS_F}), (engine, {n: n for n in _OPS_TOP}),
                          (Tensor, _OPS_T)):
         for attr, op in names.items():
             fn = Tensor.__dict__.get(attr) if owner is Tensor else getattr(owner, attr, None)
-            if fn is None or not callable(fn) or hasattr(fn, "_profiler_orig"):
+            if fn is None or not callable(fn):
                 continue
-            setattr(owner, attr, _hook(fn, f"aten::{op}"))
-    _installed = True
+            w = _hook(fn, f"aten::{op}")
+            setattr(owner, attr, w)
+            _installed.append((owner, attr, w, fn))
+
+
+def _remove_op_hooks() -> None:
+    """Put the original functions back (where nothing else re-wrapped them meanwhile), so ops
+    pay nothing once profiling is over."""
+    for owner, attr, w, fn in _installed:
+        w._profiler_live[0] = False
+        cur = owner.__dict__.get(attr) if isinstance(owner, type) else getattr(owner, attr, None)
+        if cur is w:
+            setattr(owner, attr, fn)
+    _installed.clear()
