@@ -427,6 +427,7 @@ def _install_op_hooks() -> None:
     if _installed:
         return
     import engine
+
     from ._tensor import Tensor
     from .nn import functional as F
     for owner, names in ((F, {n: n for n in _OPS_F}), (engine, {n: n for n in _OPS_TOP}),
