@@ -83,14 +83,6 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
                                   "'constant', 'reflect', 'replicate' or 'circular')")
     if mode != "constant" and value not in (None, 0):
         raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument.")
-    if mode != "constant" and (len(pad) > 6 or
-                               input.ndim not in (len(pad) // 2 + 1, len(pad) // 2 + 2)):
-        raise NotImplementedError(  # PyTorch's rule for the non-constant modes
-            f"pad: Padding size {len(pad)} is not supported for {input.ndim}D input tensor.\n"
-            "Supported combinations for non-constant padding:\n"
-            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
-            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
-            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
     out = input
     for i in range(len(pad) // 2):
         out = _pad_dim(out, input.ndim - 1 - i, pad[2 * i], pad[2 * i + 1], mode,
