@@ -37,13 +37,15 @@ for _n in _BINARY:
 
 
 def add(input, other, *, alpha=1, out=None):
+    from ._methods import _scaled
     return Tensor.add(input, other, alpha=alpha) if isinstance(input, Tensor) else \
-        binary("add", input, other * alpha)
+        binary("add", input, _scaled("add", input, other, alpha))
 
 
 def sub(input, other, *, alpha=1, out=None):
+    from ._methods import _scaled
     return Tensor.sub(input, other, alpha=alpha) if isinstance(input, Tensor) else \
-        binary("sub", input, other * alpha)
+        binary("sub", input, _scaled("sub", input, other, alpha))
 
 
 def mul(input, other, *, out=None):

@@ -55,9 +55,9 @@ def _bind():
         setattr(T, name + "_", _binary_inplace(op))
     T.add = _add
     T.sub = _sub
-    T.add_ = lambda x, o, *, alpha=1: I.inplace_binary("add", x, o if alpha == 1 else o * alpha,
+    T.add_ = lambda x, o, *, alpha=1: I.inplace_binary("add", x, _scaled("add", x, o, alpha),
                                                        "add_")
-    T.sub_ = lambda x, o, *, alpha=1: I.inplace_binary("sub", x, o if alpha == 1 else o * alpha,
+    T.sub_ = lambda x, o, *, alpha=1: I.inplace_binary("sub", x, _scaled("sub", x, o, alpha),
                                                        "sub_")
     T.div = T.divide = _div
     T.div_ = lambda x, o, *, rounding_mode=None: I.apply_inplace(x, _div(x, o, rounding_mode=
@@ -237,12 +237,31 @@ def _roperator(op):
     return method
 
 
+def _scaled(name, x, other, alpha):
+    """``alpha * other`` in the result dtype of ``x op other`` (PyTorch scales after
+    promotion: ``int8 + bool * 3`` stays int8), with PyTorch's alpha checks."""
+    if name == "sub":
+        E.check_bool_arith("sub", x, other)
+    if type(alpha) is not bool and alpha == 1:
+        return other
+    dt = D.result_type(x, other)
+    if not dt.is_floating_point and isinstance(alpha, float):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
+                           f"point number (got alpha={alpha} for {name} of {dt} values).")
+    if isinstance(alpha, bool) and dt is not D.bool_:
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if not isinstance(other, Tensor):
+        return other * alpha
+    o = E.cast(other, dt)
+    return binary("bitwise_and", o, bool(alpha)) if dt is D.bool_ else o * alpha
+
+
 def _add(x, other, *, alpha=1):
-    return binary("add", x, other if alpha == 1 else other * alpha)
+    return binary("add", x, _scaled("add", x, other, alpha))
 
 
 def _sub(x, other, *, alpha=1):
-    return binary("sub", x, other if alpha == 1 else other * alpha)
+    return binary("sub", x, _scaled("sub", x, other, alpha))
 
 
 def _div(x, other, *, rounding_mode=None):
@@ -251,7 +270,11 @@ def _div(x, other, *, rounding_mode=None):
     if rounding_mode == "floor":
         return binary("floor_divide", x, other)
     if rounding_mode == "trunc":
-        if not D.result_type(x, other).is_floating_point:  # integers stay integers
+        dt = D.result_type(x, other)
+        if not dt.is_floating_point:  # integers stay integers, computed in the result dtype
+            E.check_bool_arith("div_trunc", x, other, dt)
+            x = E.cast(x, dt) if isinstance(x, Tensor) else x
+            other = E.cast(other, dt) if isinstance(other, Tensor) else other
             q = binary("floor_divide", x, other)
             fix = (binary("remainder", x, other) != 0) & ((x < 0) ^ (other < 0))
             return E.where(fix, q + 1, q)

@@ -161,7 +161,17 @@ def mul(a, b): return a * b
 @jit
 def truediv(a, b): return a / b
 @jit
-def floordiv_f(a, b): return np.floor(a / b)
+def floordiv_f(a, b):  # PyTorch's div_floor: from fmod, so inf // x is nan, -x // inf is -1
+    if b == 0:
+        return a / b
+    m = np.fmod(a, b)
+    d = (a - m) / b
+    if m != 0 and (b < 0) != (m < 0):
+        d -= 1
+    if d == 0:
+        return np.copysign(d * 0, a / b)
+    f = np.floor(d)
+    return f + 1 if d - f > 0.5 else f
 @jit
 def floordiv_i(a, b): return a // b if b != 0 else 0 * a
 @jit

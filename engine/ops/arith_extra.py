@@ -6,7 +6,7 @@ from .._tensor import Tensor
 from ..autograd.graph import record
 from ._common import needs_grad, sum_to
 
-__all__ = ["rsub"]
+__all__ = ["rsub", "bitwise_left_shift", "bitwise_right_shift"]
 
 
 def _as(g: Tensor, t: Tensor) -> Tensor:
@@ -67,3 +67,84 @@ def bool_unary(name: str, x: Tensor, p, q, out):
         from .elementwise import cast, unary
         return unary(name, cast(x, D.int64), p, q, out)
     raise rule[0](rule[1])
+
+
+# ---- shifts: composed in int64 (a power-of-two table, multiply / floor-divide), cast back
+_POW2: dict = {}
+
+
+def _pow2(s: Tensor) -> Tensor:
+    """``2 ** s`` (0 <= s <= 62) as int64, by a table lookup (on ``s``'s device)."""
+    from .. import _dtype as D
+    from .creation import tensor
+    dev = s._storage.device
+    t = _POW2.get(dev)
+    if t is None:
+        t = _POW2[dev] = tensor([1 << i for i in range(63)], dtype=D.int64, device=dev)
+    return t[s]
+
+
+def _shift(name: str, a, b) -> Tensor:
+    from .. import _dtype as D
+    from .creation import tensor
+    from .elementwise import cast, check_bool_arith, where, clamp
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError(f"{name}(): expected at least one Tensor argument")
+    dt = D.result_type(a, b)
+    check_bool_arith("lshift" if "left" in name else "rshift", a, b, dt)
+    if dt.is_floating_point:
+        from ._out import _scalar_name
+        raise NotImplementedError(
+            f'"{"lshift" if "left" in name else "rshift"}_cpu" not implemented for '
+            f"'{_scalar_name(dt)}' ({name} needs integer tensors)")
+    dev = (a if isinstance(a, Tensor) else b)._storage.device
+    a64 = cast(a, D.int64) if isinstance(a, Tensor) else tensor(a, dtype=D.int64, device=dev)
+    b64 = cast(b, D.int64) if isinstance(b, Tensor) else tensor(b, dtype=D.int64, device=dev)
+    bits = dt.itemsize * 8
+    bad = (b64 < 0) | (b64 >= bits)
+    s = clamp(b64, 0, bits - 1)
+    if "left" in name:  # bits shifted past the top are dropped (wrapping multiply + cast)
+        lo = clamp(s, None, 62)
+        r = a64 * _pow2(lo) * _pow2(s - lo)
+        r = where(bad, 0, r)
+    else:  # arithmetic shift (floor division); out-of-range shifts fill with the sign
+        s = where(bad, bits - 1, s)
+        lo = clamp(s, None, 62)
+        r = (a64 // _pow2(lo)) // _pow2(s - lo)
+    return cast(r, dt)
+
+
+def bitwise_left_shift(input, other, *, out=None) -> Tensor:
+    """``input << other`` elementwise (integer tensors; as ``torch.bitwise_left_shift``).
+
+    >>> import engine
+    >>> engine.bitwise_left_shift(engine.tensor([1, 2]), 3)
+    tensor([ 8, 16])
+    """
+    return _shift("bitwise_left_shift", input, other)
+
+
+def bitwise_right_shift(input, other, *, out=None) -> Tensor:
+    """``input >> other`` elementwise (arithmetic shift, as ``torch.bitwise_right_shift``).
+
+    >>> import engine
+    >>> engine.bitwise_right_shift(engine.tensor([-8, 8]), 2)
+    tensor([-2,  2])
+    """
+    return _shift("bitwise_right_shift", input, other)
+
+
+def _bind_shifts() -> None:
+    from . import inplace as I
+    T = Tensor
+    T.bitwise_left_shift = T.__lshift__ = bitwise_left_shift
+    T.bitwise_right_shift = T.__rshift__ = bitwise_right_shift
+    T.__rlshift__ = lambda x, o: bitwise_left_shift(o, x)
+    T.__rrshift__ = lambda x, o: bitwise_right_shift(o, x)
+    T.bitwise_left_shift_ = T.__ilshift__ = lambda x, o: I.apply_inplace(
+        x, bitwise_left_shift(x, o), "bitwise_left_shift_")
+    T.bitwise_right_shift_ = T.__irshift__ = lambda x, o: I.apply_inplace(
+        x, bitwise_right_shift(x, o), "bitwise_right_shift_")
+
+
+_bind_shifts()

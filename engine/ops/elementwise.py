@@ -15,7 +15,8 @@ from ..autograd.grad_mode import _enabled
 from ._common import (Tensor, empty_tensor, needs_grad, backend, scalar_array,
                       check_same_device, sum_to, shape_str)
 
-__all__ = ["UNARY", "BINARY", "unary", "binary", "cast", "where", "lerp", "clamp"]
+__all__ = ["UNARY", "BINARY", "unary", "binary", "cast", "where", "lerp", "clamp",
+           "check_bool_arith"]
 
 
 class _Ref:
@@ -208,8 +209,8 @@ def _fast_binary(op, a, b):
     if st.device is not CPU or dt is D.float16 or kind == "int":
         return None
     cat = dt.category
-    if kind == "float" and cat != 2:
-        return None
+    if (kind == "float" and cat != 2) or (cat == 0 and kind == "promote"):
+        return None  # bool arithmetic: the general path raises or promotes as PyTorch
     tb = type(b)
     geo = None
     if tb is float or tb is int:
@@ -230,11 +231,11 @@ def _fast_binary(op, a, b):
     else:
         return None
     k = _ZK.get((op.name, cat == 2)) or _zip_set(op, cat)
-    if cat != 2 and op.name in ("floor_divide", "remainder", "fmod"):
-        _check_int_divisor(op.name, b)
     out = empty_tensor(shape, D.bool_ if kind == "bool" else dt, CPU)
     data = out._storage.data
     n = data.shape[0]
+    if n and cat != 2 and op.name in ("floor_divide", "remainder", "fmod"):
+        _check_int_divisor(op.name, b)
     if n == 0:
         return out
     if geo is not None:
@@ -309,6 +310,8 @@ def binary(name: str, a, b, out=None) -> Tensor:
     if ta and tb:
         check_same_device(name, a, b)
     dt = D.result_type(a, b)
+    if dt is D.bool_ or name == "sub":
+        check_bool_arith(name, a, b, dt)
     if op.kind == "float" and not dt.is_floating_point:
         dt = D.get_default_dtype()
     elif op.kind == "int" and dt.is_floating_point:  # NotImplementedError, as PyTorch
@@ -332,7 +335,8 @@ def binary(name: str, a, b, out=None) -> Tensor:
     fn = op.fn
     if isinstance(fn, tuple):  # (float version, integer version)
         fn = fn[0] if cdt.is_floating_point else fn[1]
-        if not cdt.is_floating_point and name in ("floor_divide", "remainder", "fmod"):
+        if not cdt.is_floating_point and name in ("floor_divide", "remainder", "fmod") \
+                and 0 not in shape:
             _check_int_divisor(name, b)
     xa = _operand(a, cdt, dev)
     xb = _operand(b, cdt, dev)
@@ -365,6 +369,31 @@ def _record_binary(op, name, a, b, out, ta, tb, sa, sb):
     record(op.node, (a if ta else None, b if tb else None), (out,), _binary_backward,
            [s for s in saved if s is not None], (op, a if not ta else None,
                                                  b if not tb else None, sa, sb, keep_a and ta))
+
+
+# ops PyTorch's CPU kernels refuse for bool inputs: its kernel name, as in its message
+_NO_BOOL_KERNEL = {"floor_divide": "div_floor_cpu", "remainder": "remainder_cpu",
+                   "fmod": "fmod_cpu", "div_trunc": "div_trunc_cpu", "lshift": "lshift_cpu",
+                   "rshift": "rshift_cpu"}
+
+
+def check_bool_arith(name: str, a, b, dt=None) -> None:
+    """PyTorch's refusals of bool operands: ``-`` with any bool operand (RuntimeError) and
+    integer-division kernels on bool results (NotImplementedError)."""
+    def isbool(v):
+        return v._dtype is D.bool_ if isinstance(v, Tensor) else isinstance(v, bool)
+    if name == "sub":
+        if isbool(a) and isbool(b):
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                               "supported. Use the `^` or `logical_xor()` operator instead.")
+        if isbool(a) or isbool(b):
+            raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                               "supported. If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.")
+        return
+    if (dt or D.result_type(a, b)) is D.bool_ and name in _NO_BOOL_KERNEL:
+        raise NotImplementedError(f'"{_NO_BOOL_KERNEL[name]}" not implemented for \'Bool\' '
+                                  f"({name} of bool tensors: convert them with .long() first)")
 
 
 def _check_int_divisor(name: str, b) -> None:
