@@ -193,9 +193,33 @@ def solve(A, B, *, left=True, out=None):
 
 
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
-    X = _solve(A, B, left, "linalg.solve")
+    """(result, info): info is the 1-based index of a zero pivot of A's LU (0: solved); a
+    singular A gives info > 0 and nan rows unless check_errors."""
     from .ops.creation import zeros
-    return _out(_SolveEx(X, zeros(tuple(A.shape[:-2]), dtype=D.int32)), out)
+    try:
+        X = _solve(A, B, left, "linalg.solve")
+        return _out(_SolveEx(X, zeros(tuple(A.shape[:-2]), dtype=D.int32)), out)
+    except LinAlgError:
+        if check_errors:
+            raise
+    from .ops.linalg_np import singular_info
+    (a,) = P.host("linalg.solve_ex", A)
+    info = P.wrap(singular_info(a), D.int32)
+    shape = _solve_shape(A, B, left)
+    from .ops.creation import full
+    return _out(_SolveEx(full(shape, math.nan, dtype=A.dtype), info), out)
+
+
+def _solve_shape(A, B, left):
+    from . import _strided as S
+    if not left:  # X A = B: X has B's matrix shape, batch dims broadcast
+        return tuple(S.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2]))) + \
+            tuple(B.shape[-2:])
+    if _is_vector_rhs(A, B):
+        return tuple(S.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-1]))) + \
+            (B.shape[-1],)
+    return tuple(S.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2]))) + \
+        tuple(B.shape[-2:])
 
 
 def lstsq(A, B, rcond=None, *, driver=None):

@@ -294,3 +294,31 @@ def test_cuda_lapack_ops_say_cpu():
     n = engine.linalg.matrix_norm(A, 1)
     assert n.device.type == "cuda" and n.item() == 2.0
     assert engine.linalg.matrix_power(A, 3).cpu().numpy()[0, 0] == 8.0
+
+
+def test_det_grad_on_singular_matrices_vs_torch():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 3, 2)) @ rng.standard_normal((2, 2, 3))   # rank 2
+    a = np.concatenate([a, rng.standard_normal((1, 3, 3))])
+    res = []
+    for M in (torch, engine):
+        A = M.tensor(a, requires_grad=True)
+        (g,) = M.autograd.grad(M.linalg.det(A).sum(), A, create_graph=True)
+        (h,) = M.autograd.grad((g * g).sum(), A)
+        res.append((g.detach().numpy(), h.numpy()))
+    np.testing.assert_allclose(res[1][0], res[0][0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(res[1][1], res[0][1], rtol=1e-9, atol=1e-12)
+
+
+def test_solve_ex_info_vs_torch():
+    a = np.array([[[1.0, 2.0], [2.0, 4.0]], [[1.0, 0.0], [0.0, 1.0]]])
+    for b_shape, left in (((2, 2), True), ((2,), True), ((3, 2), False)):
+        t = torch.linalg.solve_ex(torch.tensor(a), torch.ones(b_shape, dtype=torch.float64),
+                                  left=left)
+        e = engine.linalg.solve_ex(engine.tensor(a), engine.ones(b_shape, dtype=engine.float64),
+                                   left=left)
+        assert tuple(e.result.shape) == tuple(t.result.shape)
+        np.testing.assert_array_equal(e.info.numpy(), t.info.numpy())
+    with pytest.raises(engine.linalg.LinAlgError):
+        engine.linalg.solve_ex(engine.tensor(a), engine.ones(2, 2, dtype=engine.float64),
+                               check_errors=True)

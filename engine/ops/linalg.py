@@ -196,13 +196,32 @@ def det_prim(A: Tensor) -> Tensor:
     (a,) = host("linalg.det", A)
     out = wrap(np.linalg.det(a) if a.size else np.ones(a.shape[:-2]), A._dtype)
     if needs_grad(A):
+        eps = float(np.finfo(a.dtype).eps)
+
         def bw(n, g):
             a_, d = n.saved_tensor(0), n.saved_tensor(1)
+            if a_.numel() == 0:
+                return (a_ * 0,)
+            if bool((d.detach().abs() < 100 * eps).any()):
+                return (_det_bw_singular(a_, g),)
             from .shape_misc import diag_embed
             rhs = diag_embed((g * d).unsqueeze(-1).expand(*d.shape, a_.shape[-1]))
             return (solve_prim(_mT(a_), rhs, "linalg.det"),)
         _record("LinalgDetBackward0", (A,), (out,), bw, ((A, False), (out, True)))
     return out
+
+
+def _det_bw_singular(A, g):
+    """PyTorch's rule for (near-)singular A: the adjugate through the SVD,
+    U diag(alpha * prod_{j != i} S_j) Vh with alpha = det(U) det(Vh) g."""
+    from .shape import cat
+    U, S, Vh = svd_prim(A, True, "linalg.det")
+    alpha = det_prim(U) * det_prim(Vh) * g
+    ones = S.narrow(-1, 0, 1) * 0 + 1
+    left = cat([ones, S.narrow(-1, 0, S.shape[-1] - 1)], -1).cumprod(-1)
+    right = cat([ones, S.flip(-1).narrow(-1, 0, S.shape[-1] - 1)], -1).cumprod(-1).flip(-1)
+    D = alpha.unsqueeze(-1) * left * right
+    return (U * D.unsqueeze(-2)) @ Vh
 
 
 def slogdet_prim(A: Tensor, op: str = "linalg.slogdet"):
