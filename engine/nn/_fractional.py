@@ -55,10 +55,11 @@ def _fractional(op, nd, x, kernel_size, output_size, output_ratio, samples, orde
                              "of Ints.")
         output_size = [int(S[i] * r[i]) for i in range(nd)]
     k, o = _tuple(kernel_size, nd), _tuple(output_size, nd)
-    for i in range(nd):
-        if o[i] + k[i] - 1 > S[i]:
-            raise RuntimeError(f"{op}(): pool size {k[i]} too large relative to input size "
-                               f"{S[i]} for output size {o[i]} (dim {i})")
+    names = ("height", "width") if nd == 2 else ("time", "height", "width")
+    for i in range(nd):  # PyTorch allows a window touching the end in 2-D, not in 3-D
+        if o[i] + k[i] - 1 > S[i] - (nd == 3):
+            raise RuntimeError(f"{op}(): pool {names[i]} {k[i]} too large relative to input "
+                               f"{names[i]} {S[i]} (output {names[i]} {o[i]})")
     batched = x.ndim == nd + 2
     xb = x if batched else x.unsqueeze(0)
     N, C = xb.shape[:2]

@@ -678,6 +678,13 @@ def test_fractional_max_pool_matches_torch(dt):
         nn.FractionalMaxPool2d(2, output_ratio=1.5)
     with pytest.raises(ValueError, match="requires specifying either"):
         nn.FractionalMaxPool3d(2)
+    tf = t.nn.functional
+    for fe, ft, shape, o in ((F.fractional_max_pool3d, tf.fractional_max_pool3d,
+                              (1, 1, 4, 4, 4), 3),
+                             (F.fractional_max_pool2d, tf.fractional_max_pool2d, (1, 1, 4, 4), 4)):
+        xx = _rand(*shape, dtype=dt)
+        _same_error(lambda: fe(engine.tensor(xx), 2, o), lambda: ft(t.tensor(xx), 2, o))
+    assert tuple(F.fractional_max_pool2d(engine.ones(1, 1, 4, 4), 2, 3).shape) == (1, 1, 3, 3)
 
 
 def test_adaptive_log_softmax_matches_torch():
