@@ -108,7 +108,7 @@ class GradScaler:
     def _unscale_grads_(self, optimizer, inv_scale: float, allow_fp16: bool) -> dict:
         from .. import float16, isfinite
         from ..autograd.grad_mode import no_grad
-        found: dict = {}
+        found: dict = {}  # device -> count of non-finite grads, kept on the device
         with no_grad():
             for group in optimizer.param_groups:
                 for param in group["params"]:
@@ -118,10 +118,11 @@ class GradScaler:
                     if not allow_fp16 and g.dtype is float16:
                         raise ValueError("Attempting to unscale FP16 gradients.")
                     dev = str(g.device)
-                    bad = not bool(isfinite(g).all())
-                    found[dev] = found.get(dev, 0.0) + (1.0 if bad else 0.0)
+                    bad = (~isfinite(g)).any()
+                    found[dev] = bad if dev not in found else found[dev] | bad
                     g.mul_(inv_scale)
-        return {d: 1.0 if v else 0.0 for d, v in found.items()}
+        # one host synchronisation per device
+        return {d: 1.0 if bool(v.item()) else 0.0 for d, v in found.items()}
 
     def unscale_(self, optimizer) -> None:
         """Divide the optimizer's gradients by the scale (in place) and record whether any is
