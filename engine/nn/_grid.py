@@ -1,5 +1,5 @@
-"""``affine_grid`` and ``grid_sample`` (2-D and 3-D; bilinear/nearest; zeros, border and
-reflection padding; align_corners), composed of engine ops.
+"""``affine_grid`` and ``grid_sample`` (2-D and 3-D; bilinear/nearest, and bicubic in 2-D;
+zeros, border and reflection padding; align_corners), composed of engine ops.
 
 grid_sample unnormalises each grid coordinate, applies the padding rule to it (clip, or
 reflect then clip, as PyTorch's ``compute_coordinates``), and sums the 2**nd corner values
@@ -114,9 +114,8 @@ def _check(input, grid, mode, padding_mode):
     if padding_mode not in ("zeros", "border", "reflection"):
         raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
                          f"'border', or 'reflection', but got: '{padding_mode}'")
-    if mode == "bicubic":
-        raise NotImplementedError("grid_sample: mode='bicubic' is not implemented in engine; "
-                                  "use 'bilinear' or 'nearest'")
+    if mode == "bicubic" and isinstance(input, Tensor) and input.ndim == 5:
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
     for nm, t in (("input", input), ("grid", grid)):
         if not isinstance(t, Tensor):
             raise TypeError(f"grid_sample(): argument '{nm}' must be Tensor, not "
@@ -154,6 +153,8 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
     if align_corners is None:
         warnings.warn(_ALIGN_WARN, stacklevel=2)
         align_corners = False
+    if mode == "bicubic":
+        return _bicubic(input, grid, padding_mode, align_corners)
     nd = input.ndim - 2
     N, C = input.shape[:2]
     S = tuple(input.shape[2:])                      # (D,) H, W
@@ -198,3 +199,52 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
     if mode == "nearest" and grid.requires_grad:  # PyTorch gives the grid a zero gradient
         out = out + grid.sum() * 0
     return out.reshape((N, C) + out_sp)
+
+
+def _cubic_weights(t: Tensor, A: float = -0.75):
+    """PyTorch's cubic convolution coefficients for taps -1, 0, 1, 2 at fraction t."""
+    def c1(x):
+        return ((A + 2) * x - (A + 3)) * x * x + 1
+
+    def c2(x):
+        return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A
+    return [c2(t + 1.0), c1(t), c1(1.0 - t), c2(2.0 - t)]
+
+
+def _bicubic(input: Tensor, grid: Tensor, padding_mode: str, align: bool) -> Tensor:
+    """4x4 cubic convolution (A = -0.75) around each unnormalised point; every tap index goes
+    through the padding rule (PyTorch's get_value_bounded)."""
+    N, C, H, W = input.shape
+    out_sp = tuple(grid.shape[1:-1])
+    P = out_sp[0] * out_sp[1]
+    g = grid.reshape(N, P, 2)
+    ix = (g[..., 0] + 1) / 2 * (W - 1) if align else ((g[..., 0] + 1) * W - 1) / 2
+    iy = (g[..., 1] + 1) / 2 * (H - 1) if align else ((g[..., 1] + 1) * H - 1) / 2
+    x0, y0 = ix.detach().floor(), iy.detach().floor()
+    wx, wy = _cubic_weights(ix - x0), _cubic_weights(iy - y0)
+    flat_in = input.reshape(N, C, H * W)
+
+    def tap(c: Tensor, n: int):
+        c = _source_index(c, n, padding_mode, align)
+        ok = (c >= 0) & (c <= n - 1)
+        return c.clamp(0, n - 1).long(), ok
+
+    out = None
+    for i in range(4):
+        yi, oky = tap(y0 + (i - 1), H)
+        for j in range(4):
+            xj, okx = tap(x0 + (j - 1), W)
+            vals = flat_in.gather(2, (yi * W + xj).unsqueeze(1).expand(N, C, P))
+            term = vals * where(oky & okx, wy[i] * wx[j], 0.0).unsqueeze(1)
+            out = term if out is None else out + term
+    return out.reshape((N, C) + out_sp)
+
+
+def _source_index(c: Tensor, n: int, padding_mode: str, align: bool) -> Tensor:
+    """compute_coordinates on an integer tap position (a float tensor), then truncation."""
+    if padding_mode == "border":
+        c = c.clamp(0, n - 1)
+    elif padding_mode == "reflection":
+        c = _reflect(c, 0, 2 * (n - 1)) if align else _reflect(c, -1, 2 * n - 1)
+        c = c.clamp(0, n - 1)
+    return c.trunc() if padding_mode != "zeros" else c

@@ -396,7 +396,7 @@ def test_gumbel_softmax_and_rrelu_():
 
 # ------------------------------------------------------------------------ grid sampling
 @pytest.mark.parametrize("align", [True, False])
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 def test_grid_sample_matches_torch(align, mode, padding_mode):
     t = _torch()
@@ -405,6 +405,11 @@ def test_grid_sample_matches_torch(align, mode, padding_mode):
     _cmp(lambda a, b: F.grid_sample(a, b, mode, padding_mode, align),
          lambda a, b: tf.grid_sample(a, b, mode, padding_mode, align), [x, g])
     x3, g3 = _rand(1, 2, 3, 4, 3), RNG.uniform(-1.6, 1.6, (1, 2, 3, 2, 3))
+    if mode == "bicubic":   # 2-D only, as in torch
+        _same_error(lambda: F.grid_sample(engine.tensor(x3), engine.tensor(g3), mode,
+                                          padding_mode, align),
+                    lambda: tf.grid_sample(t.tensor(x3), t.tensor(g3), mode, padding_mode, align))
+        return
     _cmp(lambda a, b: F.grid_sample(a, b, mode, padding_mode, align),
          lambda a, b: tf.grid_sample(a, b, mode, padding_mode, align), [x3, g3])
 
@@ -432,6 +437,7 @@ def test_grid_sample_gradcheck_and_errors():
     g = engine.tensor(RNG.uniform(-1.2, 1.2, (1, 2, 3, 2)), requires_grad=True)
     for pm in ("zeros", "border", "reflection"):
         assert gradcheck(lambda a, b: F.grid_sample(a, b, "bilinear", pm, False), (x, g))
+    assert gradcheck(lambda a, b: F.grid_sample(a, b, "bicubic", "border", True), (x, g))
     for xs, gs in [((1, 2, 3, 3), (2, 4, 4, 2)), ((1, 2, 3, 3), (1, 4, 4, 3)),
                    ((1, 2, 3), (1, 4, 4, 2))]:
         a, b = _rand(*xs), _rand(*gs)
