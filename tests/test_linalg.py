@@ -13,6 +13,9 @@ from engine.autograd import gradcheck
 
 torch = pytest.importorskip("torch")
 
+# torch (and the engine, as torch) warns once about the deprecated top-level spellings
+pytestmark = pytest.mark.filterwarnings("ignore:torch\\..* is deprecated:UserWarning")
+
 
 def _mk(kind, shape, seed=0):
     rng = np.random.default_rng(seed)

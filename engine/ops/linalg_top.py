@@ -28,6 +28,18 @@ _LUUnpack = _rt("lu_unpack", ["P", "L", "U"])
 _TriSolve = _rt("triangular_solve", ["solution", "cloned_coefficient"])
 
 
+_WARNED: set = set()
+
+
+def _deprecated(name: str, new: str) -> None:
+    """PyTorch's one-time UserWarning for its deprecated top-level spellings."""
+    if name not in _WARNED:
+        _WARNED.add(name)
+        import warnings
+        warnings.warn(f"torch.{name} is deprecated in favor of torch.linalg.{new} and will be "
+                      "removed in a future PyTorch release.", UserWarning, stacklevel=3)
+
+
 def _la():
     from .. import linalg
     return linalg
@@ -55,6 +67,7 @@ def slogdet(input):
 
 
 def cholesky(input, upper=False, *, out=None):
+    _deprecated("cholesky", "cholesky")
     return _la().cholesky(input, upper=upper, out=out)
 
 
@@ -77,6 +90,7 @@ def cholesky_inverse(L, upper=False, *, out=None):
 
 
 def qr(input, some=True, *, out=None):
+    _deprecated("qr", "qr")
     return _QR(*_la().qr(input, "reduced" if some else "complete"))
 
 
@@ -101,11 +115,13 @@ def matrix_exp(input):
 
 
 def lu(A, pivot=True, get_infos=False, out=None):
+    _deprecated("lu", "lu_factor / torch.linalg.lu_factor_ex")
     r = _la().lu_factor_ex(A, pivot=pivot)
     return (r[0], r[1], r[2]) if get_infos else (r[0], r[1])
 
 
 def lu_solve(b, LU_data, LU_pivots, *, out=None):
+    _deprecated("lu_solve", "lu_solve")
     return _la().lu_solve(LU_data, LU_pivots, b, out=out)
 
 
@@ -130,6 +146,7 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=N
 
 def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
     """Deprecated torch.triangular_solve: (solution of op(A) X = b, clone of A)."""
+    _deprecated("triangular_solve", "solve_triangular")
     la = _la()
     Ab = _mT(A) if transpose else A
     x = la.solve_triangular(Ab, b, upper=upper != transpose, unitriangular=unitriangular)
