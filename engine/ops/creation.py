@@ -314,10 +314,13 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, *
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad=False, **_):
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size) positionally
+        size, high = high, None
     if high is None:
         low, high = 0, low
     if size is None:
-        raise TypeError("randint() missing required argument 'size'")
+        raise TypeError("randint() missing required argument 'size' (use "
+                        "randint(high, size) or randint(low, high, size))")
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
                            f">= to={high}")
