@@ -98,8 +98,9 @@ def _shift(name: str, a, b) -> Tensor:
             f'"{"lshift" if "left" in name else "rshift"}_cpu" not implemented for '
             f"'{_scalar_name(dt)}' ({name} needs integer tensors)")
     dev = (a if isinstance(a, Tensor) else b)._storage.device
-    a64 = cast(a, D.int64) if isinstance(a, Tensor) else tensor(a, dtype=D.int64, device=dev)
-    b64 = cast(b, D.int64) if isinstance(b, Tensor) else tensor(b, dtype=D.int64, device=dev)
+    # operands take the result dtype first (an int8 -5 shifted as uint8 is 251)
+    a64, b64 = (cast(cast(v, dt) if isinstance(v, Tensor) else tensor(v, dtype=dt, device=dev),
+                     D.int64) for v in (a, b))
     bits = dt.itemsize * 8
     bad = (b64 < 0) | (b64 >= bits)
     s = clamp(b64, 0, bits - 1)
@@ -111,6 +112,8 @@ def _shift(name: str, a, b) -> Tensor:
         s = where(bad, bits - 1, s)
         lo = clamp(s, None, 62)
         r = (a64 // _pow2(lo)) // _pow2(s - lo)
+        if not dt.is_signed:  # unsigned: out-of-range shifts give 0
+            r = where(bad, 0, r)
     return cast(r, dt)
 
 
