@@ -14,10 +14,39 @@ import math
 from ._tensor import Tensor
 from .ops.elementwise import unary, where
 
-__all__ = ["erf", "erfc", "erfinv", "erfcx", "expit", "logit", "exp2", "expm1", "log1p",
-           "log_softmax", "softmax", "logsumexp", "xlogy", "xlog1py", "gammaln", "digamma",
-           "psi", "polygamma", "multigammaln", "i0", "i0e", "i1", "i1e", "ndtr", "ndtri",
-           "log_ndtr", "sinc", "round", "entr", "lgamma", "mvlgamma"]
+__all__ = [
+    "digamma",
+    "entr",
+    "erf",
+    "erfc",
+    "erfcx",
+    "erfinv",
+    "exp2",
+    "expit",
+    "expm1",
+    "gammaln",
+    "i0",
+    "i0e",
+    "i1",
+    "i1e",
+    "lgamma",
+    "log1p",
+    "log_ndtr",
+    "log_softmax",
+    "logit",
+    "logsumexp",
+    "multigammaln",
+    "mvlgamma",
+    "ndtr",
+    "ndtri",
+    "polygamma",
+    "psi",
+    "round",
+    "sinc",
+    "softmax",
+    "xlog1py",
+    "xlogy",
+]
 
 
 def _t(x, op):
@@ -190,7 +219,7 @@ def sinc(input, *, out=None):
     return _plain("sinc", input, out)
 
 
-def round(input, *, decimals=0, out=None):  # noqa: A001
+def round(input, *, decimals=0, out=None):
     return _plain("round", input, out, decimals=decimals)
 
 

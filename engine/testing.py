@@ -6,16 +6,16 @@
 
 from __future__ import annotations
 
-import collections.abc as abc
 import math
 import warnings
+from collections import abc
 
 import numpy as np
 
 from . import _dtype as D
 from ._tensor import Tensor
 
-__all__ = ["assert_close", "assert_allclose", "make_tensor"]
+__all__ = ["assert_allclose", "assert_close", "make_tensor"]
 
 # PyTorch's default (rtol, atol) per dtype; integers and bool compare exactly
 _TOLS = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5),
@@ -190,8 +190,8 @@ def assert_close(actual, expected, *, allow_subclasses=True, rtol=None, atol=Non
     numbers, numpy arrays and nested sequences/mappings of them."""
     if (rtol is None) != (atol is None):
         _tols([], rtol, atol)
-    kw = dict(rtol=rtol, atol=atol, equal_nan=equal_nan, check_device=check_device,
-              check_dtype=check_dtype, check_stride=check_stride)
+    kw = {"rtol": rtol, "atol": atol, "equal_nan": equal_nan, "check_device": check_device,
+              "check_dtype": check_dtype, "check_stride": check_stride}
     try:
         _compare(actual, expected, [], kw)
     except _Mismatch as err:

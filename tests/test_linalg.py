@@ -164,7 +164,7 @@ def test_values_and_grads_vs_torch(name, fn, kind, shape, dt):
     ty, tg = _run(torch, fn, a, getattr(torch, dt), grad)
     ey, eg = _run(engine, fn, a, getattr(engine, dt), grad)
     assert ey.dtype == ty.dtype and ey.shape == ty.shape
-    tol = dict(rtol=1e-4, atol=1e-4) if dt == "float32" else dict(rtol=1e-9, atol=1e-10)
+    tol = {"rtol": 1e-4, "atol": 1e-4} if dt == "float32" else {"rtol": 1e-9, "atol": 1e-10}
     np.testing.assert_allclose(ey, ty, **tol)
     if grad:
         np.testing.assert_allclose(eg, tg, rtol=1e-8, atol=1e-10)

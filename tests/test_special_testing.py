@@ -64,7 +64,7 @@ def test_special_values_vs_torch(name, fn, vals, rtol, dt):
     e = fn(engine, engine.tensor(vals, dtype=getattr(engine, dt))).numpy()
     assert e.dtype == t.dtype and e.shape == t.shape
     atol = 1e-14 if name in ("log_softmax", "softmax") else 1e-300   # engine's softmax
-    tol = dict(rtol=rtol, atol=atol) if dt == "float64" else dict(rtol=2e-5, atol=1e-6)
+    tol = {"rtol": rtol, "atol": atol} if dt == "float64" else {"rtol": 2e-5, "atol": 1e-6}
     np.testing.assert_allclose(e, t, equal_nan=True, **tol)
 
 

@@ -7,8 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["lu_np", "expm_np", "solve_triangular_np", "singular_info", "cholesky_info",
-           "lstsq_np"]
+__all__ = [
+    "cholesky_info",
+    "expm_np",
+    "lstsq_np",
+    "lu_np",
+    "singular_info",
+    "solve_triangular_np",
+]
 
 
 def lu_np(a: np.ndarray):

@@ -7,9 +7,24 @@ import collections
 
 from .._tensor import Tensor
 
-__all__ = ["inverse", "det", "logdet", "slogdet", "cholesky", "cholesky_solve",
-           "cholesky_inverse", "qr", "svd", "pinverse", "matrix_power", "matrix_exp", "lu",
-           "lu_solve", "lu_unpack", "triangular_solve"]
+__all__ = [
+    "cholesky",
+    "cholesky_inverse",
+    "cholesky_solve",
+    "det",
+    "inverse",
+    "logdet",
+    "lu",
+    "lu_solve",
+    "lu_unpack",
+    "matrix_exp",
+    "matrix_power",
+    "pinverse",
+    "qr",
+    "slogdet",
+    "svd",
+    "triangular_solve",
+]
 
 
 def _rt(name, fields):
@@ -127,6 +142,7 @@ def lu_solve(b, LU_data, LU_pivots, *, out=None):
 
 def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
     import numpy as np
+
     from . import linalg as P
     m, n = LU_data.shape[-2:]
     k = min(m, n)
