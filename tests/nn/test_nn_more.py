@@ -142,7 +142,9 @@ def test_conv3d_errors_match_torch():
 
 # ------------------------------------------------------------------------------ pool 3-d
 MAXPOOL = [{"kernel_size": 2}, {"kernel_size": (3, 2, 3), "stride": (2, 1, 2), "padding": 1,
-           "dilation": (1, 2, 1), "ceil_mode": True}, {"kernel_size": 3, "stride": 2, "padding": 1}]
+           "dilation": (1, 2, 1), "ceil_mode": True}, {"kernel_size": 3, "stride": 2, "padding": 1},
+           {"kernel_size": (2, 3, 2), "stride": (1, 2, 1), "dilation": (2, 1, 1),
+            "padding": (1, 0, 0)}]
 
 
 @pytest.mark.parametrize("kw", MAXPOOL)
