@@ -183,6 +183,15 @@ def xlog1py(input, other, *, out=None):
     return r if out is None else out.copy_(r)
 
 
+def zeta(input, other, *, out=None):
+    """Hurwitz zeta(x, q) = sum_k (k + q)^-x (x > 1); differentiable in q only (as PyTorch)."""
+    from .ops.elementwise import binary
+    x, q = (input, other) if isinstance(input, Tensor) and isinstance(other, Tensor) \
+        else _pair(input, other)
+    r = binary("zeta", x, q)
+    return r if out is None else out.copy_(r)
+
+
 _SQRT1_2 = 1 / math.sqrt(2)
 
 

@@ -491,3 +491,56 @@ def erfcx(x, p, q):  # exp(x^2) erfc(x) without overflow/underflow (in double)
     if xd < 0.0:
         return math.inf if xd < -26.6 else 2.0 * math.exp(xd * xd) - r
     return r
+@jit
+def zeta(a, b):  # Hurwitz zeta(x=a, q=b), Euler-Maclaurin as Cephes (torch.special.zeta)
+    x = a * 1.0
+    q = b * 1.0
+    if x == 1.0:
+        return math.inf
+    if x < 1.0:
+        return math.nan
+    if q <= 0.0:
+        if q == math.floor(q):
+            return math.inf
+        if x != math.floor(x):
+            return math.nan
+    tot = q ** -x
+    aq = q
+    i = 0
+    bb = 0.0
+    while i < 9 or aq <= 9.0:
+        i += 1
+        aq += 1.0
+        bb = aq ** -x
+        tot += bb
+        if abs(bb / tot) < 1e-17:
+            return tot
+    w = aq
+    tot += bb * w / (x - 1.0)
+    tot -= 0.5 * bb
+    fa = 1.0
+    k = 0.0
+    den = 12.0
+    for j in range(12):
+        if j == 1: den = -720.0
+        elif j == 2: den = 30240.0
+        elif j == 3: den = -1209600.0
+        elif j == 4: den = 47900160.0
+        elif j == 5: den = -1.8924375803183791606e9
+        elif j == 6: den = 7.47242496e10
+        elif j == 7: den = -2.950130727918164224e12
+        elif j == 8: den = 1.1646782814350067249e14
+        elif j == 9: den = -4.5979787224074726105e15
+        elif j == 10: den = 1.8152105401943546773e17
+        elif j == 11: den = -7.1661652561756670113e18
+        fa *= x + k
+        bb /= w
+        t = fa * bb / den
+        tot += t
+        if abs(t / tot) < 1e-17:
+            break
+        k += 1.0
+        fa *= x + k
+        bb /= w
+        k += 1.0
+    return tot

@@ -608,6 +608,7 @@ case("i0e[E]", lambda M, x: M.special.i0e(2 * x), PM(2, 3, L="E"))
 case("i1[0d]", lambda M, x: M.special.i1(2 * x), PM())
 case("i1e[T]", lambda M, x: M.special.i1e(2 * x), PM(2, 3, L="T"))
 case("erfcx[S]", lambda M, x: M.special.erfcx(2 * x), A(2, 3, L="S"))
+case("zeta[q]", lambda M, q: M.special.zeta(T(M, [2.5, 3.0, 4.5]), q), P(2, 3, L="T"))
 
 
 # ----------------------------------------------------------------------------- what is left out

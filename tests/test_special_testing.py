@@ -48,6 +48,8 @@ SPECIAL = [
     ("entr", lambda M, x: M.special.entr(x), _X, 1e-12),
     ("xlogy", lambda M, x: M.special.xlogy(x, x.abs() + 0.5), _X, 1e-12),
     ("xlog1py", lambda M, x: M.special.xlog1py(x, x.abs()), _X, 1e-12),
+    ("zeta", lambda M, x: M.special.zeta(x.abs() + 1.1, x), _X, 1e-12),
+    ("zeta_scalar_q", lambda M, x: M.special.zeta(x.abs() + 1.5, 2.0), _X, 1e-12),
     ("xlog1py_zero", lambda M, x: M.special.xlog1py(x * 0, x * 0 - 1), _X, 1e-12),
     ("softmax", lambda M, x: M.special.softmax(x.reshape(2, -1), 1), _X[:60], 1e-12),
     ("log_softmax", lambda M, x: M.special.log_softmax(x.reshape(2, -1), 0), _X[:60], 1e-12),
@@ -85,6 +87,7 @@ GRADS = [
     ("log_ndtr", lambda M, x: M.special.log_ndtr(x), np.linspace(-8, 4, 9)),
     ("entr", lambda M, x: M.special.entr(x), np.linspace(0.1, 3, 9)),
     ("xlog1py", lambda M, x: M.special.xlog1py(x, x.abs()), A),
+    ("zeta_q", lambda M, x: M.special.zeta(3.5, x), np.linspace(0.3, 9, 9)),
     ("multigammaln", lambda M, x: M.special.multigammaln(x, 2), np.linspace(1, 5, 9)),
 ]
 

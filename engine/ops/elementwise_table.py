@@ -189,3 +189,6 @@ _u("i1", F.i1, bw=_i1_bw, node="SpecialI1Backward0")
 _u("i1e", F.i1e, bw=_i1e_bw, node="SpecialI1EBackward0")
 _u("erfcx", F.erfcx, bw=lambda g, x, p, q: g * (2 * x * u("erfcx", x) - 2 / _SQRT_PI),
    node="SpecialErfcxBackward0")
+# zeta(x, q): PyTorch defines the derivative for q only (-x zeta(x + 1, q)); none for x
+_b("zeta", F.zeta, "float", bw=lambda g, a, b, y: (None, -g * a * binary("zeta", a + 1, b)),
+   node="SpecialZetaBackward0")
