@@ -37,8 +37,8 @@ def _bind():
     T.pow = _pow
     T.pow_ = lambda x, e: I.apply_inplace(x, _pow(x, e), "pow_")
     T.__pow__ = _pow
-    T.__rpow__ = lambda x, b: unary("rpow_scalar", x, b) if not isinstance(b, Tensor) else \
-        binary("pow", b, x)
+    T.__rpow__ = lambda x, b: unary("rpow_scalar", x, b) if not isinstance(b, Tensor) and \
+        D.result_type(b, x).is_floating_point else binary("pow", b, x)  # 2 ** int_t is int
     T.__ipow__ = T.pow_
     # ---- binary operators and methods
     for name, op in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("div", "div"),

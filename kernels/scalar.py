@@ -191,6 +191,13 @@ def fmod_i(a, b):  # C's fmod on integers: the result takes the dividend's sign
 @jit
 def pow_(a, b): return a ** b
 @jit
+def pow_i(a, b):  # integers: a negative exponent gives 0 except for bases 1 and -1 (torch)
+    if b < 0:
+        if a == 1 or a == -1:
+            return a if (b & 1) else a * a
+        return a * 0
+    return a ** b
+@jit
 def maximum(a, b): return a if (a != a or a > b) else b
 @jit
 def minimum(a, b): return a if (a != a or a < b) else b

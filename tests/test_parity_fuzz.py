@@ -578,6 +578,12 @@ REGRESSIONS = [
                           m.tensor([-8, 8], dtype=m.int8) >> m.tensor([9, -1]),
                           2 << m.tensor([1, 2]), m.tensor([3]) << 63,
                           m.tensor(-5, dtype=m.int8) >> m.tensor([3, 11], dtype=m.uint8))),
+    ("bool_pow_bool", lambda m: (m.tensor([True]) ** m.tensor([False]),
+                                 m.tensor([True]) ** m.tensor([2]))),
+    ("int_scalar_pow_int_tensor", lambda m: (2 ** m.tensor([1, 2, -1]),
+                                             2 ** m.tensor([True]), 0 ** m.tensor([-1, 2]),
+                                             2 ** m.tensor([1, 2], dtype=m.int8),
+                                             -1 ** m.tensor([-3, 2]), True ** m.tensor([True]))),
     ("lshift_float", lambda m: m.tensor([1.5]) << 2),
     ("int_iadd_float", lambda m: m.tensor([1, 2]).__iadd__(1.5)),
 ]

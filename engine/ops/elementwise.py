@@ -374,7 +374,7 @@ def _record_binary(op, name, a, b, out, ta, tb, sa, sb):
 # ops PyTorch's CPU kernels refuse for bool inputs: its kernel name, as in its message
 _NO_BOOL_KERNEL = {"floor_divide": "div_floor_cpu", "remainder": "remainder_cpu",
                    "fmod": "fmod_cpu", "div_trunc": "div_trunc_cpu", "lshift": "lshift_cpu",
-                   "rshift": "rshift_cpu"}
+                   "rshift": "rshift_cpu", "pow": "pow"}
 
 
 def check_bool_arith(name: str, a, b, dt=None) -> None:

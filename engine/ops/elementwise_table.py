@@ -127,7 +127,7 @@ def _is_t(x):
     return isinstance(x, Tensor)
 
 
-_b("pow", F.pow_, bw=_pow_bw, save="aby")
+_b("pow", (F.pow_, F.pow_i), bw=_pow_bw, save="aby")
 _b("maximum", F.maximum, bw=lambda g, a, b, y: (
     g * ((a > b) + (a == b) * 0.5), g * ((b > a) + (a == b) * 0.5)))
 _b("minimum", F.minimum, bw=lambda g, a, b, y: (
