@@ -218,11 +218,11 @@ def record(name: str, inputs, outputs, backward_fn, saved=(), ctx=None):
     node = cls(tuple([(t._grad_fn, t._output_nr) if t is not None and t._grad_fn is not None
                       else (grad_edge(t) if t is not None else _NO_EDGE) for t in inputs]),
                backward_fn, ctx, [(o._shape, o._dtype, o._storage.device) for o in outputs])
+    for i, o in enumerate(outputs):  # number the outputs first: a saved output remembers its
+        o._grad_fn = node                # (node, output_nr) edge
+        o._output_nr = i
     if saved:
         node.saved = [SavedTensor(t, is_out) for t, is_out in saved]
-    for i, o in enumerate(outputs):
-        o._grad_fn = node
-        o._output_nr = i
     return node
 
 
