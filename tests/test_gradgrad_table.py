@@ -509,6 +509,26 @@ case("smooth_l1", lambda M, a, b: F(M).smooth_l1_loss(a, b, beta=0.5), A(2, 3, L
 case("huber", lambda M, a, b: F(M).huber_loss(a, b, delta=0.5, reduction="sum"), A(2, 3, L="T"),
      A(2, 3, L="S"))
 case("cross_entropy", lambda M, x: F(M).cross_entropy(x, I(M, [2, 0])), A(2, 3, L="T"))
+
+
+def _rnn_cell(mode):
+    """One LSTM/GRU step (the fused pointwise node on CPU), against torch.lstm_cell/gru_cell."""
+    def fn(M, x, h, c, wih, whh):
+        if M is engine:
+            from engine.nn.functional_rnn import _cell_forward
+            h2, c2 = _cell_forward(mode, x, h, c if mode == "LSTM" else None, wih, whh, None,
+                                   None)
+        elif mode == "LSTM":
+            h2, c2 = M.lstm_cell(x, (h, c), wih, whh)
+        else:
+            h2, c2 = M.gru_cell(x, h, wih, whh), None
+        return M.cat([h2, c2], 1) if mode == "LSTM" else h2 + c.sum()
+    return fn
+
+
+case("lstm_cell", _rnn_cell("LSTM"), A(3, 4), A(3, 2, L="T"), A(3, 2, L="S"), A(8, 4),
+     A(8, 2))
+case("gru_cell", _rnn_cell("GRU"), A(3, 4), A(3, 2, L="T"), A(3, 2), A(6, 4), A(6, 2, L="T"))
 case("cross_entropy_probs", lambda M, x, t: F(M).cross_entropy(x, t.softmax(1)), A(2, 3, L="T"),
      A(2, 3, L="S"))
 case("cross_entropy_ls", lambda M, x: F(M).cross_entropy(x, I(M, [2, 0]), label_smoothing=0.1),

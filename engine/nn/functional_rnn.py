@@ -3,7 +3,8 @@ only (so autograd and the CUDA device come for free).
 
 The recurrent layers (``nn.RNN``/``nn.LSTM``/``nn.GRU`` in ``modules/rnn.py``) call
 :func:`_run_layers`: per layer and direction one matmul projects the input of every time step
-(biases folded in), then a Python loop over time applies the cell. Padded input is treated as a
+(biases folded in), then a Python loop over time applies the cell: one matmul and one fused
+pointwise node per step (``_rnn_fused.py``). Padded input is treated as a
 packed sequence whose batch sizes are all equal, so one loop serves both.
 
 >>> import engine, engine.nn.functional as F
@@ -19,6 +20,7 @@ from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from ..ops.matmul import addmm, mm
+from ._rnn_fused import gru_pointwise, lstm_pointwise
 
 __all__ = ["embedding_bag"]
 
@@ -32,13 +34,7 @@ def _rnn_step(gi: Tensor, h: Tensor, w_hh_t: Tensor, relu: bool) -> Tensor:
 
 def _lstm_step(gi, h, c, w_hh_t, w_hr_t):
     """LSTM gates in torch's order i, f, g, o; ``w_hr_t`` projects h (``proj_size``)."""
-    gates = addmm(gi, h, w_hh_t)
-    n = c.shape[1]
-    sg = gates.sigmoid()
-    i, f, o = sg.narrow(1, 0, n), sg.narrow(1, n, n), sg.narrow(1, 3 * n, n)
-    g = gates.narrow(1, 2 * n, n).tanh()
-    c = f * c + i * g
-    h = o * c.tanh()
+    h, c = lstm_pointwise(addmm(gi, h, w_hh_t), c)
     if w_hr_t is not None:
         h = mm(h, w_hr_t)
     return h, c
@@ -48,11 +44,7 @@ def _gru_step(gi, h, w_hh_t, b_hh):
     """GRU gates in torch's order r, z, n: ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``,
     ``h' = (1 - z) * n + z * h``."""
     gh = mm(h, w_hh_t) if b_hh is None else addmm(b_hh, h, w_hh_t)
-    n = h.shape[1]
-    rz = (gi.narrow(1, 0, 2 * n) + gh.narrow(1, 0, 2 * n)).sigmoid()
-    r, z = rz.narrow(1, 0, n), rz.narrow(1, n, n)
-    new = (gi.narrow(1, 2 * n, n) + r * gh.narrow(1, 2 * n, n)).tanh()
-    return new + z * (h - new)
+    return gru_pointwise(gi, gh, h)
 
 
 def _input_proj(mode: str, x: Tensor, w_ih, b_ih, b_hh) -> Tensor:
