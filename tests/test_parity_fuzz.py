@@ -137,7 +137,11 @@ def check(fn, *inputs, where="", rtol=1e-5, atol=1e-6, grad=True):
                                  .reshape(tuple(o.shape)), dtype=o.dtype)
                     s = (o * w).sum()
                     tot = s if tot is None else tot + s
-                tot.backward()
+                try:
+                    tot.backward()
+                except Exception as ex:  # noqa: BLE001
+                    raise AssertionError(f"{where}: {name} backward raised "
+                                         f"{type(ex).__name__}: {ex}") from ex
                 grads = [leaf.grad for (leaf, _), x in zip(built, inputs) if x.grad]
         res[name] = ("ok", out, grads)
     (tk, tv, tg), (ek, ev, eg) = res["torch"], res["engine"]
@@ -311,18 +315,19 @@ def _reduce(op, dim, keep, extra):
         kw = {}
         if dim is not None:
             kw["dim"] = dim
-        if keep is not None and (dim is not None or op not in ("max", "min", "count_nonzero")):
-            kw["keepdim"] = keep
+        if keep is not None and (dim is not None or op not in (
+                "max", "min", "count_nonzero", "sum", "mean", "prod", "nansum")):
+            kw["keepdim"] = keep  # (torch's sum/mean/prod take keepdim only with a dim)
         if extra == "dtype" and op in ("sum", "mean", "prod", "nansum"):
             kw["dtype"] = m.float64
-        if extra == "dtype_int" and op in ("sum", "prod"):
+        if extra == "dtype_int" and op in ("sum", "prod") and not x.requires_grad:
             kw["dtype"] = m.int32
         if extra == "correction" and op in ("std", "var", "std_mean", "var_mean"):
             kw["correction"] = 0
         if op == "count_nonzero":
             kw.pop("keepdim", None)
-        if op in ("max", "min") and dim is not None and isinstance(dim, tuple):
-            kw["dim"] = dim[0]
+        if op in ("max", "min", "argmax", "argmin") and isinstance(dim, tuple):
+            kw["dim"] = dim[0] if dim else None
         return getattr(m, op)(x, **kw)
     return f
 
@@ -335,9 +340,13 @@ def _reduce(op, dim, keep, extra):
 def test_reductions(op, dt, data, keep, extra, lay, seed):
     sh = data.draw(shapes())
     dim = data.draw(dim_spec(len(sh)))
+    if dim == () and op not in ("sum", "mean", "prod", "amax", "amin", "all", "any", "nansum"):
+        dim = None  # dim=() is torch's "all dims" only for some ops (std's grad differs)
     grad = dt in ("float32", "float64") and op not in ("argmax", "argmin", "all", "any",
                                                         "count_nonzero")
-    x = In(values(seed, sh, dt, special=not grad), lay, grad)
+    # (torch's std_mean/var_mean take the mean by Welford: inf and -inf give nan, not inf)
+    special = not grad and op not in ("std_mean", "var_mean")
+    x = In(values(seed, sh, dt, special=special), lay, grad)
     check(_reduce(op, dim, keep, extra), x, where=f"{op} {dt}{sh}/{lay} dim={dim} keep={keep} "
                                                   f"{extra}", rtol=1e-4, atol=1e-5)
 
@@ -351,7 +360,8 @@ def test_cumulative(op, dt, sh, data, cast, lay, seed):
     x = In(values(seed, sh, dt, special=False), lay, True)
 
     def f(m, t):
-        kw = {"dtype": getattr(m, cast)} if cast else {}
+        kw = {"dtype": getattr(m, cast)} if cast and not (cast == "int32" and
+                                                         t.requires_grad) else {}
         return getattr(m, op)(t, dim, **kw)
     check(f, x, where=f"{op} {dt}{sh}/{lay} dim={dim} dtype={cast}", rtol=1e-4, atol=1e-5)
 
@@ -584,9 +594,29 @@ REGRESSIONS = [
                                              2 ** m.tensor([True]), 0 ** m.tensor([-1, 2]),
                                              2 ** m.tensor([1, 2], dtype=m.int8),
                                              -1 ** m.tensor([-3, 2]), True ** m.tensor([True]))),
+    ("std_var_int_raise", lambda m: m.std(m.tensor([1, 2]))),
+    ("var_mean_uint8_empty", lambda m: m.var_mean(m.zeros(0, dtype=m.uint8))),
+    ("norm_int_raise", lambda m: m.tensor([3, 4]).norm()),
+    ("nansum_int", lambda m: (m.nansum(m.tensor([1, 2], dtype=m.int8)),
+                              m.nansum(m.tensor([True, True])))),
+    ("argmax_keepdim_no_dim", lambda m: m.tensor([[1, 5], [3, 2]]).argmax(keepdim=True)),
+    ("all_any_uint8", lambda m: (m.tensor([[1, 0, 2]], dtype=m.uint8).all(),
+                                 m.tensor([[1, 0, 2]], dtype=m.uint8).any(1),
+                                 m.tensor([[1, 0]]).all(dim=()))),
+    ("cumsum_dtype_int32_0d", lambda m: m.cumsum(m.tensor(True), 0, dtype=m.int32)),
+    ("cumsum_empty", lambda m: (m.cumsum(m.ones(0, 2), 1), m.cumprod(m.ones(2, 0), 0))),
+    ("cumprod_0d_grad", lambda m: _grad_of(m, lambda t: m.cumprod(t, 0), 2.0)),
+    ("std_zero_grad", lambda m: _grad_of(m, lambda t: m.std(t, correction=0), [1.5])),
+    ("prod_tuple_dim", lambda m: m.ones(2, 3).prod((0, 1))),
     ("lshift_float", lambda m: m.tensor([1.5]) << 2),
     ("int_iadd_float", lambda m: m.tensor([1, 2]).__iadd__(1.5)),
 ]
+
+
+def _grad_of(m, f, v):
+    t = m.tensor(v, requires_grad=True)
+    f(t).sum().backward()
+    return t.grad
 
 
 @pytest.mark.parametrize("name,fn", REGRESSIONS, ids=[r[0] for r in REGRESSIONS])

@@ -121,6 +121,8 @@ class _Shape:
 
 
 def nansum(x, dim=None, keepdim=False, *, dtype=None):
+    if not x._dtype.is_floating_point:  # no nans: integers sum to int64 as sum does
+        return sum(x, dim, keepdim, dtype=dtype)
     return sum(where(x != x, 0.0, x), dim, keepdim, dtype=dtype)
 
 
@@ -138,6 +140,9 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
 
 
 def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__} (torch's "
+                        "prod reduces one dim; call it once per dim)")
     dims = normalize_dims(dim, x.ndim, "prod")
     dt = D.to_dtype(dtype) if dtype is not None else (
         x._dtype if x._dtype.is_floating_point else D.int64)
@@ -199,6 +204,7 @@ def amin(x, dim=(), keepdim=False):
 
 
 def _arg(kind, x, dim, keepdim, want_values):
+    in_shape = x._shape
     if dim is None:
         x = x.reshape(-1)
         d = 0
@@ -216,6 +222,8 @@ def _arg(kind, x, dim, keepdim, want_values):
     shape = _out_shape(x, (d,) if x.ndim else (), keepdim and dim is not None, kept)
     idx = idx.reshape(shape)
     if not want_values:
+        if keepdim and dim is None:  # torch: every dim kept with size 1
+            idx = idx.reshape((1,) * len(in_shape))
         return idx
     vals = cast(vals.reshape(shape), x._dtype)
     if needs_grad(x):
@@ -296,6 +304,12 @@ def argmin(x, dim=None, keepdim=False):
     return _arg("min", x, dim, keepdim, False)
 
 
+def _float_only(x, name):
+    if not x._dtype.is_floating_point:
+        raise RuntimeError(f"{name} only support floating point and complex dtypes (got "
+                           f"{x._dtype}; convert with .float())")
+
+
 def _correction(unbiased, correction):
     if correction is not None:
         return float(correction)
@@ -306,6 +320,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance with Bessel's correction by default (``correction=1``)."""
     if isinstance(dim, bool) and unbiased is None:
         unbiased, dim = dim, None
+    _float_only(x, "std and var")
     c = _correction(unbiased, correction)
     dims = normalize_dims(dim, x.ndim, "var")
     xi = _f16(x)
@@ -328,14 +343,21 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, bool) and unbiased is None:
         unbiased, dim = dim, None
-    return var(x, dim, unbiased, keepdim, correction=correction).sqrt()
+    v = var(x, dim, unbiased, keepdim, correction=correction)
+    if not needs_grad(v):
+        return v.sqrt()
+    # torch's std backward is 0 where std is 0 (not sqrt's inf * 0 = nan)
+    zero = (v == 0).detach()
+    return where(zero, v * 0, where(zero, 1.0, v).sqrt())
 
 
 def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    _float_only(x, "var_mean")
     return var(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
 
 
 def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    _float_only(x, "std_mean")
     return std(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
 
 
@@ -401,14 +423,21 @@ def log_softmax(x, dim=None, dtype=None, **_):
     return _softmax_like("log_softmax", x, -1 if dim is None else dim, dtype)
 
 
+def _all_any(kind, x, dim, keepdim):
+    odt = D.uint8 if x._dtype is D.uint8 else D.bool_  # torch keeps uint8
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:  # dim=() reduces nothing
+        return cast(x != 0, odt)
+    dims = normalize_dims(dim, x.ndim, kind)
+    r = _run(kind, cast(x, D.bool_), dims, keepdim, D.bool_)
+    return cast(r, odt) if odt is not D.bool_ else r
+
+
 def all(x, dim=None, keepdim=False):
-    dims = normalize_dims(dim, x.ndim, "all")
-    return _run("all", cast(x, D.bool_), dims, keepdim, D.bool_)
+    return _all_any("all", x, dim, keepdim)
 
 
 def any(x, dim=None, keepdim=False):
-    dims = normalize_dims(dim, x.ndim, "any")
-    return _run("any", cast(x, D.bool_), dims, keepdim, D.bool_)
+    return _all_any("any", x, dim, keepdim)
 
 
 def count_nonzero(x, dim=None):
@@ -417,6 +446,9 @@ def count_nonzero(x, dim=None):
 
 def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (all elements when None); 'fro' is the 2-norm."""
+    if not x._dtype.is_floating_point and dtype is None:
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {x._dtype.name.capitalize()} (convert with .float())")
     if p == "fro" or p == 2 or p is None:
         return _norm2(x, dim, keepdim)
     if p == math.inf or p == "inf":
@@ -437,9 +469,11 @@ def _scan(kind, x, dim, dtype=None):
         x = cast(x, D.int64)
     if x.ndim == 0:
         _wrap_dim(dim, 1)
-        out, _ = _scan(kind, x.reshape(1), 0)
+        out, _ = _scan(kind, x.reshape(1), 0, x._dtype)
         return out.reshape(()), 0
     d = _wrap_dim(dim, x.ndim)
+    if x.numel() == 0:
+        return empty_tensor(x._shape, x._dtype, x._storage.device), d
     xi = _f16(x)
     with _no_grad():
         xm = xi.movedim(d, -1).contiguous()
@@ -477,6 +511,8 @@ def _cumprod_grad_with_zeros(x, g, d):
     """d/dx_i of sum_j g_j prod_{k<=j} x_k without dividing by x (which has zeros):
     prod_{k<i} x_k * sum_{j>=i} g_j prod_{i<k<=j} x_k, with an (n, n) table per row."""
     from .creation import arange, ones
+    if x.ndim == 0:
+        return g.clone()
     xt, gt = x.movedim(d, -1), g.movedim(d, -1)
     n = xt.shape[-1]
     i = ones(n, n, dtype=D.bool_, device=x.device)
