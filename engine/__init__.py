@@ -50,6 +50,8 @@ from .ops.arith_extra import *  # noqa: F401,F403  (rsub)
 from .ops.more import *  # noqa: F401,F403  (quantile, cdist, cov, kthvalue, strided, ...)
 from .ops.linalg_top import *  # noqa: F401,F403  (inverse, det, svd, ... over engine.linalg)
 from .special import erfc, erfinv, lgamma, digamma, polygamma, mvlgamma, i0  # noqa: F401
+from .ops.surface import *  # noqa: F401,F403  (asinh, gcd, conv2d, dropout, exp_, ... the rest)
+from . import _methods_surface  # noqa: F401,E402  (their Tensor methods)
 
 from .ops._out import with_out as _with_out
 

@@ -551,3 +551,127 @@ def zeta(a, b):  # Hurwitz zeta(x=a, q=b), Euler-Maclaurin as Cephes (torch.spec
         bb /= w
         k += 1.0
     return tot
+
+
+# ---- API-surface additions (engine/ops/surface.py): inverse hyperbolics, gcd/lcm, igamma ----
+@jit
+def asinh(x, p, q): return math.asinh(x)
+@jit
+def acosh(x, p, q): return math.acosh(x) if x >= 1.0 else (x - x) / (x - x)  # nan below 1
+@jit
+def atanh(x, p, q):
+    if x > 1.0 or x < -1.0:
+        return (x - x) / (x - x)
+    if x == 1.0:
+        return math.inf
+    if x == -1.0:
+        return -math.inf
+    return math.atanh(x)
+@jit
+def gcd(a, b):
+    a = abs(a)
+    b = abs(b)
+    while b != 0:
+        t = a % b
+        a = b
+        b = t
+    return a
+@jit
+def lcm(a, b):
+    x = abs(a)
+    y = abs(b)
+    while y != 0:
+        t = x % y
+        x = y
+        y = t
+    if x == 0:
+        return x
+    return abs(a // x * b)
+@jit
+def _igam_series(a, x):  # regularized lower incomplete gamma P(a, x), power series (Cephes)
+    ax = a * math.log(x) - x - math.lgamma(a)
+    if ax < -709.78:
+        return 0.0
+    ax = math.exp(ax)
+    r = a
+    c = 1.0
+    ans = 1.0
+    for _ in range(4000):
+        r += 1.0
+        c *= x / r
+        ans += c
+        if c <= ans * 1.1102230246251565e-16:
+            break
+    return ans * ax / a
+@jit
+def _igamc_cf(a, x):  # regularized upper incomplete gamma Q(a, x), continued fraction (Cephes)
+    ax = a * math.log(x) - x - math.lgamma(a)
+    if ax < -709.78:
+        return 0.0
+    ax = math.exp(ax)
+    y = 1.0 - a
+    z = x + y + 1.0
+    c = 0.0
+    pkm2 = 1.0
+    qkm2 = x
+    pkm1 = x + 1.0
+    qkm1 = z * x
+    ans = pkm1 / qkm1
+    for _ in range(4000):
+        c += 1.0
+        y += 1.0
+        z += 2.0
+        yc = y * c
+        pk = pkm1 * z - pkm2 * yc
+        qk = qkm1 * z - qkm2 * yc
+        t = 1.0
+        if qk != 0.0:
+            r = pk / qk
+            t = abs((ans - r) / r)
+            ans = r
+        pkm2 = pkm1
+        pkm1 = pk
+        qkm2 = qkm1
+        qkm1 = qk
+        if abs(pk) > 4503599627370496.0:
+            pkm2 *= 2.220446049250313e-16
+            pkm1 *= 2.220446049250313e-16
+            qkm2 *= 2.220446049250313e-16
+            qkm1 *= 2.220446049250313e-16
+        if t <= 1.1102230246251565e-16:
+            break
+    return ans * ax
+@jit
+def igamma(a, b):  # torch.igamma(a, x): P(a, x)
+    a = a * 1.0
+    x = b * 1.0
+    if x < 0.0 or a < 0.0 or a != a or x != x:
+        return math.nan
+    if a == 0.0:
+        return 1.0 if x > 0.0 else math.nan
+    if x == 0.0:
+        return 0.0
+    if math.isinf(a):
+        return 0.0 if not math.isinf(x) else math.nan
+    if math.isinf(x):
+        return 1.0
+    if x > 1.0 and x > a:
+        return 1.0 - _igamc_cf(a, x)
+    return _igam_series(a, x)
+@jit
+def igammac(a, b):  # torch.igammac(a, x): Q(a, x) = 1 - P(a, x)
+    a = a * 1.0
+    x = b * 1.0
+    if x < 0.0 or a < 0.0 or a != a or x != x:
+        return math.nan
+    if a == 0.0:
+        return 0.0 if x > 0.0 else math.nan
+    if x == 0.0:
+        return 1.0
+    if math.isinf(a):
+        return 1.0 if not math.isinf(x) else math.nan
+    if math.isinf(x):
+        return 0.0
+    if x < 1.0 or x < a:
+        return 1.0 - _igam_series(a, x)
+    return _igamc_cf(a, x)

@@ -154,6 +154,9 @@ _U = [
     ("asin", lambda M, x: (0.8 * x).asin(), A),
     ("acos", lambda M, x: (0.8 * x).acos(), A),
     ("atan", lambda M, x: x.atan(), A),
+    ("asinh", lambda M, x: (2 * x).asinh(), A),
+    ("acosh", lambda M, x: (1.5 + x).acosh(), P),
+    ("atanh", lambda M, x: (0.8 * x).atanh(), A),
     ("sinh", lambda M, x: x.sinh(), A),
     ("cosh", lambda M, x: x.cosh(), A),
     ("tanh", lambda M, x: x.tanh(), A),
@@ -629,6 +632,8 @@ case("i1[0d]", lambda M, x: M.special.i1(2 * x), PM())
 case("i1e[T]", lambda M, x: M.special.i1e(2 * x), PM(2, 3, L="T"))
 case("erfcx[S]", lambda M, x: M.special.erfcx(2 * x), A(2, 3, L="S"))
 case("zeta[q]", lambda M, q: M.special.zeta(T(M, [2.5, 3.0, 4.5]), q), P(2, 3, L="T"))
+case("igamma[x]", lambda M, x: M.igamma(T(M, [0.5, 2.0, 3.5]), 3 * x), P(2, 3, L="T"))
+case("igammac[x]", lambda M, x: M.igammac(T(M, [0.5, 2.0, 3.5]), 3 * x), P(2, 3))
 
 
 # ----------------------------------------------------------------------------- what is left out
@@ -638,7 +643,7 @@ EXCLUDED_ROWS = {
         "isnan", "isinf", "isfinite", "isposinf", "isneginf", "logical_not", "eq", "ne", "lt",
         "le", "gt", "ge", "logical_and", "logical_or", "logical_xor")},
     **{n: "integer-only op (not differentiable)" for n in (
-        "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor")},
+        "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor", "gcd", "lcm")},
     "floor_divide": "no derivative (PyTorch: 'the derivative for floor_divide is not "
                     "implemented')",
     "fill": "internal fill row: the result does not depend on the input",

@@ -192,3 +192,22 @@ _u("erfcx", F.erfcx, bw=lambda g, x, p, q: g * (2 * x * u("erfcx", x) - 2 / _SQR
 # zeta(x, q): PyTorch defines the derivative for q only (-x zeta(x + 1, q)); none for x
 _b("zeta", F.zeta, "float", bw=lambda g, a, b, y: (None, -g * a * binary("zeta", a + 1, b)),
    node="SpecialZetaBackward0")
+
+# ---- API-surface additions (engine/ops/surface.py) ----------------------------------------
+_u("asinh", F.asinh, bw=lambda g, x, p, q: g * u("rsqrt", x * x + 1))
+_u("acosh", F.acosh, bw=lambda g, x, p, q: g * u("rsqrt", (x - 1) * (x + 1)))
+_u("atanh", F.atanh, bw=lambda g, x, p, q: g / (1 - x * x))
+_b("gcd", F.gcd, "int")
+_b("lcm", F.lcm, "int")
+
+
+def _igamma_dx(a, x):
+    """d/dx P(a, x) = x^(a-1) e^-x / Gamma(a); PyTorch defines no derivative for ``a``."""
+    return u("exp", (a - 1) * u("log", x) - x - u("lgamma", a)) if _is_t(a) else \
+        u("exp", (a - 1) * u("log", x) - x - math.lgamma(a))
+
+
+_b("igamma", F.igamma, "float", bw=lambda g, a, x, y: (None, g * _igamma_dx(a, x)),
+   node="IgammaBackward0")
+_b("igammac", F.igammac, "float", bw=lambda g, a, x, y: (None, -g * _igamma_dx(a, x)),
+   node="IgammacBackward0")
