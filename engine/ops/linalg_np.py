@@ -129,7 +129,7 @@ def expm_np(a: np.ndarray) -> np.ndarray:
     n = a.shape[-1]
     if a.size == 0:
         return a.copy()
-    norm1 = np.abs(a).sum(-2).max(-1)                      # per-matrix 1-norm
+    norm1 = np.abs(a).sum(-2).max(-1).astype(np.float64)   # per-matrix 1-norm (f64: 1e-300)
     s = np.maximum(0, np.ceil(np.log2(np.maximum(norm1, 1e-300) / _THETA13))).astype(int)
     s = np.where(norm1 > _THETA13, s, 0)
     x = a / (2.0 ** s)[..., None, None]
