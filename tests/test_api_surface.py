@@ -164,6 +164,10 @@ def test_ldexp_frexp_logaddexp2_nextafter():
     e, t = _pair(a, rg=True)
     ye, yt = engine.ldexp(e, engine.tensor(b)), torch.ldexp(t, torch.tensor(b))
     _close(ye, yt)
+    # (torch's ldexp backward computes pow(2, other) in other's dtype: 2 ** -1 == 0 for int64
+    # exponents; compare the gradient with float exponents, where torch is right)
+    bf = b.astype(np.float32)
+    ye, yt = engine.ldexp(e, engine.tensor(bf)), torch.ldexp(t, torch.tensor(bf))
     ye.sum().backward(); yt.sum().backward()
     _close(e.grad, t.grad)
     _close(engine.ldexp(engine.tensor([1, 2]), engine.tensor([3, 1])),
@@ -200,7 +204,7 @@ def test_scatter_copies():
     cases = [("select_scatter", (rng.normal(size=(4, 6)),), (1, 2)),
              ("slice_scatter", (rng.normal(size=(4, 2, 6)),), (1, 1, 5, 2)),
              ("diagonal_scatter", (rng.normal(size=(6, 4)),), (0, 0, 1)),
-             ("diagonal_scatter", (rng.normal(size=(6, 3)),), (1, 0, 1)),
+             ("diagonal_scatter", (rng.normal(size=(6, 4)),), (1, 0, 1)),
              ("as_strided_scatter", (rng.normal(size=(3, 3)),), ((3, 3), (7, 2), 4))]
     for name, (src,), args in cases:
         e, t = _pair(a, rg=True)
@@ -210,8 +214,16 @@ def test_scatter_copies():
         assert e._version == 0
         g = rng.normal(size=ye.shape).astype(np.float32)
         ye.backward(engine.tensor(g)); yt.backward(torch.tensor(g))
-        _close(e.grad, t.grad); _close(se.grad, st.grad)
+        _close(se.grad, st.grad)
+        if name != "as_strided_scatter":  # torch 2.13 returns grad *inside* the written region
+            _close(e.grad, t.grad)        # for input (the overwritten part): gradcheck below
         _close(getattr(e.detach(), name)(se.detach(), *args), yt)
+    x = engine.tensor(rng.normal(size=(3, 4)), requires_grad=True)
+    s = engine.tensor(rng.normal(size=(2, 2)), requires_grad=True)
+    assert engine.autograd.gradcheck(
+        lambda a, b: engine.as_strided_scatter(a, b, (2, 2), (4, 1), 1), (x, s))
+    assert engine.autograd.gradcheck(lambda a, b: engine.slice_scatter(a, b[:, :1], 1, 2, 3),
+                                     (x, s[:1].expand(3, 2).contiguous().detach().requires_grad_()))
     with pytest.raises(RuntimeError, match="select_scatter"):
         engine.select_scatter(engine.zeros(3, 4), engine.zeros(3), 0, 0)
 
@@ -333,8 +345,9 @@ def test_lowrank():
     St = torch.linalg.svdvals(torch.tensor(a))[:5]
     np.testing.assert_allclose(S.numpy(), St.numpy(), rtol=1e-10)
     U, S, V = engine.pca_lowrank(e, q=3)
+    torch.manual_seed(0)
     _, St, _ = torch.pca_lowrank(torch.tensor(a), q=3, niter=10)
-    np.testing.assert_allclose(S.numpy(), St.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(S.numpy(), St.numpy(), rtol=1e-5)
 
 
 def test_misc_functions():
@@ -431,8 +444,9 @@ def test_inplace_methods():
     # autograd through an in-place form on a non-leaf
     e, t = _pair(a, rg=True)
     ye, yt = e * 1, t * 1
-    ye.asinh_(); yt.asinh_()
+    ye.asinh_(); yt = yt.asinh()  # (torch has no derivative for the in-place asinh_)
     ye.cumsum_(0); yt.cumsum_(0)
+    ye.renorm_(2, 0, 1.0); yt.renorm_(2, 0, 1.0)
     ye.sum().backward(); yt.sum().backward()
     _close(e.grad, t.grad)
     with pytest.raises(RuntimeError, match="leaf"):
@@ -486,8 +500,10 @@ def test_view_metadata_methods():
     _close(e.isreal(), t.isreal())
     _close(e.new_empty_strided((2, 2), (2, 1)).fill_(1), t.new_empty_strided((2, 2), (2, 1)).fill_(1))
     x = engine.ones(3, requires_grad=True)
-    y = (x * 2).unbind(0)
-    assert [v.output_nr for v in y] == [0, 1, 2]
+    assert x.output_nr == 0
+    y = engine.linalg.svd(x.reshape(1, 3) * 2)
+    yt = torch.linalg.svd(torch.ones(1, 3, requires_grad=True) * 2)
+    assert [v.output_nr for v in y] == [v.output_nr for v in yt] == [0, 1, 2]
     assert e.storage() is e.untyped_storage()
 
 
@@ -574,7 +590,14 @@ def test_nn_aliases():
                Tt.triplet_margin_loss(tp, tq, tp * 0.5, 1.0, 2, 1e-6, False, red), 1e-5, 1e-5)
         _close(E.poisson_nll_loss(ep, eq.abs(), True, False, 1e-8, red),
                Tt.poisson_nll_loss(tp, tq.abs(), True, False, 1e-8, red), 1e-5, 1e-5)
+    # the aten bindings default to reduction 0 ('none')
+    _close(E.kl_div(ep, eq.softmax(-1)), Tt.kl_div(tp, tq.softmax(-1)))
+    _close(E.cosine_embedding_loss(ep, eq, ey), Tt.cosine_embedding_loss(tp, tq, ty))
+    _close(E.triplet_margin_loss(ep, eq, ep * 0.5), Tt.triplet_margin_loss(tp, tq, tp * 0.5),
+           1e-5, 1e-5)
     lp = rng.normal(size=(6, 2, 4)).astype(np.float32)
     tg = np.array([[1, 2, 1], [3, 1, 0]])
-    _close(E.ctc_loss(E.tensor(lp).log_softmax(-1), E.tensor(tg), [6, 5], [3, 2]),
-           Tt.ctc_loss(Tt.tensor(lp).log_softmax(-1), Tt.tensor(tg), [6, 5], [3, 2]), 1e-5, 1e-5)
+    for red in ((), (0, 1), (0, 2)):
+        _close(E.ctc_loss(E.tensor(lp).log_softmax(-1), E.tensor(tg), [6, 5], [3, 2], *red),
+               Tt.ctc_loss(Tt.tensor(lp).log_softmax(-1), Tt.tensor(tg), [6, 5], [3, 2], *red),
+               1e-5, 1e-5)

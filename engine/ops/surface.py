@@ -131,15 +131,16 @@ def nextafter(input, other, *, out=None):
         bits = a.view(it)
         up = (b > a) == (a > 0)
         nb = where(up, bits + 1, bits - 1).view(dt) if a.numel() else a.clone()
-        sub = where(b > 0, _smallest(dt), -_smallest(dt))
+        # the smallest subnormal with b's sign, built from its bits (scalars may flush it)
+        one = cast(b > 0, it)
+        sub = where(b > 0, one, one * 0 - _SIGN[it]).view(dt)
         r = where(a == 0, sub, nb)
         r = where(a == b, b, r)
         r = where(a.isnan() | b.isnan(), float("nan"), r)
     return r
 
 
-def _smallest(dt):
-    return 1.401298464324817e-45 if dt is D.float32 else 5e-324
+_SIGN = {D.int32: 2 ** 31 - 1, D.int64: 2 ** 63 - 1}
 
 
 def D_broadcast(a, b):
@@ -690,6 +691,7 @@ def _F():
     return functional
 
 
+# aten's reduction enum; torch's Python bindings of these aten losses default to 0 ('none')
 _RED = {0: "none", 1: "mean", 2: "sum"}
 
 
@@ -918,32 +920,32 @@ def embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode=0, sp
     return out, z, z, z
 
 
-def kl_div(input, target, reduction=1, log_target=False):
+def kl_div(input, target, reduction=0, log_target=False):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return _F().kl_div(input, target, reduction=_red(reduction), log_target=log_target)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=1):
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=0):
     return _F().binary_cross_entropy_with_logits(input, target, weight,
                                                  reduction=_red(reduction),
                                                  pos_weight=pos_weight)
 
 
-def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction=1):
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction=0):
     return _F().cosine_embedding_loss(input1, input2, target, margin, reduction=_red(reduction))
 
 
-def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=1):
+def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=0):
     return _F().margin_ranking_loss(input1, input2, target, margin, reduction=_red(reduction))
 
 
-def hinge_embedding_loss(input, target, margin=1.0, reduction=1):
+def hinge_embedding_loss(input, target, margin=1.0, reduction=0):
     return _F().hinge_embedding_loss(input, target, margin, reduction=_red(reduction))
 
 
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-06, swap=False,
-                        reduction=1):
+                        reduction=0):
     return _F().triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
                                     reduction=_red(reduction))
 
@@ -953,7 +955,7 @@ def poisson_nll_loss(input, target, log_input, full, eps, reduction):
                                  reduction=_red(reduction))
 
 
-def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=1,
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=0,
              zero_infinity=False):
     return _F().ctc_loss(log_probs, targets, input_lengths, target_lengths, blank,
                          _red(reduction), zero_infinity)
