@@ -109,6 +109,36 @@ def _build(ctx: Ctx, kind: str, batch: int, with_step: bool = True):
     return impls, meta
 
 
+RNN = (35, 16, 32, 64)  # T, B, input, hidden: a small sequence model's layer
+
+
+def _build_rnn(ctx: Ctx, mode: str):
+    """One recurrent layer, forward + backward of sum(output) (the per-time-step cost)."""
+    import engine as E
+    T_, B, I_, H = RNN
+    x = np.random.default_rng(0).standard_normal((T_, B, I_), dtype=np.float32)
+    impls, mods = {}, {}
+    T = ctx.torch
+    E.manual_seed(0)
+    mods["engine"] = getattr(E.nn, mode)(I_, H).to(ctx.device)
+    if T is not None and (ctx.device == "cpu" or T.cuda.is_available()):
+        T.manual_seed(0)
+        mods["torch"] = getattr(T.nn, mode)(I_, H)
+        copy_weights(mods["torch"], mods["engine"])
+        mods["torch"] = mods["torch"].to(ctx.device)
+    for name, m in mods.items():
+        lib = E if name == "engine" else T
+        xt = lib.from_numpy(x).to(ctx.device)
+
+        def step(m=m, xt=xt):
+            m.zero_grad()
+            out = m(xt)[0].sum()
+            out.backward()
+            return out
+        impls[name] = step
+    return impls
+
+
 def _macs(kind: str) -> int:
     if kind == "cnn":
         return 28 * 28 * 16 * 9 + 14 * 14 * 32 * 16 * 9 + 1568 * 10
@@ -145,4 +175,11 @@ def training_rows(ctx: Ctx) -> list[Row]:
                         "training", lambda c, b=batch: _build(c, "mlp", b, with_step=False),
                         "GFLOP/s", 6.0 * _macs("mlp") * batch, {},
                         "GEMMs plus the tape's per-op recording and replay"))
+    T_, B, I_, H = RNN
+    for mode, gates in (("LSTM", 4), ("GRU", 3)):
+        macs = T_ * B * gates * H * (I_ + H)
+        rows.append(Row(f"fwdbwd_{mode.lower()}", f"{mode}({I_},{H}) T={T_} bs={B} "
+                        "forward+backward", "training", lambda c, m=mode: _build_rnn(c, m),
+                        "GFLOP/s", 6.0 * macs, {},
+                        "a Python step per time step: 1 GEMM + 1 fused cell node each way"))
     return rows
