@@ -59,7 +59,8 @@ class In:
         if layout == "expanded" and arr.ndim and arr.shape[0]:
             arr = np.ascontiguousarray(np.broadcast_to(arr[:1], arr.shape))
         self.arr, self.layout = arr, layout
-        self.grad = grad and arr.dtype.kind == "f"
+        # (float16 leaves get no gradient: torch's own pow backward asserts on some)
+        self.grad = grad and arr.dtype in (np.float32, np.float64)
 
     def build(self, m):
         a, lay = self.arr, self.layout
@@ -225,7 +226,7 @@ def _vals(seed, shape, dt, op, special=True):
 
 # ----------------------------------------------------------------------------- binary ops
 
-@fz(400)
+@fz(150)
 @given(op=st.sampled_from(sorted(BINARY)), da=dtypes, db=dtypes, sh=broadcast_pair(),
        la=layouts, lb=layouts, seed=seeds)
 def test_binary_tensor_tensor(op, da, db, sh, la, lb, seed):
@@ -235,7 +236,7 @@ def test_binary_tensor_tensor(op, da, db, sh, la, lb, seed):
     check(BINARY[op], a, b, where=f"{op} {da}{sh[0]}/{la} {db}{sh[1]}/{lb}")
 
 
-@fz(300)
+@fz(120)
 @given(op=st.sampled_from(sorted(BINARY)), da=dtypes, s=scalars, left=st.booleans(),
        sh=shapes(), la=layouts, seed=seeds)
 def test_binary_tensor_scalar(op, da, s, left, sh, la, seed):
@@ -255,7 +256,7 @@ def test_binary_tensor_scalar(op, da, s, left, sh, la, seed):
         check(lambda m, x: f(m, x, s), a, where=f"{op} {da}{sh}/{la} (x) {s!r}")
 
 
-@fz(200)
+@fz(80)
 @given(op=st.sampled_from(sorted(BINARY)), da=dtypes, db=dtypes, sh=shapes(min_dims=1),
        swap=st.booleans(), seed=seeds)
 def test_binary_tensor_0d(op, da, db, sh, swap, seed):
@@ -276,7 +277,7 @@ INPLACE = {
 }
 
 
-@fz(250)
+@fz(100)
 @given(op=st.sampled_from(sorted(INPLACE)), da=dtypes, db=dtypes, scalar=st.booleans(),
        s=scalars, sh=broadcast_pair(), la=st.sampled_from(["contig", "transposed", "sliced"]),
        seed=seeds)
@@ -332,7 +333,7 @@ def _reduce(op, dim, keep, extra):
     return f
 
 
-@fz(400)
+@fz(150)
 @given(op=st.sampled_from(RED), dt=dtypes, data=st.data(), keep=st.sampled_from([None, True,
                                                                                    False]),
        extra=st.sampled_from([None, "dtype", "dtype_int", "correction"]), lay=layouts,
@@ -351,7 +352,7 @@ def test_reductions(op, dt, data, keep, extra, lay, seed):
                                                   f"{extra}", rtol=1e-4, atol=1e-5)
 
 
-@fz(80)
+@fz(40)
 @given(op=st.sampled_from(["cumsum", "cumprod"]), dt=dtypes, sh=shapes(min_dims=1),
        data=st.data(), cast=st.sampled_from([None, "float64", "int32"]), lay=layouts,
        seed=seeds)
@@ -403,7 +404,7 @@ def index_for(draw, shape, seed):
                 ish = draw(st.sampled_from([ish, (1,), (2, 1)]))
             hi = n if draw(st.integers(0, 9)) else n + 1  # sometimes out of range
             items.append(("long", rng.integers(-n, max(hi, 1), ish) if n else
-                          np.zeros(ish, np.int64)))
+                          np.zeros((0,), np.int64)))
             n_adv += 1
             d += 1
         elif kind == "list" and n:
@@ -429,7 +430,7 @@ def _materialize(m, items):
     return tuple(out)
 
 
-@fz(300)
+@fz(120)
 @given(dt=st.sampled_from(["int64", "float32", "float64", "bool", "int8"]),
        sh=shapes(min_dims=1), lay=layouts, seed=seeds, data=st.data())
 def test_getitem(dt, sh, lay, seed, data):
@@ -438,7 +439,7 @@ def test_getitem(dt, sh, lay, seed, data):
     check(lambda m, t: t[_materialize(m, items)], x, where=f"{dt}{sh}/{lay}[{items}]")
 
 
-@fz(250)
+@fz(100)
 @given(dt=st.sampled_from(["int64", "float32", "float64", "bool", "uint8"]),
        sh=shapes(min_dims=1), seed=seeds, data=st.data(),
        vkind=st.sampled_from(["int", "float", "bool", "tensor", "tensor_bcast"]))
@@ -460,7 +461,7 @@ def test_setitem(dt, sh, seed, data, vkind):
     check(f, In(values(seed, sh, dt, special=False)), where=f"{dt}{sh}[{items}] = {vkind}")
 
 
-@fz(120)
+@fz(50)
 @given(dt=st.sampled_from(["float32", "float64", "int64"]), sh=shapes(min_dims=1, max_dims=3),
        n_idx=st.integers(1, 3), acc=st.booleans(), seed=seeds)
 def test_index_put(dt, sh, n_idx, acc, seed):
@@ -493,7 +494,7 @@ def _shape_ops(nd, draw):
         "reshape_2": lambda m, x: x.reshape(x.shape[0] if x.dim() else 1, -1),
         "view_-1": lambda m, x: x.view(-1),
         "view_split": lambda m, x: x.view(*x.shape[:-1], -1, 1) if x.dim() else x.view(1),
-        "permute": lambda m, x: x.permute(*perm),
+        "permute": lambda m, x: x.permute(perm),
         "transpose": lambda m, x: x.transpose(d, d2),
         "movedim": lambda m, x: m.movedim(x, d, d2),
         "squeeze": lambda m, x: x.squeeze(),
@@ -521,8 +522,9 @@ def _shape_ops(nd, draw):
         "diagonal_off": lambda m, x: x.diagonal(1, -1, -2),
         "tril": lambda m, x: x.tril(k - 2),
         "triu": lambda m, x: x.triu(-k + 2),
-        "sort": lambda m, x: m.sort(x, d, descending=bool(k % 2), stable=True),
-        "argsort": lambda m, x: m.argsort(x, d, descending=bool(k % 2), stable=True),
+        "sort": lambda m, x: m.sort(x, dim=d, descending=bool(k % 2), stable=True),
+        "sort_unstable": lambda m, x: m.sort(x, d, bool(k % 2))[0],
+        "argsort": lambda m, x: m.argsort(x, dim=d, descending=bool(k % 2), stable=True),
         "topk": lambda m, x: m.topk(x, min(k, x.shape[d] if x.dim() else 1), d,
                                     largest=bool(k % 2)),
         "clamp_t": lambda m, x: m.clamp(x, min=x.flip(-1) if x.dim() else x, max=None),
@@ -533,7 +535,7 @@ def _shape_ops(nd, draw):
     return ops
 
 
-@fz(400)
+@fz(150)
 @given(dt=st.sampled_from(["float32", "float64", "int64", "bool", "float16"]),
        sh=shapes(), lay=layouts, seed=seeds, data=st.data())
 def test_shape_ops(dt, sh, lay, seed, data):
@@ -553,7 +555,7 @@ CAT = {
 }
 
 
-@fz(200)
+@fz(80)
 @given(name=st.sampled_from(sorted(CAT)), da=dtypes, db=dtypes, sh=shapes(),
        same_shape=st.booleans(), empty_b=st.booleans(), lay=layouts, seed=seeds)
 def test_cat_family(name, da, db, sh, same_shape, empty_b, lay, seed):
@@ -608,9 +610,44 @@ REGRESSIONS = [
     ("cumprod_0d_grad", lambda m: _grad_of(m, lambda t: m.cumprod(t, 0), 2.0)),
     ("std_zero_grad", lambda m: _grad_of(m, lambda t: m.std(t, correction=0), [1.5])),
     ("prod_tuple_dim", lambda m: m.ones(2, 3).prod((0, 1))),
+    ("setitem_uint8_negative_int", lambda m: _setitem(m, m.tensor([1, 2], dtype=m.uint8), 0, -2)),
+    ("index_empty_broadcast_unchecked", lambda m: (
+        m.zeros(0, 1)[m.tensor([], dtype=m.long), m.tensor([1])],
+        _setitem(m, m.zeros(0, 1), (m.tensor([], dtype=m.long), m.tensor([1])), 1.0))),
+    ("zero_dim_shape_ops", lambda m: (m.topk(m.tensor(2.0), 1), m.movedim(m.tensor(2.0), 0, -1))),
+    ("zero_dim_errors", lambda m: _errors(m, lambda x: m.roll(x, 1, 0),
+                                          lambda x: x.narrow(0, 0, 1), lambda x: x.diagonal(),
+                                          lambda x: x.chunk(2), lambda x: x.split(1),
+                                          lambda x: m.tensor_split(x, 2),
+                                          lambda x: x.unflatten(0, (1, -1)),
+                                          lambda x: m.ones(1, 2).squeeze((0, 0)))),
+    ("empty_sort_topk_chunk", lambda m: (m.ones(0).chunk(3), m.sort(m.ones(2, 0), 0),
+                                         m.topk(m.ones(0, 3), 2), m.argsort(m.ones(0)))),
+    ("clamp_tensor_ties_nan_grad", lambda m: _grad_of(m, lambda t: m.clamp(
+        t, min=m.tensor([1.0, 3.0, float("nan")]), max=m.tensor(2.5)), [1.0, 2.0, 3.0])),
+    ("rpow_zero_negative_base_grad", lambda m: (
+        _grad_of(m, lambda t: 0 ** t, [-1.0, 0.0, 2.0]),
+        _grad_of(m, lambda t: (-2) ** t, [1.0, 2.0]))),
     ("lshift_float", lambda m: m.tensor([1.5]) << 2),
     ("int_iadd_float", lambda m: m.tensor([1, 2]).__iadd__(1.5)),
 ]
+
+
+def _setitem(m, t, idx, v):
+    t[idx] = v
+    return t
+
+
+def _errors(m, *fns):
+    """The exception type name each ``fn(0-d tensor)`` raises (or 'ok')."""
+    out = []
+    for f in fns:
+        try:
+            f(m.tensor(2.0))
+            out.append("ok")
+        except Exception as ex:  # noqa: BLE001
+            out.append(type(ex).__name__)
+    return tuple(out)
 
 
 def _grad_of(m, f, v):

@@ -38,7 +38,12 @@ def scalar_array(v, dt: D.dtype) -> np.ndarray:
     key = (v, type(v), dt.name)
     a = _scalar_cache.get(key)
     if a is None:
-        a = np.array([v], dtype=dt.np)
+        try:
+            a = np.array([v], dtype=dt.np)
+        except OverflowError:  # an int outside the dtype's range wraps, as in torch
+            if not isinstance(v, int) or not -2 ** 63 <= v < 2 ** 63:
+                raise
+            a = np.array([v], dtype=np.int64).astype(dt.np)
         a.flags.writeable = False
         if len(_scalar_cache) > 4096:
             _scalar_cache.clear()

@@ -187,8 +187,11 @@ def make_spec(shape, items, device=None) -> IndexSpec:
     dims, idx = [], []
     for k, ((d, ix), a) in enumerate(zip(items, arrs)):
         size = shape[d]
-        w = a if isinstance(ix, Trusted) else check_idx(a, size, True,
-                                                        idx_error("", k, size, IndexError))
+        if 0 in bshape:  # nothing is indexed: torch checks no bounds
+            w = np.zeros(a.shape, np.int64)
+        else:
+            w = a if isinstance(ix, Trusted) else check_idx(a, size, True,
+                                                            idx_error("", k, size, IndexError))
         dims.append(d)
         idx.append(np.broadcast_to(w, bshape))
     order = sorted(range(len(dims)), key=lambda i: dims[i])

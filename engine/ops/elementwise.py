@@ -482,11 +482,19 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     if dt is not x._dtype:  # PyTorch promotes: int tensor with float bounds -> float result
         x = cast(x, dt)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # torch's rule: a bound wins only where it is strictly beyond x (or nan), so at ties
+        # the whole gradient goes to x (maximum/minimum would split it)
         r = x
-        if min is not None:
-            r = binary("maximum", r, min)
-        if max is not None:
-            r = binary("minimum", r, max)
+        for b, is_min in ((min, True), (max, False)):
+            if b is None:
+                continue
+            r = where((r < b) if is_min else (r > b), b, r)
+            if isinstance(b, Tensor) and b._dtype.is_floating_point:  # nan bound: nan, no grad
+                r = where(b != b, b.detach(), r)
+            elif isinstance(b, float) and b != b:
+                r = where(True, b, r)
+        if r._shape != x._shape or r._dtype is not dt:
+            r = cast(r, dt)._expand_nograd(r._shape) if r._dtype is not dt else r
         return r
     if min is not None and max is not None:
         return unary("clamp", x, min, max)

@@ -87,8 +87,13 @@ _u("clamp_max", F.clamp_max, "same", lambda g, x, p, q: g * (x <= p), node="Clam
 _u("pow_scalar", F.pow_scalar, "same",
    lambda g, x, p, q: g * 0 if p == 0 else g * p * u("pow_scalar", x, p - 1),
    node="PowBackward0")
-_u("rpow_scalar", F.rpow_scalar, "float", lambda g, y, p, q: g * y * math.log(p), save="y",
-   node="PowBackward1")
+def _rpow_bw(g, y, p, q):
+    if p == 0:  # torch: 0 where the exponent is >= 0 (y <= 1), else y * log(0) = -inf
+        return g * where(y > 1, -math.inf, 0.0)
+    return g * y * (math.log(p) if p > 0 else math.nan)
+
+
+_u("rpow_scalar", F.rpow_scalar, "float", _rpow_bw, save="y", node="PowBackward1")
 _u("nan_to_num", F.nan_to_num, "same", lambda g, x, p, q: g * u("isfinite", x),
    node="NanToNumBackward0")
 _u("isnan", F.isnan, "bool")

@@ -152,6 +152,9 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
 
 def tensor_split(input: Tensor, indices_or_sections, dim: int = 0):
     """Split into ``n`` nearly equal parts, or at the given indices (views)."""
+    if input.ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a "
+                           "tensor with 0 dims")
     d = _wrap_dim(dim, input.ndim)
     size = input.shape[d]
     if isinstance(indices_or_sections, Tensor):

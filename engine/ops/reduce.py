@@ -527,10 +527,14 @@ def _cumprod_grad_with_zeros(x, g, d):
 def _rowwise_pair(kind, x, d, *args, k=None):
     """Run a (values, indices) row kernel along dim ``d``; returns tensors shaped like x."""
     xi = _f16(x)
+    kk = x._shape[d] if k is None else k
+    if x.numel() == 0:
+        shape = x._shape[:d] + (kk,) + x._shape[d + 1:]
+        return (empty_tensor(shape, x._dtype, x._storage.device),
+                empty_tensor(shape, D.int64, x._storage.device))
     with _no_grad():
         xm = xi.movedim(d, -1).contiguous()
         x2 = xm.reshape(-1, x._shape[d])
-        kk = x._shape[d] if k is None else k
         vals = empty_tensor((x2._shape[0], kk), xi._dtype, x._storage.device)
         idx = empty_tensor((x2._shape[0], kk), D.int64, x._storage.device)
         backend(x._storage.device).pair(kind, x2, vals, idx, *args)
@@ -567,8 +571,11 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
     if x._dtype is D.bool_:
         raise RuntimeError("topk does not support bool dtypes on CPU")
     d = _wrap_dim(dim, x.ndim) if x.ndim else 0
-    if x.ndim == 0:
-        x = x.reshape(1)
+    if x.ndim == 0:  # as a 1-element row, results 0-d again
+        if k not in (0, 1):
+            raise RuntimeError(f"topk: k ({k}) is out of range for a 0-d tensor")
+        v, i = topk(x.reshape(1), k, 0, largest, sorted)
+        return return_topk((v.reshape(()) if k else v, i.reshape(()) if k else i))
     if not 0 <= k <= x._shape[d]:
         raise RuntimeError(f"topk: k ({k}) is out of range for dimension {d} of size "
                            f"{x._shape[d]}")

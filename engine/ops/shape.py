@@ -257,7 +257,8 @@ def roll(x: Tensor, shifts, dims=None) -> Tensor:
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:"
                            f"{len(dims)}")
     if x.ndim == 0:
-        return x.clone()
+        raise IndexError(f"roll: Dimension specified as {dims[0]} but tensor has no dimensions "
+                         "(roll a 0-d tensor without dims)")
     maps = [_ar(n) for n in x._shape]
     for s, d in zip(shifts, dims):
         d = _wrap_dim(d, x.ndim)

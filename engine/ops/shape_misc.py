@@ -86,10 +86,7 @@ def triu_indices(row, col, offset=0, *, dtype=None, device=None, **_) -> Tensor:
 def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """A view of the diagonal of the (dim1, dim2) planes, appended as the last dim."""
     from .views import make_view, scatter_view
-    if x.ndim < 2:
-        raise RuntimeError(f"diagonal: expected a tensor with at least 2 dimensions, got "
-                           f"{x.ndim}")
-    d1, d2 = _wrap_dim(dim1, x.ndim), _wrap_dim(dim2, x.ndim)
+    d1, d2 = _wrap_dim(dim1, x.ndim), _wrap_dim(dim2, x.ndim)  # IndexError below 2 dims
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
     s1, s2 = x._shape[d1], x._shape[d2]

@@ -130,6 +130,10 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
     if dim is not None:
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
         dims = tuple(_wrap_dim(d, x.ndim) for d in dims)
+        if len(set(dims)) != len(dims):
+            dup = next(d for d in dims if dims.count(d) > 1)
+            raise RuntimeError(f"squeeze: dim {dup} appears multiple times in the list of dims "
+                               f"{tuple(dim)}")
     else:
         dims = None
     shape, st = S.squeeze(x._shape, x._stride, dims)
@@ -167,6 +171,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
+    _need_dims(x, "unflatten: Dimension specified as 0 but tensor has no dimensions")
     d = _wrap_dim(dim, x.ndim)
     try:
         sizes = tuple(S.infer_size(x._shape[d], tuple(sizes)))
@@ -177,7 +182,13 @@ def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
     return view(x, x._shape[:d] + sizes + x._shape[d + 1:])
 
 
+def _need_dims(x: Tensor, msg: str) -> None:
+    if x.ndim == 0:
+        raise RuntimeError(msg + " (got a 0-d tensor; reshape(1) it first)")
+
+
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    _need_dims(x, "narrow() cannot be applied to a 0-dim tensor.")
     d = _wrap_dim(dim, x.ndim)
     size = x._shape[d]
     if start < 0:
@@ -255,6 +266,7 @@ def unbind(x: Tensor, dim: int = 0):
 
 
 def split(x: Tensor, split_size_or_sections, dim: int = 0):
+    _need_dims(x, "split expects at least a 1-dimensional tensor")
     d = _wrap_dim(dim, x.ndim)
     size = x._shape[d]
     if isinstance(split_size_or_sections, int):
@@ -278,8 +290,11 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0):
 def chunk(x: Tensor, chunks: int, dim: int = 0):
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    _need_dims(x, "chunk expects at least a 1-dimensional tensor")
     d = _wrap_dim(dim, x.ndim)
     size = x._shape[d]
+    if size == 0:  # torch: `chunks` empty pieces
+        return tuple(slice_dim(x, d, 0, 0, 1) for _ in range(chunks))
     step = max(1, -(-size // chunks))
     return split(x, step, d)
 
@@ -290,6 +305,8 @@ def movedim(x: Tensor, source, destination) -> Tensor:
     dst = [destination] if isinstance(destination, int) else list(destination)
     src = [_wrap_dim(s, nd) for s in src]
     dst = [_wrap_dim(s, nd) for s in dst]
+    if nd == 0:
+        return permute(x, ())
     order = [None] * nd
     for s, t in zip(src, dst):
         order[t] = s
