@@ -27,7 +27,9 @@ def _meta(x, v):
     return x
 
 
-def _resize(x, *sizes):
+def _resize(x, *sizes, _what="resize"):
+    import warnings
+    warnings.warn(f"non-inplace {_what} is deprecated", UserWarning, stacklevel=2)
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) or (
             len(sizes) == 1 and hasattr(sizes[0], "__len__")):
         sizes = tuple(sizes[0])
@@ -82,7 +84,7 @@ def _bind():
             x, x.detach().as_strided(size, stride, x._offset if storage_offset is None
                                      else storage_offset))
     T.resize = _resize
-    T.resize_as = lambda x, other: _resize(x, tuple(other.shape))
+    T.resize_as = lambda x, other: _resize(x, tuple(other.shape), _what="resize_as")
     T.resize_as_ = lambda x, other, memory_format=None: x.resize_(tuple(other.shape))
     T.output_nr = property(lambda x: x._output_nr)
     T.storage = lambda x: x._storage

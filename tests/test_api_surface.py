@@ -491,8 +491,10 @@ def test_view_metadata_methods():
     torch.as_strided_(t, (3, 2), (1, 3), 2)
     _close(e, t)
     e, t = engine.tensor(a), torch.tensor(a)
-    _close(e.resize(6, 4), t.resize(6, 4))
-    _close(e.resize_as(engine.zeros(4, 6)), t.resize_as(torch.zeros(4, 6)))
+    with pytest.warns(UserWarning, match="non-inplace resize is deprecated"):
+        _close(e.resize(6, 4), t.resize(6, 4))
+    with pytest.warns(UserWarning, match="non-inplace resize_as is deprecated"):
+        _close(e.resize_as(engine.zeros(4, 6)), t.resize_as(torch.zeros(4, 6)))
     e2, t2 = engine.tensor(a), torch.tensor(a)
     assert engine.resize_as_(e2, engine.zeros(24)) is e2
     torch.resize_as_(t2, torch.zeros(24))
@@ -601,3 +603,35 @@ def test_nn_aliases():
         _close(E.ctc_loss(E.tensor(lp).log_softmax(-1), E.tensor(tg), [6, 5], [3, 2], *red),
                Tt.ctc_loss(Tt.tensor(lp).log_softmax(-1), Tt.tensor(tg), [6, 5], [3, 2], *red),
                1e-5, 1e-5)
+
+
+def _raises_like(fe, ft, match):
+    """engine raises the exception type torch raises, with a message naming the op."""
+    with pytest.raises(Exception) as et:
+        ft()
+    with pytest.raises(type(et.value), match=match):
+        fe()
+
+
+def test_bad_input():
+    e, t = engine.ones(3, 4), torch.ones(3, 4)
+    _raises_like(lambda: engine.index_reduce(e, 0, engine.tensor([0]), e[:1], "sum"),
+                 lambda: torch.index_reduce(t, 0, torch.tensor([0]), t[:1], "sum"), "index_reduce")
+    _raises_like(lambda: engine.renorm(e[0], 2, 0, 1.0), lambda: torch.renorm(t[0], 2, 0, 1.0),
+                 "renorm")
+    _raises_like(lambda: engine.combinations(e), lambda: torch.combinations(t), "1D")
+    _raises_like(lambda: engine.unravel_index(engine.tensor([1.0]), (2, 2)),
+                 lambda: torch.unravel_index(torch.tensor([1.0]), (2, 2)), "integer")
+    _close(engine.unravel_index(engine.tensor([9, -1, -7, 4]), (2, 2)),
+           torch.unravel_index(torch.tensor([9, -1, -7, 4]), (2, 2)))
+    _raises_like(lambda: engine.gcd(e, e), lambda: torch.gcd(t, t), "gcd")
+    _raises_like(lambda: engine.frexp(engine.tensor([1])), lambda: torch.frexp(torch.tensor([1])),
+                 "frexp")
+    _raises_like(lambda: engine.split_with_sizes(e, [1, 1]),
+                 lambda: torch.split_with_sizes(t, [1, 1]), "split_with_sizes")
+    _raises_like(lambda: engine.slice_scatter(e, engine.ones(3, 2), 1, 0, 3),
+                 lambda: torch.slice_scatter(t, torch.ones(3, 2), 1, 0, 3), "slice_scatter")
+    _raises_like(lambda: engine.gradient(engine.ones(1)), lambda: torch.gradient(torch.ones(1)),
+                 "gradient")
+    _raises_like(lambda: engine.ones(2, requires_grad=True).atanh_(),
+                 lambda: torch.ones(2, requires_grad=True).atanh_(), "leaf")

@@ -48,8 +48,8 @@ arcsinh, arccosh, arctanh = asinh, acosh, atanh
 def _int_only(name, a, b):
     for v in (a, b):
         if isinstance(v, Tensor) and (v._dtype.is_floating_point):
-            raise RuntimeError(f"{name}: expected integer tensors, got {v._dtype} (\"{name}_cpu\" "
-                               f"not implemented for floating types); convert with .long()")
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{v._dtype}': {name} "
+                                      f"expects integer tensors; convert with .long()")
 
 
 def gcd(input, other, *, out=None):
@@ -318,12 +318,7 @@ def unravel_index(indices, shape):
         raise TypeError(f"expected 'indices' to be integer dtype, but got {idx._dtype}")
     if any(s < 0 for s in shape):
         raise ValueError("'shape' cannot have negative values, but got " + str(shape))
-    total = math.prod(shape)
-    if idx.numel() and (bool((idx < -total).any()) or bool((idx >= total).any())):
-        raise ValueError(f"'indices' must be in range [{-total}, {total - 1}] for shape "
-                         f"{shape}")
-    idx = cast(idx, D.int64)
-    idx = where(idx < 0, idx + total, idx)
+    idx = cast(idx, D.int64)  # out-of-range and negative indices wrap (floor mod), as torch
     coords = []
     for s in reversed(shape):
         coords.append(idx.remainder(s) if s else idx * 0)
