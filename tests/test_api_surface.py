@@ -27,7 +27,7 @@ selu_ set_anomaly_enabled set_default_tensor_type set_flush_denormal set_num_int
 get_num_interop_threads set_warn_always is_warn_always_enabled sgn sigmoid_ sin_ sinc_ sinh_
 slice_scatter split_with_sizes sqrt_ square_ tan_ tanh_ threshold threshold_ trapz
 triplet_margin_loss trunc_ typename unravel_index unsafe_chunk unsafe_split xlogy_ zero_
-svd_lowrank pca_lowrank""".split()
+svd_lowrank pca_lowrank lobpcg""".split()
 
 METHOD_NAMES = """absolute_ acosh acosh_ addmm_ adjoint arccos_ arccosh arccosh_ arcsin_ arcsinh
 arcsinh_ arctan2_ arctan_ arctanh arctanh_ as_strided_ as_strided_scatter asinh asinh_ atanh
@@ -345,6 +345,15 @@ def test_lowrank():
     St = torch.linalg.svdvals(torch.tensor(a))[:5]
     np.testing.assert_allclose(S.numpy(), St.numpy(), rtol=1e-10)
     U, S, V = engine.pca_lowrank(e, q=3)
+    s = rng.normal(size=(9, 9))
+    s = s @ s.T + np.eye(9)
+    w, V = engine.lobpcg(engine.tensor(s), k=2)
+    torch.manual_seed(0)
+    wt, Vt = torch.lobpcg(torch.tensor(s), k=2, niter=200, tol=1e-12)
+    np.testing.assert_allclose(w.numpy(), wt.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(np.abs(V.numpy()), np.abs(Vt.numpy()), atol=1e-4)
+    w, _ = engine.lobpcg(engine.tensor(s), k=2, largest=False)
+    np.testing.assert_allclose(w.numpy(), np.linalg.eigvalsh(s)[:2], rtol=1e-10)
     torch.manual_seed(0)
     _, St, _ = torch.pca_lowrank(torch.tensor(a), q=3, niter=10)
     np.testing.assert_allclose(S.numpy(), St.numpy(), rtol=1e-5)

@@ -439,6 +439,31 @@ def pca_lowrank(A, q=None, center=True, niter=2):
     return svd_lowrank(X, q, niter)
 
 
+def lobpcg(A, k=None, B=None, X=None, n=None, iK=None, niter=None, tol=None, largest=None,
+           method=None, tracker=None, ortho_iparams=None, ortho_fparams=None,
+           ortho_bparams=None):
+    """The ``k`` largest (or smallest) eigenpairs of the symmetric ``A`` (generalized with the
+    SPD ``B``): computed exactly with ``linalg.eigh`` (the LOBPCG iteration converges to it)."""
+    from .. import linalg
+    m = A.shape[-1]
+    if k is None:
+        k = X.shape[-1] if X is not None else (n if n is not None else 1)
+    if m < 3 * k:
+        raise ValueError(f"LPBPCG algorithm is not applicable when the number of A rows (={m}) "
+                         f"is smaller than 3 x the number of requested eigenpairs (={k})")
+    largest = True if largest is None else largest
+    if B is None:
+        w, V = linalg.eigh(A)
+    else:
+        L = linalg.cholesky(B)
+        Li = linalg.inv(L)
+        w, V = linalg.eigh(Li @ A @ Li.transpose(-2, -1))
+        V = Li.transpose(-2, -1) @ V
+    if largest:
+        w, V = w.flip(-1), V.flip(-1)
+    return w[..., :k], V[..., :k]
+
+
 def matrix_rank(input, tol=None, symmetric=False, *, out=None):
     from .. import linalg
     return linalg.matrix_rank(input, atol=tol, hermitian=symmetric) if tol is not None else \
