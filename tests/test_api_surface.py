@@ -644,3 +644,19 @@ def test_bad_input():
                  "gradient")
     _raises_like(lambda: engine.ones(2, requires_grad=True).atanh_(),
                  lambda: torch.ones(2, requires_grad=True).atanh_(), "leaf")
+
+
+def test_out_keyword():
+    a = rng.normal(size=(3,)).astype(np.float32)
+    o = engine.empty(3)
+    assert engine.asinh(engine.tensor(a), out=o) is o
+    _close(o, torch.asinh(torch.tensor(a)))
+    oi = engine.empty(2, dtype=engine.int64)
+    assert engine.gcd(engine.tensor([4, 9]), engine.tensor([6, 6]), out=oi) is oi
+    _close(oi, torch.gcd(torch.tensor([4, 9]), torch.tensor([6, 6])))
+    m, e = engine.empty(3), engine.empty(3, dtype=engine.int32)
+    r = engine.frexp(engine.tensor(a), out=(m, e))
+    assert r[0] is m and r[1] is e
+    _close(r, torch.frexp(torch.tensor(a)))
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        engine.igamma(engine.tensor([1.0]), engine.tensor([1.0]), out=engine.empty(1, dtype=engine.int64))

@@ -1003,6 +1003,20 @@ for _n in _INPLACE:
     globals()[_n] = _mk_inplace(_n)
 del _n
 
+def _wrap_out():
+    """torch's out= for every function here that takes it (compute, check, write, return)."""
+    import inspect
+    from ._out import with_out
+    g = globals()
+    for name, f in list(g.items()):
+        if name.startswith("_") or not inspect.isfunction(f) or f.__module__ != __name__:
+            continue
+        if "out" in inspect.signature(f).parameters:
+            g[name] = with_out(f, name)
+
+
+_wrap_out()
+
 __all__ = [n for n in list(globals()) if not n.startswith("_") and n not in (
     "annotations", "builtins", "itertools", "math", "warnings", "namedtuple", "D", "Tensor",
     "binary", "unary", "where", "cast", "D_broadcast")]
