@@ -193,6 +193,9 @@ def test_ldexp_frexp_logaddexp2_nextafter():
         engine.frexp(engine.tensor([1, 2]))
     p, q = rng.normal(size=(4, 3)), rng.normal(size=(3,))
     (e, t), (e2, t2) = _pair(p, rg=True), _pair(q, rg=True)
+    inf = [float("-inf"), float("inf"), 1.0, float("-inf")]
+    _close(engine.logaddexp2(engine.tensor(inf), engine.tensor(inf[:3] + [2.0])),
+           torch.logaddexp2(torch.tensor(inf), torch.tensor(inf[:3] + [2.0])))
     ye, yt = engine.logaddexp2(e, e2), torch.logaddexp2(t, t2)
     _close(ye, yt)
     ye.sum().backward(); yt.sum().backward()
@@ -634,6 +637,8 @@ def test_bad_input():
     _close(engine.unravel_index(engine.tensor([9, -1, -7, 4]), (2, 2)),
            torch.unravel_index(torch.tensor([9, -1, -7, 4]), (2, 2)))
     _raises_like(lambda: engine.gcd(e, e), lambda: torch.gcd(t, t), "gcd")
+    _raises_like(lambda: engine.igamma(engine.tensor([1]), engine.tensor([1])),
+                 lambda: torch.igamma(torch.tensor([1]), torch.tensor([1])), "igamma")
     _raises_like(lambda: engine.frexp(engine.tensor([1])), lambda: torch.frexp(torch.tensor([1])),
                  "frexp")
     _raises_like(lambda: engine.split_with_sizes(e, [1, 1]),

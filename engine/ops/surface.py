@@ -62,11 +62,20 @@ def lcm(input, other, *, out=None):
     return binary("lcm", input, other)
 
 
+def _float_only(name, a, b):
+    dt = D.result_type(a, b)
+    if not dt.is_floating_point:
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{dt}': {name} expects "
+                                  f"floating tensors; convert with .float()")
+
+
 def igamma(input, other, *, out=None):
+    _float_only("igamma", input, other)
     return binary("igamma", input, other)
 
 
 def igammac(input, other, *, out=None):
+    _float_only("igammac", input, other)
     return binary("igammac", input, other)
 
 
@@ -88,7 +97,9 @@ def ldexp(input, other, *, out=None):
 
 def logaddexp2(input, other, *, out=None):
     ln2 = math.log(2.0)
-    return (input * ln2).logaddexp(other * ln2) / ln2
+    a, b = _t(input, other), _t(other, input)
+    r = (a * ln2).logaddexp(b * ln2) / ln2
+    return where((a == b) & a.isinf(), a, r)  # inf + inf, -inf + -inf as torch
 
 
 _frexp_t = namedtuple("frexp", ["mantissa", "exponent"])
