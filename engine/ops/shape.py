@@ -102,13 +102,14 @@ def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
             slice_dim(res, d, pos, pos + n, 1)._copy_nograd(t)
         bounds.append((pos, pos + n))
         pos += n
-    if needs_grad(*parts):
-        dts = [t._dtype for t in parts]
+    if needs_grad(*ts):  # skipped empty inputs get empty gradients, as in torch
+        dts = [t._dtype for t in ts]
+        where_of = dict(zip(keep, bounds))
 
         def bw(node, g):
-            return tuple(_cast(slice_dim(g, d, a, b, 1), t_dt)
-                         for (a, b), t_dt in zip(bounds, dts))
-        record("CatBackward0", parts, (res,), bw)
+            return tuple(_cast(slice_dim(g, d, *where_of[i], 1), t_dt) if i in where_of
+                         else _cast(g.new_zeros((0,)), t_dt) for i, t_dt in enumerate(dts))
+        record("CatBackward0", ts, (res,), bw)
     if out is not None:
         out.copy_(res)
         return out
