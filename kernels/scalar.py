@@ -587,62 +587,10 @@ def lcm(a, b):
     if x == 0:
         return x
     return abs(a // x * b)
+# (igamma and igammac are written out in full, not through a shared helper: CUDA device code
+# re-binds only np/math, so a scalar function must not call another jitted function)
 @jit
-def _igam_series(a, x):  # regularized lower incomplete gamma P(a, x), power series (Cephes)
-    ax = a * math.log(x) - x - math.lgamma(a)
-    if ax < -709.78:
-        return 0.0
-    ax = math.exp(ax)
-    r = a
-    c = 1.0
-    ans = 1.0
-    for _ in range(4000):
-        r += 1.0
-        c *= x / r
-        ans += c
-        if c <= ans * 1.1102230246251565e-16:
-            break
-    return ans * ax / a
-@jit
-def _igamc_cf(a, x):  # regularized upper incomplete gamma Q(a, x), continued fraction (Cephes)
-    ax = a * math.log(x) - x - math.lgamma(a)
-    if ax < -709.78:
-        return 0.0
-    ax = math.exp(ax)
-    y = 1.0 - a
-    z = x + y + 1.0
-    c = 0.0
-    pkm2 = 1.0
-    qkm2 = x
-    pkm1 = x + 1.0
-    qkm1 = z * x
-    ans = pkm1 / qkm1
-    for _ in range(4000):
-        c += 1.0
-        y += 1.0
-        z += 2.0
-        yc = y * c
-        pk = pkm1 * z - pkm2 * yc
-        qk = qkm1 * z - qkm2 * yc
-        t = 1.0
-        if qk != 0.0:
-            r = pk / qk
-            t = abs((ans - r) / r)
-            ans = r
-        pkm2 = pkm1
-        pkm1 = pk
-        qkm2 = qkm1
-        qkm1 = qk
-        if abs(pk) > 4503599627370496.0:
-            pkm2 *= 2.220446049250313e-16
-            pkm1 *= 2.220446049250313e-16
-            qkm2 *= 2.220446049250313e-16
-            qkm1 *= 2.220446049250313e-16
-        if t <= 1.1102230246251565e-16:
-            break
-    return ans * ax
-@jit
-def igamma(a, b):  # torch.igamma(a, x): P(a, x)
+def igamma(a, b):  # torch.igamma(a, x): regularized lower incomplete gamma P(a, x) (Cephes)
     a = a * 1.0
     x = b * 1.0
     if x < 0.0 or a < 0.0 or a != a or x != x:
@@ -655,9 +603,53 @@ def igamma(a, b):  # torch.igamma(a, x): P(a, x)
         return 0.0 if not math.isinf(x) else math.nan
     if math.isinf(x):
         return 1.0
-    if x > 1.0 and x > a:
-        return 1.0 - _igamc_cf(a, x)
-    return _igam_series(a, x)
+    ax = a * math.log(x) - x - math.lgamma(a)
+    ax = 0.0 if ax < -709.78 else math.exp(ax)
+    if x > 1.0 and x > a:  # continued fraction for Q
+        y = 1.0 - a
+        z = x + y + 1.0
+        c = 0.0
+        pkm2 = 1.0
+        qkm2 = x
+        pkm1 = x + 1.0
+        qkm1 = z * x
+        ans = pkm1 / qkm1
+        for _ in range(4000):
+            c += 1.0
+            y += 1.0
+            z += 2.0
+            yc = y * c
+            pk = pkm1 * z - pkm2 * yc
+            qk = qkm1 * z - qkm2 * yc
+            t = 1.0
+            if qk != 0.0:
+                r = pk / qk
+                t = abs((ans - r) / r)
+                ans = r
+            pkm2 = pkm1
+            pkm1 = pk
+            qkm2 = qkm1
+            qkm1 = qk
+            if abs(pk) > 4503599627370496.0:
+                pkm2 *= 2.220446049250313e-16
+                pkm1 *= 2.220446049250313e-16
+                qkm2 *= 2.220446049250313e-16
+                qkm1 *= 2.220446049250313e-16
+            if t <= 1.1102230246251565e-16:
+                break
+        q = ans * ax
+        return 1.0 - q
+    r = a  # power series for P
+    c = 1.0
+    ans = 1.0
+    for _ in range(4000):
+        r += 1.0
+        c *= x / r
+        ans += c
+        if c <= ans * 1.1102230246251565e-16:
+            break
+    p = ans * ax / a
+    return p
 @jit
 def igammac(a, b):  # torch.igammac(a, x): Q(a, x) = 1 - P(a, x)
     a = a * 1.0
@@ -672,6 +664,50 @@ def igammac(a, b):  # torch.igammac(a, x): Q(a, x) = 1 - P(a, x)
         return 1.0 if not math.isinf(x) else math.nan
     if math.isinf(x):
         return 0.0
-    if x < 1.0 or x < a:
-        return 1.0 - _igam_series(a, x)
-    return _igamc_cf(a, x)
+    ax = a * math.log(x) - x - math.lgamma(a)
+    ax = 0.0 if ax < -709.78 else math.exp(ax)
+    if x > 1.0 and x > a:  # continued fraction for Q
+        y = 1.0 - a
+        z = x + y + 1.0
+        c = 0.0
+        pkm2 = 1.0
+        qkm2 = x
+        pkm1 = x + 1.0
+        qkm1 = z * x
+        ans = pkm1 / qkm1
+        for _ in range(4000):
+            c += 1.0
+            y += 1.0
+            z += 2.0
+            yc = y * c
+            pk = pkm1 * z - pkm2 * yc
+            qk = qkm1 * z - qkm2 * yc
+            t = 1.0
+            if qk != 0.0:
+                r = pk / qk
+                t = abs((ans - r) / r)
+                ans = r
+            pkm2 = pkm1
+            pkm1 = pk
+            qkm2 = qkm1
+            qkm1 = qk
+            if abs(pk) > 4503599627370496.0:
+                pkm2 *= 2.220446049250313e-16
+                pkm1 *= 2.220446049250313e-16
+                qkm2 *= 2.220446049250313e-16
+                qkm1 *= 2.220446049250313e-16
+            if t <= 1.1102230246251565e-16:
+                break
+        q = ans * ax
+        return q
+    r = a  # power series for P
+    c = 1.0
+    ans = 1.0
+    for _ in range(4000):
+        r += 1.0
+        c *= x / r
+        ans += c
+        if c <= ans * 1.1102230246251565e-16:
+            break
+    p = ans * ax / a
+    return 1.0 - p
