@@ -593,7 +593,7 @@ def lcm(a, b):
 def igamma(a, b):  # torch.igamma(a, x): regularized lower incomplete gamma P(a, x) (Cephes)
     a = a * 1.0
     x = b * 1.0
-    if x < 0.0 or a < 0.0 or a != a or x != x:
+    if x < 0.0 or a < 0.0 or math.isnan(a) or math.isnan(x):
         return math.nan
     if a == 0.0:
         return 1.0 if x > 0.0 else math.nan
@@ -654,7 +654,7 @@ def igamma(a, b):  # torch.igamma(a, x): regularized lower incomplete gamma P(a,
 def igammac(a, b):  # torch.igammac(a, x): Q(a, x) = 1 - P(a, x)
     a = a * 1.0
     x = b * 1.0
-    if x < 0.0 or a < 0.0 or a != a or x != x:
+    if x < 0.0 or a < 0.0 or math.isnan(a) or math.isnan(x):
         return math.nan
     if a == 0.0:
         return 0.0 if x > 0.0 else math.nan

@@ -16,7 +16,7 @@ from collections import namedtuple
 
 from .. import _dtype as D
 from .._tensor import Tensor
-from .elementwise import binary, unary, where, cast
+from .elementwise import binary, cast, unary, where
 
 _py_range = builtins.range
 
@@ -252,7 +252,7 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
             raise RuntimeError(f"torch.gradient expected each dimension size to be at least "
                                f"edge_order+1 (dimension {d} has size {n}, edge_order "
                                f"{edge_order})")
-        f = lambda a, b: input.narrow(d, a, b - a)  # noqa: E731
+        f = lambda a, b, d=d: input.narrow(d, a, b - a)
         shp = [1] * input.ndim
         shp[d] = -1
         if isinstance(h, Tensor):
@@ -398,6 +398,7 @@ def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
 # ---- sampling -----------------------------------------------------------------------------
 def _np_rng(generator):
     import numpy as np
+
     from .creation import randint
     seed = int(randint(0, 2 ** 31 - 1, (1,), generator=generator).item())
     return np.random.default_rng(seed)
@@ -510,7 +511,7 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
     return r
 
 
-def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,  # noqa
+def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
           requires_grad=False):
     warnings.warn("torch.range is deprecated and will be removed in a future release because "
                   "its behavior is inconsistent with Python's range builtin. Instead, use "
@@ -520,7 +521,7 @@ def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devic
         start, end = 0, start
     if step == 0:
         raise RuntimeError("range: step must be nonzero")
-    n = int(math.floor((end - start) / step)) + 1
+    n = math.floor((end - start) / step) + 1
     if n < 0:
         raise RuntimeError(f"upper bound and larger bound inconsistent with step sign (start "
                            f"{start}, end {end}, step {step})")
@@ -616,7 +617,6 @@ def put(input, index, source, accumulate=False):
 
 
 def trapz(y, x=None, *, dx=None, dim=-1):
-    from . import extra  # noqa: F401
     import engine
     return engine.trapezoid(y, x, dx=dx, dim=dim)
 
@@ -993,7 +993,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
 
 
 # ---- in-place top-level forms: torch.exp_(x) is x.exp_() ----------------------------------
-_INPLACE = (
+_INPLACE = (  # noqa: SIM905
     "abs_ acos_ acosh_ addmv_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ as_strided_ "
     "asin_ asinh_ atan_ atanh_ ceil_ clamp_ clamp_max_ clamp_min_ clip_ cos_ cosh_ deg2rad_ "
     "detach_ erf_ erfc_ exp2_ exp_ expm1_ fill_ fix_ floor_ frac_ gcd_ i0_ index_put_ lcm_ "
@@ -1017,6 +1017,7 @@ del _n
 def _wrap_out():
     """torch's out= for every function here that takes it (compute, check, write, return)."""
     import inspect
+
     from ._out import with_out
     g = globals()
     for name, f in list(g.items()):
