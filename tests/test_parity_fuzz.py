@@ -125,7 +125,7 @@ def check(fn, *inputs, where="", rtol=1e-5, atol=1e-6, grad=True):
         built = [x.build(m) for x in inputs]
         try:
             out = fn(m, *[v for _, v in built])
-        except Exception as ex:  # noqa: BLE001  (the exception type is what is compared)
+        except Exception as ex:  # the exception type is what is compared
             res[name] = ("raise", ex, None)
             continue
         grads = None
@@ -140,7 +140,7 @@ def check(fn, *inputs, where="", rtol=1e-5, atol=1e-6, grad=True):
                     tot = s if tot is None else tot + s
                 try:
                     tot.backward()
-                except Exception as ex:  # noqa: BLE001
+                except Exception as ex:
                     raise AssertionError(f"{where}: {name} backward raised "
                                          f"{type(ex).__name__}: {ex}") from ex
                 grads = [leaf.grad for (leaf, _), x in zip(built, inputs) if x.grad]
@@ -646,7 +646,7 @@ def _errors(m, *fns):
         try:
             f(m.tensor(2.0))
             out.append("ok")
-        except Exception as ex:  # noqa: BLE001
+        except Exception as ex:
             out.append(type(ex).__name__)
     return tuple(out)
 
