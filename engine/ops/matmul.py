@@ -33,12 +33,21 @@ def get_matmul_backend() -> str:
 # two spin-waiting pools (OpenMP's and OpenBLAS's) on a 2-core machine made whole training
 # steps 2-4x slower, and the own GEMM is on par with the BLAS at these sizes (BENCHMARKS.md).
 BLAS_MIN_WORK = 1 << 30
+# ... and products of at most 2^18 multiply-adds go to it too: OpenBLAS runs those on the
+# calling thread (its gemm interface goes multi-threaded only above 65536 x 4 MACs), so no
+# second pool wakes up, and its fixed cost is ~2 us against the own GEMM's ~20 us of packing
+# and dispatch (an RNN step's h @ W_hh, the last layer of a small MLP).
+BLAS_SMALL_MAX_WORK = 1 << 18
 
 
-def _use_blas(dt, work: int = 0) -> bool:
+def _use_blas(dt, work: int | None = None) -> bool:
+    """Whether a float product of ``work`` multiply-adds goes to numpy's BLAS (``None``:
+    size unknown, e.g. a convolution's batched GEMMs: the own kernels unless forced)."""
     mode = _backend[0]
-    return mode == "blas" or (mode == "auto" and dt in (D.float32, D.float64)
-                              and work >= BLAS_MIN_WORK)
+    if mode != "auto":
+        return mode == "blas"
+    return dt in (D.float32, D.float64) and work is not None and (
+        work >= BLAS_MIN_WORK or work <= BLAS_SMALL_MAX_WORK)
 
 
 def _check(op, a, b):
