@@ -13,7 +13,6 @@ tensor([0.2000, 0.6000])
 
 from __future__ import annotations
 
-import collections
 import math
 
 import numpy as np
@@ -39,6 +38,7 @@ from .ops.linalg_compose import (
     vector_norm,
 )
 from .ops.linalg_np import lstsq_np as _lstsq_np
+from .ops.linalg_top import _rt  # torch.return_types-style named tuples
 
 __all__ = [
     "LinAlgError",
@@ -80,15 +80,6 @@ __all__ = [
     "vecdot",
     "vector_norm",
 ]
-
-
-def _rt(name, fields):
-    base = collections.namedtuple(name, fields)
-
-    def rep(self):
-        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
-        return f"torch.return_types.{name}(\n{body})"
-    return type(name, (base,), {"__repr__": rep, "__slots__": ()})
 
 
 _Slogdet = _rt("linalg_slogdet", ["sign", "logabsdet"])
