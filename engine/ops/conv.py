@@ -172,6 +172,26 @@ def _check_geometry(stride, padding, dilation) -> None:
         raise RuntimeError("non-positive dilation is not supported")
 
 
+def _check_groups(xb, w, b, groups, prefix=""):
+    """Channel/group/bias agreement of a convolution (PyTorch's messages, after ``prefix``)."""
+    O, Cg = w._shape[:2]
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if O % groups:
+        raise RuntimeError(f"{prefix}Given groups={groups}, expected weight to be divisible by "
+                           f"{groups} at dimension 0, but got weight of shape "
+                           f"{shape_str(w._shape)} instead")
+    if xb._shape[1] != Cg * groups:
+        raise RuntimeError(f"{prefix}Given groups={groups}, weight of size "
+                           f"{shape_str(w._shape)}, expected input{shape_str(xb._shape)} to "
+                           f"have {Cg * groups} channels, but got {xb._shape[1]} channels "
+                           "instead")
+    if b is not None and (b.ndim != 1 or b._shape[0] != O):
+        raise RuntimeError(f"{prefix}Given weight of size {shape_str(w._shape)}, expected bias "
+                           f"to be 1-dimensional with {O} elements, but got bias of size "
+                           f"{shape_str(b._shape)} instead")
+
+
 def _padding(padding, k, dilation, stride, nd, op):
     """(leading pads, total pads) per spatial dim; strings 'same' / 'valid' as PyTorch."""
     if isinstance(padding, str):
@@ -215,21 +235,7 @@ def _convnd(nd, op, x, w, b, stride, padding, dilation, groups) -> Tensor:
     _check_geometry(stride, lead, dilation)
     xb, unb = _batched(x, nd)
     groups = int(groups)
-    O, Cg = w._shape[:2]
-    if groups <= 0:
-        raise RuntimeError("non-positive groups is not supported")
-    if O % groups:
-        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
-                           f"{groups} at dimension 0, but got weight of shape "
-                           f"{shape_str(w._shape)} instead")
-    if xb._shape[1] != Cg * groups:
-        raise RuntimeError(f"Given groups={groups}, weight of size {shape_str(w._shape)}, "
-                           f"expected input{shape_str(xb._shape)} to have {Cg * groups} "
-                           f"channels, but got {xb._shape[1]} channels instead")
-    if b is not None and (b.ndim != 1 or b._shape[0] != O):
-        raise RuntimeError(f"Given weight of size {shape_str(w._shape)}, expected bias to be "
-                           f"1-dimensional with {O} elements, but got bias of size "
-                           f"{shape_str(b._shape)} instead")
+    _check_groups(xb, w, b, groups)
     S = xb._shape[2:]
     padded = tuple(s + t for s, t in zip(S, tot))
     eff = tuple(d * (kk - 1) + 1 for d, kk in zip(dilation, k))

@@ -20,6 +20,7 @@ from .._tensor import Tensor
 from ._common import shape_str
 from .conv import (
     _check_geometry,
+    _check_groups,
     _check_tensors,
     _padding,
     _tuple,
@@ -58,20 +59,7 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     xb = x.unsqueeze(0) if unb else x
     groups = int(groups)
     O, Cg = w._shape[:2]
-    if groups <= 0:
-        raise RuntimeError("non-positive groups is not supported")
-    if O % groups:
-        raise RuntimeError(f"{op}: Given groups={groups}, expected weight to be divisible by "
-                           f"{groups} at dimension 0, but got weight of shape "
-                           f"{shape_str(w._shape)} instead")
-    if xb._shape[1] != Cg * groups:
-        raise RuntimeError(f"{op}: Given groups={groups}, weight of size {shape_str(w._shape)}, "
-                           f"expected input{shape_str(xb._shape)} to have {Cg * groups} "
-                           f"channels, but got {xb._shape[1]} channels instead")
-    if b is not None and (b.ndim != 1 or b._shape[0] != O):
-        raise RuntimeError(f"{op}: Given weight of size {shape_str(w._shape)}, expected bias to be "
-                           f"1-dimensional with {O} elements, but got bias of size "
-                           f"{shape_str(b._shape)} instead")
+    _check_groups(xb, w, b, groups, f"{op}: ")
     padded = tuple(s + t for s, t in zip(xb._shape[2:], tot))
     eff = tuple(d * (kk - 1) + 1 for d, kk in zip(dilation, k))
     if any(p < e for p, e in zip(padded, eff)):
