@@ -1,6 +1,6 @@
 """One command for a machine with an NVIDIA GPU: ``python -m benchmarks.gpu_check``.
 
-1. runs ``tests/cuda/test_cuda.py`` on the real device (no simulator), with a time limit;
+1. runs ``tests/cuda/test_cuda.py`` and ``test_cuda_emm.py`` (the allocator) on the real device (no simulator), with a time limit;
 2. benchmarks the CUDA backend and prints one summary table:
    * device-to-device copy bandwidth (the memory roofline), then a+b, sum and softmax on
      256M float32 elements as achieved GB/s and a fraction of that roofline;
@@ -78,7 +78,7 @@ def run_tests(limit_s: int) -> None:
     t0 = time.perf_counter()
     try:
         r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                            "tests/cuda/test_cuda.py"], cwd=ROOT, env=env, capture_output=True,
+                            "tests/cuda/test_cuda.py", "tests/cuda/test_cuda_emm.py"], cwd=ROOT, env=env, capture_output=True,
                            text=True, timeout=limit_s)
         tail = (r.stdout.strip().splitlines() or ["(no output)"])[-1]
         if r.returncode:
@@ -292,7 +292,8 @@ def main(argv=None) -> int:
     for r in ROWS:
         print(f"{r[0]:<36}{r[1]:<26}{r[2]:<28}{r[3]}")
     st = engine.cuda.memory_stats()
-    print(f"peak allocated {st['peak_allocated_bytes'] / 2**30:.2f} GiB, driver allocations "
+    print(f"allocator: {st.get('allocator', '?')}; "
+          f"peak allocated {st['peak_allocated_bytes'] / 2**30:.2f} GiB, driver allocations "
           f"{st['num_device_alloc']}, total {time.perf_counter() - t_start:.0f} s")
     return 0 if all(r[1] not in ("FAIL", "ERROR", "TIMEOUT") for r in ROWS) else 1
 

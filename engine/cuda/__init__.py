@@ -76,6 +76,8 @@ def _probe() -> None:
         ok, reason = False, ""
         try:
             cuda = _numba_cuda()
+            if not is_simulator():
+                _install_allocator()
             ok = bool(cuda.is_available())
             if ok and not is_simulator() and len(cuda.gpus) == 0:
                 ok, reason = False, "the driver reports no CUDA devices"
@@ -84,6 +86,20 @@ def _probe() -> None:
         except Exception as e:  # noqa: BLE001  (no numba-cuda, broken toolkit, ...)
             ok, reason = False, f"{type(e).__name__}: {e}".strip()
         _state.update(checked=True, ok=ok, reason=reason or "unknown reason")
+
+
+def _install_allocator() -> None:
+    """The caching allocator goes in before Numba creates a context (engine.cuda._emm)."""
+    try:
+        from . import _emm
+    except Exception:  # noqa: BLE001  (numba-cuda without its driver bindings: no CUDA anyway)
+        return
+    try:
+        _emm.install()
+    except Exception as e:  # noqa: BLE001  (Numba's own manager still works)
+        import warnings
+        warnings.warn(f"engine: could not install the caching CUDA allocator ({e}); using "
+                      "Numba's memory manager", RuntimeWarning, stacklevel=3)
 
 
 def _driver_reason(cuda) -> str:

@@ -1,12 +1,21 @@
-"""CUDA storage: a per-device caching allocator and the host<->device copies.
+"""CUDA storage: the engine's block cache in front of the caching device allocator, and the
+host<->device copies.
 
-Device memory comes from the driver in size classes (rounded up to 1/8 of the next power of
-two, at least 512 bytes) and goes back to a free list when the last tensor using it dies, so
-a training loop reuses the same blocks and, after its first step, asks the driver for nothing
+Two levels, both keyed by size class (rounded up to 1/8 of the next power of two, at least
+512 bytes):
+* driver memory: ``engine.cuda._emm``, a Numba External Memory Management plugin installed
+  before the first CUDA context, serves every Numba allocation from free lists and calls
+  ``cuMemAlloc`` only on a miss;
+* tensor blocks (here): a tensor's storage is a block (a uint8 device array plus its typed
+  views) that goes back to a free list when the last tensor using it dies, so the next tensor
+  of that size reuses the Python objects too (a slice of a device array costs ~10 us).
+A training loop therefore asks the driver for nothing after its first step
 (``memory_stats()['num_device_alloc']`` stays flat). Engine kernels all run on the default
 stream, so a freed block is safe to hand out again at once: later kernels queue behind the
-ones still reading it. ``empty_cache()`` frees the cached blocks; an out-of-memory error
-empties the cache and retries once."""
+ones still reading it. ``empty_cache()`` gives both levels' cached blocks back to the driver;
+an out-of-memory error empties the caches and retries once. Without the plugin (another
+manager chosen, or a context that existed before the engine's first CUDA call) the block
+cache alone keeps a training step free of driver allocations."""
 
 from __future__ import annotations
 
@@ -54,7 +63,8 @@ def _pool(idx: int) -> _Pool:
     return p
 
 
-def _size_class(nbytes: int) -> int:
+def size_class(nbytes: int) -> int:
+    """The block size served for a request of ``nbytes`` (shared with the EMM plugin)."""
     if nbytes <= _MIN_BLOCK:
         return _MIN_BLOCK
     p = 1 << (nbytes - 1).bit_length()
@@ -170,7 +180,7 @@ def cuda_storage(n: int, dtype, device) -> CudaStorage:
         from .._device import device as _dev
         device = _dev("cuda", idx)
     npd = dtype.np
-    blk = _take(_size_class(max(n * npd.itemsize, 1)), idx)
+    blk = _take(size_class(max(n * npd.itemsize, 1)), idx)
     return CudaStorage(blk.view(n, npd), device, blk)
 
 
@@ -274,13 +284,38 @@ def check_kernel_errors() -> None:
 
 # ---- stats ----------------------------------------------------------------------------
 def stats(idx: int) -> dict:
-    return _pool(idx).st
+    """Counters of device ``idx``: tensor bytes from the block cache; driver-level counts
+    (reserved bytes, driver allocations and frees) from the EMM plugin when it is in use."""
+    out = dict(_pool(idx).st)
+    out["allocator"] = "engine block cache"
+    mgr = _emm_manager(idx)
+    if mgr is not None:
+        m = mgr.stats
+        out["allocator"] = "engine block cache + engine EMM plugin"
+        for k in ("reserved_bytes", "peak_reserved_bytes", "num_device_alloc",
+                  "num_device_free"):
+            out[k] = m[k]
+        out["num_ooms"] += m["num_ooms"]
+        out["emm_cached_bytes"] = m["cached_bytes"]
+        out["emm_pool_hits"] = m["num_pool_hits"]
+    return out
+
+
+def _emm_manager(idx: int):
+    from . import is_simulator
+    if is_simulator():
+        return None
+    from . import _emm
+    return _emm.active_manager(idx)
 
 
 def reset_peak(idx: int) -> None:
     st = _pool(idx).st
     st["peak_allocated_bytes"] = st["allocated_bytes"]
     st["peak_reserved_bytes"] = st["reserved_bytes"]
+    mgr = _emm_manager(idx)
+    if mgr is not None:
+        mgr.stats["peak_reserved_bytes"] = mgr.stats["reserved_bytes"]
 
 
 def empty_cache() -> None:
@@ -292,3 +327,8 @@ def empty_cache() -> None:
             pool.st["num_device_free"] += n
             pool.st["reserved_bytes"] -= freed
             pool.st["cached_bytes"] = 0
+    # the blocks' device arrays are gone now, so their memory is on the plugin's free lists
+    from . import is_simulator
+    if not is_simulator():
+        from . import _emm
+        _emm.release_all()
