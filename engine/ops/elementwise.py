@@ -469,8 +469,16 @@ def where(cond, a, b) -> Tensor:
 
 
 def lerp(start: Tensor, end: Tensor, weight) -> Tensor:
-    """``start + weight * (end - start)``."""
-    return start + weight * (end - start)
+    """``start + weight * (end - start)`` where ``|weight| < 0.5``, else
+    ``end - (end - start) * (1 - weight)`` (torch's formula: exact at weight 1, and
+    ``lerp(-inf, -3, 0.9)`` is -inf, not nan)."""
+    diff = end - start
+    near_start = start + weight * diff
+    near_end = end - diff * (1 - weight)
+    small = (weight.abs() if isinstance(weight, Tensor) else abs(weight)) < 0.5
+    if not isinstance(small, Tensor):
+        return near_start if small else near_end
+    return where(small, near_start, near_end)
 
 
 def clamp(x: Tensor, min=None, max=None) -> Tensor:

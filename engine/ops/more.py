@@ -296,7 +296,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
     dim = _wrap(dim, input.ndim, "kthvalue")
     n = input._shape[dim] if input.ndim else 1
     if not 1 <= k <= n:
-        raise IndexError(f"kthvalue(): selected number k out of range for dimension {dim} "
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim} "
                          f"(k={k}, size {n})")
     a = input.detach().cpu()._np() if input.ndim else input.detach().cpu()._np().reshape(1)
     order = np.argsort(a, axis=dim, kind="stable")
@@ -331,10 +331,10 @@ def msort(input: Tensor) -> Tensor:
 def nanmedian(input: Tensor, dim=None, keepdim: bool = False):
     _check_tensor(input, "nanmedian")
     if dim is None:
-        flat = input.reshape(-1)
-        if flat.numel() == 0:
-            return _E().full((), float("nan"), dtype=input._dtype, device=input.device)
-        return nanmedian(flat, 0)[0]
+        from .reduce import evenly_distribute, nan_scalar
+        with _E().no_grad():
+            v = nanmedian(input.reshape(-1), 0)[0] if input.numel() else nan_scalar(input)
+        return evenly_distribute(input, v, "NanmedianBackward0")
     dim = _wrap(dim, input.ndim, "nanmedian")
     a = input.detach().cpu()._np() if input.ndim else input.detach().cpu()._np().reshape(1)
     if a.shape[dim] == 0:
@@ -413,14 +413,14 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
             hi = hi.to(D.int64).clamp(0, N - 1)
         vlo = s.gather(-1, lo)
         vhi = s.gather(-1, hi)
-        if interpolation in ("linear",):
-            res_q = vlo + (vhi - vlo) * frac
+        if interpolation in ("linear",):  # torch's lerp: -inf..-3 at 0.9 is -inf, not nan
+            res_q = E.lerp(vlo, vhi, frac)
         elif interpolation in ("lower", "nearest"):
             res_q = vlo
         elif interpolation == "higher":
             res_q = vhi
         else:
-            res_q = (vlo + vhi) * 0.5
+            res_q = E.lerp(vlo, vhi, 0.5)
         with E.no_grad():
             bad = (n < 1) if ignore_nan else isn.any(-1, keepdim=True)
         if bool(bad.any()):

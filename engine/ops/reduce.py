@@ -274,7 +274,9 @@ def max(x, dim=None, keepdim=False, *, out=None):
         from .elementwise import binary
         return binary("maximum", x, dim)
     if dim is None:
-        return relabel(_minmax_all("amax", x, None, False), "MaxBackward1")
+        with _no_grad():
+            v = _minmax_all("amax", x, None, False)
+        return evenly_distribute(x, v, "MaxBackward1")
     return return_max(_arg("max", x, dim, keepdim, True))
 
 
@@ -283,7 +285,9 @@ def min(x, dim=None, keepdim=False, *, out=None):
         from .elementwise import binary
         return binary("minimum", x, dim)
     if dim is None:
-        return relabel(_minmax_all("amin", x, None, False), "MinBackward1")
+        with _no_grad():
+            v = _minmax_all("amin", x, None, False)
+        return evenly_distribute(x, v, "MinBackward1")
     return return_min(_arg("min", x, dim, keepdim, True))
 
 
@@ -449,6 +453,10 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     if not x._dtype.is_floating_point and dtype is None:
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {x._dtype.name.capitalize()} (convert with .float())")
+    if p == "nuc":  # torch.norm hands 'nuc' to the matrix norm over ``dim`` (all dims if None)
+        from ..linalg import matrix_norm
+        dims = tuple(range(x.ndim)) if dim is None else dim
+        return matrix_norm(x, "nuc", dim=dims, keepdim=keepdim)
     if p == "fro" or p == 2 or p is None:
         return _norm2(x, dim, keepdim)
     if p == math.inf or p == "inf":
@@ -590,10 +598,16 @@ def median(x, dim=None, keepdim=False):
         raise NotImplementedError(f"\"{'median_cpu' if dim is None else 'median_out'}\" not "
                                   "implemented for 'Bool'")
     if dim is None:
-        flat = x.reshape(-1)
-        v, i = median(flat, 0)
-        return v
+        with _no_grad():
+            v = median(x.reshape(-1), 0)[0] if x.numel() else nan_scalar(x)
+        return evenly_distribute(x, v, "MedianBackward0")
+    if x.ndim == 0:  # one element: itself at index 0
+        _wrap_dim(dim, 1)
+        return return_median((x.clone(), x.new_zeros((), dtype=D.int64)))
     d = _wrap_dim(dim, x.ndim)
+    if x._shape[d] == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size "
+                         f"(input shape {shape_str(x._shape)})")
     vals, idx = _rowwise_pair("median", x, d, k=1)
     _gather_backward(x._shape, d, idx, "MedianBackward1", vals, x)  # on the keepdim values
     if not keepdim:
@@ -601,7 +615,30 @@ def median(x, dim=None, keepdim=False):
     return return_median((vals, idx))
 
 
+def nan_scalar(x: Tensor) -> Tensor:
+    """A 0-d nan of x's dtype (the median of nothing; integers get nan's cast, as in torch)."""
+    from .creation import full
+    return cast(full((), float("nan"), dtype=D.float64, device=x.device), x._dtype)
+
+
+def evenly_distribute(x: Tensor, v: Tensor, name: str) -> Tensor:
+    """Record ``v`` (0-d, picked from x's elements) as a whole-tensor reduction of ``x`` whose
+    gradient is shared evenly by every element equal to ``v`` (by every nan when ``v`` is nan),
+    torch's backward of max(), min(), median() and nanmedian() without a dim."""
+    out = v.detach()  # (v itself, made without grad, is what backward holds: no cycle)
+    if needs_grad(x):
+        def bw(n, g):
+            xx = n.saved_tensor(0)
+            mask = where(v != v, xx != xx, xx == v)
+            return (where(mask, g / sum(mask), 0.0),)
+        record(name, (x,), (out,), bw, ((x, False),))
+    return out
+
+
 def _cumext(kind, x, dim):
+    if x.ndim == 0:  # one element: itself at index 0
+        _wrap_dim(dim, 1)
+        return x.clone(), x.new_zeros((), dtype=D.int64)
     d = _wrap_dim(dim, x.ndim)
     vals, idx = _rowwise_pair(kind, x, d)
     _gather_backward(x._shape, d, idx, kind.capitalize() + "Backward0", vals, x)

@@ -4,6 +4,7 @@ Backward of a view scatters the gradient into zeros of the input's shape with th
 from __future__ import annotations
 
 from .. import _strided as S
+from .. import _dtype as D
 from .._tensor import Tensor, make, _wrap_dim
 from ..autograd.graph import record
 from ._common import needs_grad, empty_tensor, shape_str, sum_to
@@ -237,15 +238,48 @@ def as_strided(x: Tensor, size, stride, storage_offset=None) -> Tensor:
     in_shape, in_st, in_off = x._shape, x._stride, x._offset
 
     def bw(n, g):
-        if S.is_contiguous(in_shape, in_st):
+        if S.is_contiguous(in_shape, in_st) and not _self_overlapping(size, stride):
             rel = off - in_off
 
             def viewfn(z):  # z: zeros (forward) or any grad view (double backward)
                 z = z.contiguous()
                 return as_strided(z, size, stride, z._offset + rel)
             return (scatter_view(g, in_shape, viewfn, "AsStridedBackward"),)
-        raise RuntimeError("as_strided backward of a non-contiguous input is not supported")
+        return (_as_strided_grad_by_index(g, size, stride, off, in_shape, in_st, in_off),)
     return _record_view("AsStridedBackward0", x, out, bw)
+
+
+def _self_overlapping(size, stride) -> bool:
+    """Whether two elements of the (size, stride) geometry share a storage position."""
+    dims = sorted((st, s) for s, st in zip(size, stride) if s > 1)
+    reach = 0  # the largest offset reachable with the dims seen so far
+    for st, s in dims:
+        if st <= reach:
+            return True
+        reach += (s - 1) * st
+    return False
+
+
+def _storage_positions(shape, stride, offset, device) -> Tensor:
+    from .creation import arange, full
+    idx = full(tuple(1 for _ in shape), offset, dtype=D.int64, device=device)
+    for k, (s, st) in enumerate(zip(shape, stride)):
+        idx = idx + (arange(s, device=device) * st).reshape(
+            tuple(s if j == k else 1 for j in range(len(shape))))
+    return idx.expand(tuple(shape)).reshape(-1)
+
+
+def _as_strided_grad_by_index(g, size, stride, off, in_shape, in_st, in_off) -> Tensor:
+    """as_strided's backward through storage positions: the grads of elements that share a
+    position (an overlapping view) add up, as in torch; any input geometry works."""
+    dev = g.device
+    out_pos = _storage_positions(size, stride, off, dev)
+    in_pos = _storage_positions(in_shape, in_st, in_off, dev)
+    n = 1 + max([int(out_pos.max()) if out_pos.numel() else 0,
+                 int(in_pos.max()) if in_pos.numel() else 0])
+    from .creation import zeros
+    store = zeros(n, dtype=g.dtype, device=dev).index_add(0, out_pos, g.reshape(-1))
+    return store[in_pos].reshape(tuple(in_shape))
 
 
 def contiguous(x: Tensor, memory_format=None) -> Tensor:
