@@ -28,6 +28,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 ROWS: list[tuple[str, str, str, str]] = []   # (benchmark, engine, reference, note)
+MLP_DIMS = (784, 256, 128, 10)
 
 
 def row(name, value="", ref="", note=""):
@@ -90,7 +91,7 @@ def run_tests(limit_s: int) -> None:
             "raise --test-limit (first run compiles every kernel)")
 
 
-def bench_bandwidth(n: int) -> None:
+def bench_bandwidth(n: int, reps: int = 10, row_len: int = 1024) -> None:
     from numba import cuda
 
     import engine
@@ -98,7 +99,7 @@ def bench_bandwidth(n: int) -> None:
     b = engine.rand(n, device="cuda")
     c = engine.empty(n, device="cuda")
     gb = n * 4 / 1e9
-    t = _time(lambda: c._storage.data.copy_to_device(a._storage.data), 10)
+    t = _time(lambda: c._storage.data.copy_to_device(a._storage.data), reps)
     copy_bw = 2 * gb / t
     row(f"D2D copy {n / 2**20:.0f}M f32 (roofline)", f"{copy_bw:.0f} GB/s", "", "cuMemcpyDtoD")
 
@@ -108,27 +109,27 @@ def bench_bandwidth(n: int) -> None:
     (a + b)
     _sync()
     comp = time.perf_counter() - t0
-    t = _time(lambda: a + b, 10)
+    t = _time(lambda: a + b, reps)
     row("a + b", rel(3 * gb / t), "", f"{t * 1e3:.2f} ms; first call {comp:.1f} s")
     t0 = time.perf_counter()
     a.sum()
     _sync()
     comp = time.perf_counter() - t0
-    t = _time(lambda: a.sum(), 10)
+    t = _time(lambda: a.sum(), reps)
     row("sum (all)", rel(gb / t), "", f"{t * 1e3:.2f} ms; first call {comp:.1f} s")
-    x = a.reshape(-1, 1024)
+    x = a.reshape(-1, row_len)
     t0 = time.perf_counter()
     x.softmax(-1)
     _sync()
     comp = time.perf_counter() - t0
-    t = _time(lambda: x.softmax(-1), 5)
-    row("softmax (rows of 1024)", rel(2 * gb / t), "",
+    t = _time(lambda: x.softmax(-1), max(reps // 2, 1))
+    row(f"softmax (rows of {row_len})", rel(2 * gb / t), "",
         f"{t * 1e3:.2f} ms (ideal 2 passes); first {comp:.1f} s")
     torch = _torch_cuda()
     if torch is not None:
         ta = torch.rand(n, device="cuda")
         tb = torch.rand(n, device="cuda")
-        tt = _time(lambda: ta + tb, 10, torch.cuda.synchronize)
+        tt = _time(lambda: ta + tb, reps, torch.cuda.synchronize)
         row("  torch a + b", f"{3 * gb / tt:.0f} GB/s", "", f"{tt * 1e3:.2f} ms")
         del ta, tb
     del cuda
@@ -167,11 +168,10 @@ def bench_matmul(n: int) -> None:
     row("  matmul rel. error vs f64", f"{err:.1e}", "", "ok" if err < 1e-4 else "TOO LARGE")
 
 
-def bench_launch() -> None:
+def bench_launch(reps: int = 2000, n: int = 1024) -> None:
     import engine
-    x = engine.ones(1024, device="cuda")
-    y = engine.ones(1024, device="cuda")
-    reps = 2000
+    x = engine.ones(n, device="cuda")
+    y = engine.ones(n, device="cuda")
 
     def many():
         for _ in range(reps):
@@ -180,28 +180,30 @@ def bench_launch() -> None:
     ref = ""
     torch = _torch_cuda()
     if torch is not None:
-        tx, ty = torch.ones(1024, device="cuda"), torch.ones(1024, device="cuda")
+        tx, ty = torch.ones(n, device="cuda"), torch.ones(n, device="cuda")
 
         def tmany():
             for _ in range(reps):
                 tx + ty
         ref = f"torch {_time(tmany, 3, torch.cuda.synchronize) / reps * 1e6:.1f} us/op"
-    row("launch overhead (1K add)", f"{t * 1e6:.1f} us/op", ref)
-    s = engine.ones(64, 64, device="cuda")
-    t = _time(lambda: [s.sum() for _ in range(200)], 3) / 200
-    row("launch overhead (64x64 sum)", f"{t * 1e6:.1f} us/op", "")
+    row(f"launch overhead ({n} add)", f"{t * 1e6:.1f} us/op", ref)
+    s = engine.ones(n // 16, 16, device="cuda")
+    k = max(reps // 10, 1)
+    t = _time(lambda: [s.sum() for _ in range(k)], 3) / k
+    row(f"launch overhead ({n // 16}x16 sum)", f"{t * 1e6:.1f} us/op", "")
 
 
-def _engine_mlp(batch: int):
+def _engine_mlp(batch: int, dims=MLP_DIMS):
     import engine
     import engine.nn.functional as F
     from engine import nn
     engine.manual_seed(0)
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
-                          nn.Linear(128, 10)).cuda()
+    d0, d1, d2, d3 = dims
+    model = nn.Sequential(nn.Linear(d0, d1), nn.ReLU(), nn.Linear(d1, d2), nn.ReLU(),
+                          nn.Linear(d2, d3)).cuda()
     opt = engine.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = engine.randn(batch, 784, device="cuda")
-    y = engine.randint(0, 10, (batch,), device="cuda")
+    x = engine.randn(batch, d0, device="cuda")
+    y = engine.randint(0, d3, (batch,), device="cuda")
 
     def loss_fn(out):
         try:
@@ -218,14 +220,14 @@ def _engine_mlp(batch: int):
     return step
 
 
-def bench_mlp(batch: int) -> None:
+def bench_mlp(batch: int, dims=MLP_DIMS, reps: int = 20) -> None:
     import engine
-    step = _engine_mlp(batch)
+    step = _engine_mlp(batch, dims)
     t0 = time.perf_counter()
     step()
     _sync()
     comp = time.perf_counter() - t0
-    t = _time(step, 20)
+    t = _time(step, reps)
     n0 = engine.cuda.memory_stats()["num_device_alloc"]
     step()
     _sync()
@@ -234,19 +236,20 @@ def bench_mlp(batch: int) -> None:
     torch = _torch_cuda()
     if torch is not None:
         torch.manual_seed(0)
-        m = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
-                                torch.nn.Linear(256, 128), torch.nn.ReLU(),
-                                torch.nn.Linear(128, 10)).cuda()
+        d0, d1, d2, d3 = dims
+        m = torch.nn.Sequential(torch.nn.Linear(d0, d1), torch.nn.ReLU(),
+                                torch.nn.Linear(d1, d2), torch.nn.ReLU(),
+                                torch.nn.Linear(d2, d3)).cuda()
         o = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
-        tx = torch.randn(batch, 784, device="cuda")
-        ty = torch.randint(0, 10, (batch,), device="cuda")
+        tx = torch.randn(batch, d0, device="cuda")
+        ty = torch.randint(0, d3, (batch,), device="cuda")
 
         def tstep():
             o.zero_grad()
             torch.nn.functional.cross_entropy(m(tx), ty).backward()
             o.step()
-        ref = f"torch {_time(tstep, 20, torch.cuda.synchronize) * 1e3:.2f} ms"
-    row(f"MLP 784-256-128-10 b{batch} step", f"{t * 1e3:.2f} ms", ref,
+        ref = f"torch {_time(tstep, reps, torch.cuda.synchronize) * 1e3:.2f} ms"
+    row(f"MLP {'-'.join(map(str, dims))} b{batch} step", f"{t * 1e3:.2f} ms", ref,
         f"first step {comp:.1f} s; driver allocs/step {n1 - n0}")
 
 
