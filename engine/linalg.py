@@ -1,9 +1,12 @@
 """engine.linalg: PyTorch's torch.linalg (batched over leading dims, float32/float64).
 
-Factorizations and solvers run their forward on the host through numpy.linalg (the engine's
-LAPACK, see engine/ops/linalg.py) and raise NotImplementedError on CUDA tensors; norms,
-cross, vecdot, multi_dot, matrix_power and diagonal are compositions of engine ops and run
-on every device. Every result is differentiable (backward rules are engine ops).
+Factorizations and solvers run their forward on the tensors' device (engine/ops/linalg.py
+asks the device backend): on the CPU through numpy.linalg (the engine's LAPACK), on CUDA with
+numba.cuda kernels (LU, Cholesky, triangular solves, Householder QR, Jacobi eigh/svd), the
+data staying on the device. eig/eigvals and lstsq stay CPU-only and raise NotImplementedError
+on CUDA tensors. Norms, cross, vecdot, multi_dot, matrix_power and diagonal are compositions
+of engine ops and run on every device. Every result is differentiable (backward rules are
+engine ops).
 
 >>> import engine as torch
 >>> A = torch.tensor([[2., 1.], [1., 3.]])
@@ -12,8 +15,6 @@ tensor([0.2000, 0.6000])
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -115,14 +116,15 @@ def _is_vector_rhs(A, B):
     return B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
 
 
-def _solve(A, B, left, op):
+def _solve(A, B, left, op, with_info=False):
     check_square(op, A)
     check_float(op, B, "B")
     if A.dtype is not B.dtype:
         raise RuntimeError(f"{op}: Expected A and B to have the same dtype, but found A of "
                            f"type {A.dtype} and B of type {B.dtype} instead")
     if not left:  # X A = B  <=>  A^T X^T = B^T
-        return _mT(_solve(_mT(A), _mT(B), True, op))
+        r = _solve(_mT(A), _mT(B), True, op, with_info)
+        return (_mT(r[0]), r[1]) if with_info else _mT(r)
     vec = _is_vector_rhs(A, B)
     Bm = B.unsqueeze(-1) if vec else B
     n = A.shape[-1]
@@ -133,8 +135,10 @@ def _solve(A, B, left, op):
     batch = tuple(S.broadcast_shapes(tuple(A.shape[:-2]), tuple(Bm.shape[:-2])))
     Ae = A.expand(*batch, n, n) if tuple(A.shape[:-2]) != batch else A
     Be = Bm.expand(*batch, *Bm.shape[-2:]) if tuple(Bm.shape[:-2]) != batch else Bm
-    X = P.solve_prim(Ae, Be, op)
-    return X.squeeze(-1) if vec else X
+    r = P.solve_prim(Ae, Be, op, with_info)
+    X = r[0] if with_info else r
+    X = X.squeeze(-1) if vec else X
+    return (X, r[1]) if with_info else X
 
 
 def solve(A, B, *, left=True, out=None):
@@ -145,31 +149,13 @@ def solve(A, B, *, left=True, out=None):
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     """(result, info): info is the 1-based index of a zero pivot of A's LU (0: solved); a
     singular A gives info > 0 and nan rows unless check_errors."""
-    from .ops.creation import zeros
-    try:
+    if check_errors:
         X = _solve(A, B, left, "linalg.solve")
-        return _out(_SolveEx(X, zeros(tuple(A.shape[:-2]), dtype=D.int32)), out)
-    except LinAlgError:
-        if check_errors:
-            raise
-    from .ops.linalg_np import singular_info
-    (a,) = P.host("linalg.solve_ex", A)
-    info = P.wrap(singular_info(a), D.int32)
-    shape = _solve_shape(A, B, left)
-    from .ops.creation import full
-    return _out(_SolveEx(full(shape, math.nan, dtype=A.dtype), info), out)
-
-
-def _solve_shape(A, B, left):
-    from . import _strided as S
-    if not left:  # X A = B: X has B's matrix shape, batch dims broadcast
-        return tuple(S.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2]))) + \
-            tuple(B.shape[-2:])
-    if _is_vector_rhs(A, B):
-        return tuple(S.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-1]))) + \
-            (B.shape[-1],)
-    return tuple(S.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2]))) + \
-        tuple(B.shape[-2:])
+        from .ops.creation import zeros
+        return _out(_SolveEx(X, zeros(tuple(A.shape[:-2]), dtype=D.int32,
+                                      device=A.device)), out)
+    X, info = _solve(A, B, left, "linalg.solve", True)
+    return _out(_SolveEx(X, info), out)
 
 
 def lstsq(A, B, rcond=None, *, driver=None):
@@ -294,9 +280,7 @@ def svdvals(A, *, driver=None, out=None):
 def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None, rcond=None):
     if rcond is not None:
         rtol = rcond
-    at = atol.detach().numpy() if isinstance(atol, Tensor) else atol
-    rt = rtol.detach().numpy() if isinstance(rtol, Tensor) else rtol
-    return _out(P.pinv_prim(A, at, rt, hermitian), out)
+    return _out(P.pinv_prim(A, atol, rtol, hermitian), out)
 
 
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None, out=None):
@@ -334,40 +318,42 @@ def cond(A, p=None, *, out=None):
 
 # ----------------------------------------------------------------------------- lu
 def lu(A, *, pivot=True, out=None):
-    p, lo, up, _ = P.lu_prim(A, pivot)
+    p, lo, up, _, _ = P.lu_prim(A, pivot)
     return _out(_LU(p, lo, up), out)
 
 
 def lu_factor_ex(A, *, pivot=True, check_errors=False, out=None):
     op = "linalg.lu_factor_ex"
-    _p, lo, up, piv = P.lu_prim(A, pivot, op)
+    _p, lo, up, piv, info = P.lu_prim(A, pivot, op)
     m, n = A.shape[-2:]
     k = min(m, n)
     # packed LU: strict lower part of L (m x k) + U (k x n), as one m x n matrix
     from .ops.creation import zeros
     from .ops.shape import cat
     lo_s = lo.tril(-1)
-    up_full = up if m <= n else cat([up, zeros(*up.shape[:-2], m - k, n, dtype=up.dtype)], -2)
+    up_full = up if m <= n else cat([up, zeros(*up.shape[:-2], m - k, n, dtype=up.dtype,
+                                               device=up.device)], -2)
     lo_full = lo_s if n <= m else cat([lo_s, zeros(*lo_s.shape[:-2], m, n - k,
-                                                   dtype=lo.dtype)], -1)
+                                                   dtype=lo.dtype, device=lo.device)], -1)
     LU = lo_full + up_full
-    (u_np,) = P.host(op, up.detach())
-    d = np.diagonal(u_np, axis1=-2, axis2=-1)
-    info = np.where((d == 0).any(-1), (d == 0).argmax(-1) + 1, 0).astype(np.int32)
-    if check_errors and info.any():
-        i = int(np.nonzero(info.reshape(-1))[0][0])
-        raise LinAlgError(f"torch.linalg.lu_factor_ex: {P.batch_prefix(A, i)}U[{info.reshape(-1)[i]}"
-                          f",{info.reshape(-1)[i]}] is zero and using it on lu_solve would result "
-                          "in a division by zero. If you still want to perform the factorization, "
-                          "consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
-    return _out(_LUFEx(LU, piv, P.wrap(info, D.int32)), out)
+    if check_errors:
+        info_np = P.info_host(info).reshape(-1)
+        if info_np.any():
+            i = int(np.nonzero(info_np)[0][0])
+            raise LinAlgError(f"torch.linalg.lu_factor_ex: {P.batch_prefix(A, i)}U[{info_np[i]}"
+                              f",{info_np[i]}] is zero and using it on lu_solve would result in "
+                              "a division by zero. If you still want to perform the "
+                              "factorization, consider calling linalg.lu(A, pivot) or "
+                              "linalg.lu_factor_ex(A, pivot)")
+    return _out(_LUFEx(LU, piv, info), out)
 
 
 def lu_factor(A, *, pivot=True, out=None):
     LU, piv, info = lu_factor_ex(A, pivot=pivot)
-    if info.numel() and bool((info != 0).any()):
-        i = int(np.nonzero(info.numpy().reshape(-1))[0][0])
-        v = int(info.numpy().reshape(-1)[i])
+    info_np = P.info_host(info).reshape(-1)
+    if info_np.any():
+        i = int(np.nonzero(info_np)[0][0])
+        v = int(info_np[i])
         raise LinAlgError(f"torch.linalg.lu_factor: {P.batch_prefix(A, i)}U[{v},{v}] is zero "
                           "and using it on lu_solve would result in a division by zero. If you "
                           "still want to perform the factorization, consider calling "
@@ -380,12 +366,9 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
     op = "linalg.lu_solve"
     check_square(op, LU, "LU")
     n = LU.shape[-1]
-    (piv,) = P.host(op, pivots)
-    perm = P._perm_from_piv(piv.astype(np.int64), n)
-    pm = np.zeros(perm.shape[:-1] + (n, n), LU.dtype.np)
-    np.put_along_axis(pm, perm[..., None, :], 1, axis=-2)
-    Pm = P.wrap(pm, LU.dtype)
-    Lm = LU.tril(-1) + P.wrap(np.eye(n), LU.dtype)
+    Pm = P.forward(op, "perm_matrix", pivots)(pivots, n, LU.dtype, op)
+    from .ops.creation import eye
+    Lm = LU.tril(-1) + eye(n, dtype=LU.dtype, device=LU.device)
     Um = LU.triu()
     if left and not adjoint:     # A = P L U: X = U^{-1} L^{-1} P^T B
         y = solve_triangular(Lm, _mT(Pm) @ B, upper=False, unitriangular=True)

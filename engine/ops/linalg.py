@@ -1,8 +1,11 @@
 """The linear-algebra primitives (engine.linalg's factorizations and solvers) with their
-autograd nodes. Forward runs on the host: numpy.linalg is the engine's LAPACK (it links
-LAPACK) and ``linalg_np`` adds what numpy lacks. Each backward rule is PyTorch's formula
-written with engine ops (matmul, triangular solves, tril/triu, ...), so it is itself
-differentiable (create_graph=True) and runs on any device."""
+autograd nodes. Each primitive is declared once here: argument checks, error messages and
+backward rule; its forward comes from the tensors' device backend (``forward()``): on the
+CPU ``linalg_cpu`` (numpy.linalg, the engine's LAPACK, plus ``linalg_np`` for what numpy
+lacks), on CUDA ``engine/cuda/linalg.py`` (numba.cuda kernels, the data stays on the device;
+only the small int32 ``info`` comes to the host when an error must be raised). Each backward
+rule is PyTorch's formula written with engine ops (matmul, triangular solves, tril/triu, ...),
+so it is itself differentiable (create_graph=True) and runs on any device."""
 
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ import numpy as np
 from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd.graph import record
-from . import linalg_np as L
 from ._common import needs_grad
 
 __all__ = [
@@ -22,7 +24,9 @@ __all__ = [
     "cholesky_ex",
     "det_prim",
     "eigh",
+    "forward",
     "host",
+    "info_host",
     "inv_ex",
     "lu_prim",
     "matrix_exp",
@@ -32,6 +36,7 @@ __all__ = [
     "solve_prim",
     "solve_triangular",
     "svd_prim",
+    "unpack_lu",
     "wrap",
 ]
 
@@ -80,6 +85,39 @@ def host(op: str, *ts) -> list:
     return out
 
 
+def forward(op: str, name: str, *ts):
+    """The device backend's forward ``name`` for tensors ``ts`` (all on one device); a device
+    without it raises NotImplementedError naming the op, the device and the fix."""
+    dev = ts[0].device
+    for t in ts[1:]:
+        if t is not None and t.device != dev:
+            raise RuntimeError(f"{op}: Expected all tensors to be on the same device, but found "
+                               f"at least two devices, {dev} and {t.device}!")
+    if dev.type == "cpu":
+        from . import linalg_cpu as b
+    else:
+        from ..cuda import linalg as b
+    fn = getattr(b, name, None)
+    if fn is None:
+        raise NotImplementedError(
+            f"{op}: not implemented for {dev} tensors (no device kernel for it yet; the "
+            f"engine's LAPACK is numpy's, on the host). Move the input with .cpu() and the "
+            f"result back with .to('{dev}').")
+    if dev.type == "cpu":
+        return fn
+
+    def run(*args):
+        from ..autograd.grad_mode import no_grad
+        with no_grad():  # the primitive records its own node
+            return fn(*args)
+    return run
+
+
+def info_host(info) -> np.ndarray:
+    """The int32 ``info`` tensor's values on the host (a small copy; torch syncs here too)."""
+    return info.numpy() if info.is_cpu else info.cpu().numpy()
+
+
 def wrap(arr, dtype) -> Tensor:
     from .creation import from_numpy
     a = np.asarray(arr).astype(dtype.np, copy=False)
@@ -116,42 +154,30 @@ def _edges(n):
 def inv_ex(A: Tensor, check_errors: bool = False, op: str = "linalg.inv"):
     """(inverse, info) of square ``A``; raises LinAlgError when check_errors."""
     check_square(op, A)
-    (a,) = host(op, A)
-    try:
-        inv = np.linalg.inv(a) if a.size else a.copy()
-        info = np.zeros(a.shape[:-2], np.int32)
-    except np.linalg.LinAlgError:
-        info = L.singular_info(a)
-        with np.errstate(all="ignore"):
-            inv = np.full_like(a, np.nan)
-            ok = (info == 0)
-            if ok.any():
-                inv[ok] = np.linalg.inv(a[ok])
-    i, d = _first_bad(A, info)
-    if check_errors and i is not None:
-        raise LinAlgError(f"{op}: {batch_prefix(A, i)}The diagonal element {d} is zero, the "
-                          "inversion could not be completed because the input matrix is "
-                          "singular.")
-    out = wrap(inv, A._dtype)
+    out, info = forward(op, "inv", A)(A, op)
+    if check_errors:
+        i, d = _first_bad(A, info_host(info))
+        if i is not None:
+            raise LinAlgError(f"{op}: {batch_prefix(A, i)}The diagonal element {d} is zero, "
+                              "the inversion could not be completed because the input matrix "
+                              "is singular.")
     if needs_grad(A):
         def bw(n, g):
             y = n.saved_tensor(0)
             yt = _mT(y)
             return (-(yt @ g @ yt),)
         _record("LinalgInvExBackward0", (A,), (out,), bw, ((out, True),))
-    return out, wrap(info, D.int32)
+    return out, info
 
 
 # ----------------------------------------------------------------------------- solve
-def solve_prim(A: Tensor, B: Tensor, op: str = "linalg.solve") -> Tensor:
-    """X = A^{-1} B for A (*, n, n) and B (*, n, k) with equal batch dims."""
-    a, b = host(op, A, B)
-    try:
-        x = np.linalg.solve(a, b) if a.size and b.size else np.zeros(b.shape, a.dtype)
-    except np.linalg.LinAlgError:
+def solve_prim(A: Tensor, B: Tensor, op: str = "linalg.solve", with_info: bool = False):
+    """X = A^{-1} B for A (*, n, n) and B (*, n, k) with equal batch dims; a singular A
+    raises LinAlgError, or with ``with_info`` gives (all-NaN X, info) instead of X."""
+    out, info = forward(op, "solve", A, B)(A, B, op)
+    if not with_info and info_host(info).any():
         raise LinAlgError(f"torch.{op}: The solver failed because the input matrix is "
-                          "singular.") from None
-    out = wrap(x, A._dtype)
+                          "singular.")
     if needs_grad(A, B):
         def bw(n, g):
             ea, eb = _edges(n)
@@ -159,7 +185,7 @@ def solve_prim(A: Tensor, B: Tensor, op: str = "linalg.solve") -> Tensor:
             gb = solve_prim(_mT(a_), g, op)
             return (-(gb @ _mT(x_)) if ea else None, gb if eb else None)
         _record("LinalgSolveExBackward0", (A, B), (out,), bw, ((A, False), (out, True)))
-    return out
+    return (out, info) if with_info else out
 
 
 def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
@@ -178,9 +204,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
         dims = f"{n}x{n} and {B._shape[-2]}x{B._shape[-1]}"
         raise RuntimeError(f"{op}: Incompatible shapes of A and B for the equation "
                            f"{'AX = B' if left else 'XA = B'} ({dims})")
-    a, b = host(op, A, B)
-    x = L.solve_triangular_np(a, b, upper, left, unitriangular)
-    res = wrap(x, A._dtype)
+    res = forward(op, "solve_triangular", A, B)(A, B, upper, left, unitriangular, op)
     if needs_grad(A, B):
         shapes = (A._shape, B._shape)
 
@@ -210,10 +234,9 @@ def _sum_to(g, shape):
 # ----------------------------------------------------------------------------- determinants
 def det_prim(A: Tensor) -> Tensor:
     check_square("linalg.det", A)
-    (a,) = host("linalg.det", A)
-    out = wrap(np.linalg.det(a) if a.size else np.ones(a.shape[:-2]), A._dtype)
+    out = forward("linalg.det", "det", A)(A, "linalg.det")
     if needs_grad(A):
-        eps = float(np.finfo(a.dtype).eps)
+        eps = float(np.finfo(A._dtype.np).eps)
 
         def bw(n, g):
             a_, d = n.saved_tensor(0), n.saved_tensor(1)
@@ -243,10 +266,7 @@ def _det_bw_singular(A, g):
 
 def slogdet_prim(A: Tensor, op: str = "linalg.slogdet"):
     check_square(op, A)
-    (a,) = host(op, A)
-    sign, logabs = np.linalg.slogdet(a) if a.size else (np.ones(a.shape[:-2]),
-                                                         np.zeros(a.shape[:-2]))
-    s, la = wrap(sign, A._dtype), wrap(logabs, A._dtype)
+    s, la = forward(op, "slogdet", A)(A, op)
     if needs_grad(A):
         def bw(n, gs, gl):
             if gl is None:
@@ -263,23 +283,13 @@ def slogdet_prim(A: Tensor, op: str = "linalg.slogdet"):
 def cholesky_ex(A: Tensor, upper: bool = False, check_errors: bool = False,
                 op: str = "linalg.cholesky"):
     check_square(op, A)
-    (a,) = host(op, A)
-    try:
-        lo = np.linalg.cholesky(a) if a.size else a.copy()
-        info = np.zeros(a.shape[:-2], np.int32)
-    except np.linalg.LinAlgError:
-        info = L.cholesky_info(a)
-        lo = np.zeros_like(a)
-        ok = info == 0
-        if ok.any():
-            lo[ok] = np.linalg.cholesky(a[ok])
-    i, d = _first_bad(A, info)
-    if check_errors and i is not None:
-        raise LinAlgError(f"{op}: {batch_prefix(A, i)}The factorization could not be "
-                          "completed because the input is not positive-definite (the leading "
-                          f"minor of order {d} is not positive-definite).")
-    res = np.swapaxes(lo, -1, -2) if upper else lo
-    out = wrap(res, A._dtype)
+    out, info = forward(op, "cholesky", A)(A, upper, op)
+    if check_errors:
+        i, d = _first_bad(A, info_host(info))
+        if i is not None:
+            raise LinAlgError(f"{op}: {batch_prefix(A, i)}The factorization could not be "
+                              "completed because the input is not positive-definite (the "
+                              f"leading minor of order {d} is not positive-definite).")
     if needs_grad(A):
         def bw(n, g):
             lf = n.saved_tensor(0)
@@ -291,7 +301,7 @@ def cholesky_ex(A: Tensor, upper: bool = False, check_errors: bool = False,
             ga = solve_triangular(lf, ga, upper=False, left=False)
             return (ga,)
         _record("LinalgCholeskyExBackward0", (A,), (out,), bw, ((out, True),))
-    return out, wrap(info, D.int32)
+    return out, info
 
 
 # ----------------------------------------------------------------------------- matrix_exp
@@ -300,8 +310,7 @@ def matrix_exp(A: Tensor) -> Tensor:
     exp([[A^T, G], [0, A^T]])[:n, n:], itself a matrix_exp, hence differentiable."""
     op = "linalg.matrix_exp"
     check_square(op, A)
-    (a,) = host(op, A)
-    out = wrap(L.expm_np(a), A._dtype)
+    out = forward(op, "matrix_exp", A)(A, op)
     if needs_grad(A):
         def bw(nd, g):
             from .shape import cat
@@ -316,24 +325,16 @@ def matrix_exp(A: Tensor) -> Tensor:
 
 # ----------------------------------------------------------------------------- lu
 def lu_prim(A: Tensor, pivot: bool = True, op: str = "linalg.lu"):
-    """(P, L, U) of A (*, m, n) with partial pivoting."""
+    """(P, L, U, pivots, info) of A (*, m, n) with partial pivoting."""
     check_float(op, A)
     if A.ndim < 2:
         raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions.")
     if not pivot:
         raise RuntimeError(f"{op}: LU without pivoting is not implemented on the CPU. Use "
                            "pivot=True.")
-    (a,) = host(op, A)
-    lu, piv, _ = L.lu_np(a)
-    m, n = a.shape[-2:]
-    k = min(m, n)
-    lo = np.tril(lu[..., :, :k], -1)
-    lo[..., np.arange(k), np.arange(k)] = 1
-    up = np.triu(lu[..., :k, :])
-    perm = _perm_from_piv(piv, m)
-    p = np.zeros(a.shape[:-2] + (m, m), a.dtype)
-    np.put_along_axis(p, perm[..., None, :], 1, axis=-2)  # P[perm[j], j] = 1
-    P, Lt, U = wrap(p, A._dtype), wrap(lo, A._dtype), wrap(up, A._dtype)
+    lu, piv, info = forward(op, "lu", A)(A, op)
+    P, Lt, U = unpack_lu(lu, piv, op)
+    m, n = A._shape[-2:]
     if needs_grad(A):
         def bw(nd, gp, gl, gu):
             p_, l_, u_ = (nd.saved_tensor(i) for i in range(3))
@@ -352,7 +353,20 @@ def lu_prim(A: Tensor, pivot: bool = True, op: str = "linalg.lu"):
             ga = solve_triangular(_mT(l_), ga, upper=True, left=True, unitriangular=True)
             return (p_ @ ga,)
         _record("LinalgLuBackward0", (A,), (P, Lt, U), bw, ((P, True), (Lt, True), (U, True)))
-    return P, Lt, U, wrap(piv, D.int32)
+    return P, Lt, U, piv, info
+
+
+def unpack_lu(lu, piv, op: str = "lu_unpack"):
+    """(P, L, U) from a packed LU and its pivots, on their device (no grad)."""
+    from ..autograd.grad_mode import no_grad
+    from .creation import eye
+    m, n = lu._shape[-2:]
+    k = min(m, n)
+    with no_grad():
+        Lt = lu.narrow(-1, 0, k).tril(-1) + eye(m, k, dtype=lu.dtype, device=lu.device)
+        U = lu.narrow(-2, 0, k).triu()
+        P = forward(op, "perm_matrix", piv)(piv, m, lu.dtype, op)
+    return P, Lt.contiguous(), U.contiguous()
 
 
 def _perm_from_piv(piv, m):

@@ -1,10 +1,9 @@
-"""The spectral factorizations of engine.linalg (qr, eigh, svd, pinv): forward on the host
-through numpy.linalg (the engine's LAPACK), backward as PyTorch's formulas in engine ops
-(differentiable, any device). Helpers and the other primitives: engine/ops/linalg.py."""
+"""The spectral factorizations of engine.linalg (qr, eigh, svd, pinv): forward from the
+device backend (``forward()``: numpy.linalg on the CPU, Householder QR and Jacobi eigh/svd
+kernels on CUDA), backward as PyTorch's formulas in engine ops (differentiable, any device).
+Helpers and the other primitives: engine/ops/linalg.py."""
 
 from __future__ import annotations
-
-import numpy as np
 
 from .._tensor import Tensor
 from ._common import needs_grad
@@ -14,9 +13,8 @@ from .linalg import (
     _record,
     check_float,
     check_square,
-    host,
+    forward,
     solve_triangular,
-    wrap,
 )
 
 __all__ = ["eigh", "pinv_prim", "qr", "svd_prim"]
@@ -31,18 +29,8 @@ def qr(A: Tensor, mode: str = "reduced"):
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
                            "'reduced' (default), 'r', or 'complete'")
-    (a,) = host(op, A)
-    m, n = a.shape[-2:]
-    if a.size:
-        q, r = np.linalg.qr(a, mode="complete" if mode == "complete" else "reduced")
-    else:
-        k = m if mode == "complete" else min(m, n)
-        q = np.zeros(a.shape[:-2] + (m, k), a.dtype)
-        q[..., np.arange(min(m, k)), np.arange(min(m, k))] = 1
-        r = np.zeros(a.shape[:-2] + (k, n), a.dtype)
-    if mode == "r":
-        q = np.zeros((0,), a.dtype)
-    Q, R = wrap(q, A._dtype), wrap(r, A._dtype)
+    m, n = A._shape[-2:]
+    Q, R = forward(op, "qr", A)(A, mode, op)
     if needs_grad(A):
         def bw(nd, gq, gr):
             if mode == "r":
@@ -89,17 +77,11 @@ def eigh(A: Tensor, UPLO: str = "L", op: str = "linalg.eigh", vectors: bool = Tr
     check_square(op, A)
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"{op}: Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
-    (a,) = host(op, A)
-    if a.size:
-        try:
-            w, v = np.linalg.eigh(a, UPLO=UPLO)
-        except np.linalg.LinAlgError:
-            raise LinAlgError(f"{op}: The algorithm failed to converge because the input "
-                              "matrix is ill-conditioned or has too many repeated eigenvalues "
-                              "(error code: 1).") from None
-    else:
-        w, v = np.zeros(a.shape[:-1], a.dtype), a.copy()
-    W, V = wrap(w, A._dtype), wrap(v, A._dtype)
+    W, V, ok = forward(op, "eigh", A)(A, UPLO, op)
+    if not ok:
+        raise LinAlgError(f"{op}: The algorithm failed to converge because the input "
+                          "matrix is ill-conditioned or has too many repeated eigenvalues "
+                          "(error code: 1).")
     if needs_grad(A):
         def bw(nd, gl, gv):
             w_, v_ = nd.saved_tensor(0), nd.saved_tensor(1)
@@ -124,24 +106,13 @@ def svd_prim(A: Tensor, full_matrices: bool = True, op: str = "linalg.svd"):
     check_float(op, A)
     if A.ndim < 2:
         raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions.")
-    (a,) = host(op, A)
-    m, n = a.shape[-2:]
+    m, n = A._shape[-2:]
     k = min(m, n)
-    if a.size:
-        try:
-            u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
-        except np.linalg.LinAlgError:
-            raise LinAlgError(f"{op}: The algorithm failed to converge because the input "
-                              "matrix is ill-conditioned or has too many repeated singular "
-                              "values (error code: 1).") from None
-    else:
-        mu, nv = (m, n) if full_matrices else (k, k)
-        u = np.zeros(a.shape[:-2] + (m, mu), a.dtype)
-        u[..., np.arange(min(m, mu)), np.arange(min(m, mu))] = 1
-        vh = np.zeros(a.shape[:-2] + (nv, n), a.dtype)
-        vh[..., np.arange(min(nv, n)), np.arange(min(nv, n))] = 1
-        s = np.zeros(a.shape[:-2] + (k,), a.dtype)
-    U, S, Vh = wrap(u, A._dtype), wrap(s, A._dtype), wrap(vh, A._dtype)
+    U, S, Vh, ok = forward(op, "svd", A)(A, full_matrices, op)
+    if not ok:
+        raise LinAlgError(f"{op}: The algorithm failed to converge because the input "
+                          "matrix is ill-conditioned or has too many repeated singular "
+                          "values (error code: 1).")
     if needs_grad(A):
         def bw(nd, gu, gs, gvh):
             u_, s_, vh_ = (nd.saved_tensor(i) for i in range(3))
@@ -197,24 +168,8 @@ def pinv_prim(A: Tensor, atol=None, rtol=None, hermitian: bool = False) -> Tenso
     check_float(op, A)
     if A.ndim < 2:
         raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions.")
-    (a,) = host(op, A)
-    m, n = a.shape[-2:]
-    if a.size:
-        u, s, vh = np.linalg.svd(a, full_matrices=False)
-        smax = s[..., :1]
-        at = 0.0 if atol is None else np.asarray(atol)[..., None]
-        if rtol is None:
-            rt = 0.0 if (atol is not None and np.any(np.asarray(atol) > 0)) \
-                else max(m, n) * np.finfo(a.dtype).eps
-        else:
-            rt = np.asarray(rtol)[..., None]
-        tol = np.maximum(at, rt * smax)
-        with np.errstate(divide="ignore"):
-            sinv = np.where(s > tol, 1 / np.where(s > tol, s, 1), 0)
-        p = np.swapaxes(vh, -1, -2) @ (sinv[..., :, None] * np.swapaxes(u, -1, -2))
-    else:
-        p = np.zeros(a.shape[:-2] + (n, m), a.dtype)
-    out = wrap(p, A._dtype)
+    m, n = A._shape[-2:]
+    out = forward(op, "pinv", A)(A, atol, rtol, op)
     if needs_grad(A):
         def bw(nd, g):
             a_, p_ = nd.saved_tensor(0), nd.saved_tensor(1)

@@ -141,8 +141,6 @@ def lu_solve(b, LU_data, LU_pivots, *, out=None):
 
 
 def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
-    import numpy as np
-
     from . import linalg as P
     m, n = LU_data.shape[-2:]
     k = min(m, n)
@@ -152,11 +150,8 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=N
         L = LU_data[..., :, :k].tril(-1) + eye(m, k, dtype=LU_data.dtype, device=LU_data.device)
         U = LU_data[..., :k, :].triu()
     if unpack_pivots:
-        (piv,) = P.host("lu_unpack", LU_pivots)
-        perm = P._perm_from_piv(piv.astype(np.int64), m)
-        pm = np.zeros(perm.shape[:-1] + (m, m), LU_data.dtype.np)
-        np.put_along_axis(pm, perm[..., None, :], 1, axis=-2)
-        Pm = P.wrap(pm, LU_data.dtype)
+        Pm = P.forward("lu_unpack", "perm_matrix", LU_pivots)(LU_pivots, m, LU_data.dtype,
+                                                               "lu_unpack")
     return _LUUnpack(Pm, L, U)
 
 
