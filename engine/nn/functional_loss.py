@@ -35,6 +35,16 @@ __all__ = [
 ]
 
 _INT = (D.int64, D.int32, D.int16, D.int8, D.uint8)
+_SCALAR_NAME = {D.float64: "Double", D.float32: "Float", D.float16: "Half", D.int64: "Long",
+                D.int32: "Int", D.int16: "Short", D.int8: "Char", D.uint8: "Byte",
+                D.bool_: "Bool"}
+
+
+def _mean_by(total, wsum):
+    """``total / wsum`` whose gradient is 0 (not nan) when every target is ignored
+    (``wsum == 0``; the value is then nan, as in torch)."""
+    zero = wsum == 0
+    return total / where(zero, 1.0, wsum) + where(zero, float("nan"), 0.0)
 
 
 def _legacy_reduction(size_average, reduce, reduction="mean"):
@@ -172,7 +182,7 @@ def _class_weights(weight, t):
 
 
 def _check_targets(name, input, target, ignore_index):
-    if target.dtype not in _INT:
+    if target.dtype not in _INT:  # (torch takes only Long or Byte; any integer works here)
         raise RuntimeError(f"{name}: expected target of integer dtype (class indices) but got "
                            f"{target.dtype} with shape {tuple(target.shape)} for input of shape "
                            f"{tuple(input.shape)} and dtype {input.dtype}")
@@ -253,7 +263,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     if reduction == "sum":
         return loss.sum()
     if reduction == "mean":
-        return loss.sum() / w.sum()
+        return _mean_by(loss.sum(), w.sum())
     raise ValueError(f"nll_loss: {reduction} is not a valid value for reduction")
 
 
@@ -289,9 +299,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     if reduction == "mean":
         if weight is not None:
             wsum = _class_weights(weight, where(keep, target, 0)) * keep
-            ret = smooth.sum() / wsum.sum()
+            ret = _mean_by(smooth.sum(), wsum.sum())
         else:
-            ret = smooth.sum() / keep.sum()
+            ret = _mean_by(smooth.sum(), keep.sum())
     else:
         ret = _reduce(smooth, reduction, "cross_entropy")
     return (1 - label_smoothing) * nll + ret * (label_smoothing / C)
@@ -322,6 +332,11 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     """``-w (t log x + (1 - t) log(1 - x))`` with both logs clamped at -100 (as PyTorch)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _same_shape("binary_cross_entropy", input, target, warn_only=False)
+    if target.dtype is not input.dtype:
+        raise RuntimeError(f"binary_cross_entropy: Found dtype "
+                           f"{_SCALAR_NAME.get(target.dtype, target.dtype)} but expected "
+                           f"{_SCALAR_NAME.get(input.dtype, input.dtype)} (target {target.dtype}, "
+                           f"input {input.dtype}; convert the target with .to(input.dtype))")
     with no_grad():
         if input.numel() and bool(((input < 0) | (input > 1)).any()):
             raise RuntimeError("binary_cross_entropy: all elements of input should be between "
@@ -339,8 +354,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
             return gx, gt
         record("BinaryCrossEntropyBackward0", (input, target), (loss,), bw,
                ((input, False), (target, False)), target.requires_grad)
-    if weight is not None:
-        loss = loss * weight
+    if weight is not None:  # (torch multiplies in place: the loss keeps the input's dtype)
+        loss = loss * weight.to(loss.dtype)
     return _reduce(loss, reduction, "binary_cross_entropy")
 
 
@@ -350,6 +365,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     """Sigmoid + BCE in one stable expression (log-sum-exp form)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _same_shape("binary_cross_entropy_with_logits", input, target, warn_only=False)
+    if not target.dtype.is_floating_point:
+        raise RuntimeError(f"binary_cross_entropy_with_logits: result type Float can't be cast "
+                           f"to the desired output type {_SCALAR_NAME.get(target.dtype)} (target "
+                           f"must be a floating point tensor of 0/1 labels or probabilities, got "
+                           f"{target.dtype}; use target.float())")
     m = (-input).clamp_min(0)
     lse = ((-m).exp() + (-input - m).exp()).log() + m
     if pos_weight is not None:
@@ -358,6 +378,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         loss = (1 - target) * input + lse
     if weight is not None:
         loss = loss * weight
+    if loss.dtype is not target.dtype:  # torch computes in place on ``1 - target``: its dtype
+        loss = loss.to(target.dtype)
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
 
 
