@@ -45,6 +45,7 @@ __all__ = [
 
 _opts = {"cache": not SIM}
 NT_MAX = 8 if SIM else 128
+_SH3 = 3 * NT_MAX  # the SVD's three reduction rows (a literal for cuda.shared.array)
 
 
 def block_for(*dims) -> int:
@@ -527,7 +528,7 @@ def gesvj(a, NB, M, N, v, s, order, u, MU, vh, h, tau, eps, max_sweeps):
     """SVD of the tall a[b] (M >= N; overwritten): s[b] (N) descending, u[b] (M, MU) with MU
     = N or M (full), vh[b] (N, N). v (NB, N, N), order (NB, N), h (NB, M, N) and tau (NB, N)
     are scratch."""
-    sh = cuda.shared.array(3 * NT_MAX, float64)
+    sh = cuda.shared.array(_SH3, float64)
     shf = cuda.shared.array(2, float64)
     shi = cuda.shared.array(1, int64)
     tid = cuda.threadIdx.x
