@@ -73,14 +73,21 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     """
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2:
-        raise ValueError(f"pad: Padding length must be divisible by 2, got {len(pad)}")
+        raise RuntimeError(f"pad: Padding length must be divisible by 2, got {len(pad)}")
     if len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad: Padding length should be less than or equal to two times the "
-                         f"input dimension but got padding length {len(pad)} and input of "
-                         f"dimension {input.ndim}")
+        raise RuntimeError(f"pad: Padding length should be less than or equal to two times the "
+                           f"input dimension but got padding length {len(pad)} and input of "
+                           f"dimension {input.ndim}")
     if mode not in ("constant", "reflect", "replicate", "circular"):
         raise NotImplementedError(f"pad: unsupported padding mode '{mode}' (expected "
                                   "'constant', 'reflect', 'replicate' or 'circular')")
+    k = len(pad) // 2  # torch's non-constant modes pad the last k dims of a batched or
+    if mode != "constant" and not k + 1 <= input.ndim <= k + 2:  # unbatched (N, C, ...) input
+        raise NotImplementedError(
+            f"pad: Padding size {len(pad)} is not supported for {input.ndim}D input tensor "
+            f"(mode '{mode}', input shape {tuple(input.shape)}). Supported combinations for "
+            "non-constant padding: 2D or 3D input with padding size 2 (pads the last dim), 3D "
+            "or 4D input with size 4 (last 2 dims), 4D or 5D input with size 6 (last 3 dims)")
     if mode != "constant" and value not in (None, 0):
         raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument.")
     out = input

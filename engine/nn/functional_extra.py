@@ -1,5 +1,5 @@
-"""``engine.nn.functional`` additions: adaptive max pooling, instance norm, linear/bilinear
-interpolation and pixel (un)shuffle.
+"""``engine.nn.functional`` additions: adaptive max pooling, instance norm, interpolation
+(``_interpolate``) and pixel (un)shuffle.
 
 Each is composed of engine ops (index_select, max, index_add, reshape/permute), so it runs on
 any device; each records one node under PyTorch's name (``AdaptiveMaxPool2DBackward0``,
@@ -196,100 +196,8 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     return y.view(x._shape)
 
 
-# ------------------------------------------------------------------ linear interpolation
-def _linear_table(n_in: int, n_out: int, align_corners: bool, scale, ft):
-    """PyTorch's source indices and weights (i0, i1, l0, l1) per output position, computed
-    in the input's float type (upsample_linear / bilinear, area_pixel_compute_*)."""
-    if align_corners:
-        s = ft((n_in - 1) / (n_out - 1)) if n_out > 1 else ft(0)
-        src = np.arange(n_out, dtype=ft) * s
-    else:
-        s = ft(1.0 / scale) if scale is not None and scale > 0 else ft(n_in) / ft(n_out)
-        src = np.maximum(s * (np.arange(n_out, dtype=ft) + ft(0.5)) - ft(0.5), ft(0))
-    i0 = np.minimum(src.astype(np.int64), n_in - 1)
-    i1 = np.where(i0 < n_in - 1, i0 + 1, i0)
-    l1 = (src - i0.astype(ft)).astype(ft)
-    l0 = (ft(1) - l1).astype(ft)
-    return i0, i1, l0, l1
-
-
-def _lin(x: Tensor, d: int, tab) -> Tensor:
-    """Linear interpolation along dim ``d`` (engine ops, differentiable)."""
-    i0, i1, l0, l1 = tab
-    bshape = (-1,) + (1,) * (x.ndim - 1 - d)
-    return x.index_select(d, i0) * l0.reshape(bshape) + x.index_select(d, i1) * l1.reshape(
-        bshape)
-
-
-def _lin_t(g: Tensor, d: int, n_in: int, tab) -> Tensor:
-    """The adjoint of ``_lin``: scatter-add each output back to its two sources."""
-    i0, i1, l0, l1 = tab
-    bshape = (-1,) + (1,) * (g.ndim - 1 - d)
-    shape = g._shape[:d] + (n_in,) + g._shape[d + 1:]
-    z = g.new_zeros(shape)
-    return z.index_add(d, i0, g * l0.reshape(bshape)).index_add(d, i1, g * l1.reshape(bshape))
-
-
-def _interp_linear(x: Tensor, osz, scales, align_corners: bool, mode: str) -> Tensor:
-    nd = x.ndim - 2
-    ft = np.float64 if x._dtype is D.float64 else np.float32
-    dev = x._storage.device
-    from ..ops.creation import tensor
-    tabs = []
-    for k in range(nd):
-        i0, i1, l0, l1 = _linear_table(x._shape[2 + k], osz[k], align_corners, scales[k], ft)
-        tabs.append((_index(i0, dev), _index(i1, dev), tensor(l0, dtype=x._dtype, device=dev),
-                     tensor(l1, dtype=x._dtype, device=dev)))
-    with no_grad():
-        y = x
-        for k in range(nd):
-            y = _lin(y, 2 + k, tabs[k])
-        y = y.contiguous()
-    if needs_grad(x):
-        sizes = x._shape[2:]
-
-        def bw(node, g):
-            for k in reversed(range(nd)):
-                g = _lin_t(g, 2 + k, sizes[k], tabs[k])
-            return (g,)
-        name = "UpsampleBilinear2DBackward0" if mode == "bilinear" else \
-            "UpsampleLinear1DBackward0"
-        record(name, (x,), (y,), bw)
-    return y
-
-
-def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
-                align_corners=None, recompute_scale_factor=None, antialias: bool = False):
-    """Resize (N, C, L) or (N, C, H, W) input: modes 'nearest', 'nearest-exact', 'linear'
-    (3-D) and 'bilinear' (4-D), with PyTorch's ``align_corners`` source positions.
-
-    >>> import engine as torch
-    >>> x = torch.tensor([[[[1., 2.], [3., 4.]]]])
-    >>> torch.nn.functional.interpolate(x, size=3, mode='bilinear',
-    ...                                 align_corners=True)[0, 0, 1].tolist()
-    [2.0, 2.5, 3.0]
-    """
-    from ..ops import pool
-    if mode not in ("linear", "bilinear"):
-        return pool.interpolate(input, size, scale_factor, mode, align_corners,
-                                recompute_scale_factor, antialias)
-    x = input
-    _tensor_arg("interpolate", x)
-    want = 3 if mode == "linear" else 4
-    if x.ndim != want:
-        raise NotImplementedError(f"Got {x.ndim}D input, but {mode} mode needs {want}D input")
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not implemented")
-    if not x._dtype.is_floating_point:
-        raise NotImplementedError(f"\"upsample_{mode}{x.ndim - 2}d\" not implemented for "
-                                  f"'{_legacy_name(x._dtype)}'")
-    osz, scales = pool._up_sizes(x, size, scale_factor, x.ndim - 2, recompute_scale_factor)
-    if min(osz) <= 0:
-        raise RuntimeError(f"interpolate: output size {list(osz)} must be greater than 0")
-    if x._dtype is D.float16:
-        return _interp_linear(x.to(D.float32), osz, scales, bool(align_corners),
-                              mode).to(D.float16)
-    return _interp_linear(x, osz, scales, bool(align_corners), mode)
+# ------------------------------------------------------------------ interpolation
+from ._interpolate import interpolate  # noqa: E402  (the separable modes and 'area')
 
 
 def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",

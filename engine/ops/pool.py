@@ -303,8 +303,9 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     x = input
     _cpu_float("interpolate", x)
     if mode not in ("nearest", "nearest-exact"):
-        raise NotImplementedError(f"interpolate: mode '{mode}' is not implemented yet "
-                                  "(supported: 'nearest', 'nearest-exact')")
+        raise NotImplementedError(f"interpolate: unknown mode '{mode}' (modes: nearest | "
+                                  "linear | bilinear | bicubic | trilinear | area | "
+                                  "nearest-exact)")
     if align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
