@@ -3,7 +3,9 @@ only (so autograd and the CUDA device come for free).
 
 The recurrent layers (``nn.RNN``/``nn.LSTM``/``nn.GRU`` in ``modules/rnn.py``) call
 :func:`_run_layers`: per layer and direction one matmul projects the input of every time step
-(biases folded in), then a Python loop over time applies the cell: one matmul and one fused
+(biases folded in), then the loop over time: on CPU (float32/float64, equal lengths, no
+``proj_size``) one node for the whole direction that loops over raw arrays
+(``_rnn_sequence.py``), otherwise a Python loop over engine ops with one matmul and one fused
 pointwise node per step (``_rnn_fused.py``). Padded input is treated as a
 packed sequence whose batch sizes are all equal, so one loop serves both.
 
@@ -21,6 +23,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from ..ops.matmul import addmm, mm
 from ._rnn_fused import gru_pointwise, lstm_pointwise
+from ._rnn_sequence import fusable, gru_layer, lstm_layer
 
 __all__ = ["embedding_bag"]
 
@@ -125,14 +128,36 @@ def _run_layers(mode, x, hx, cx, weights, batch_sizes, num_layers, bidirectional
             gi = _input_proj(mode, x, w_ih, b_ih, b_hh)
             w = (w_hh.t(), b_hh if mode == "GRU" else None,
                  None if w_hr is None else w_hr.t())
-            out, h, c = _run_direction(mode, gi, hx[k], None if cx is None else cx[k], w,
-                                       batch_sizes, offsets, d == 1, relu)
+            h0, c0 = hx[k], None if cx is None else cx[k]
+            if fusable(mode, gi, h0, w_hh, w_hr, batch_sizes):
+                out, h, c = _fused_direction(mode, gi, h0, c0, w_hh, b_hh, batch_sizes,
+                                             offsets, d == 1)
+            else:
+                out, h, c = _run_direction(mode, gi, h0, c0, w, batch_sizes, offsets, d == 1,
+                                           relu)
             outs.append(out)
             hs.append(h)
             cs.append(c)
         x = outs[0] if ndir == 1 else cat(outs, 1)
     h_n = stack(hs)
     return x, h_n, (stack(cs) if cx is not None else None)
+
+
+def _fused_direction(mode, gi, h0, c0, w_hh, b_hh, batch_sizes, offsets, reverse):
+    """One direction as one node (``_rnn_sequence``); its create_graph backward differentiates
+    the per-step path (``_run_direction``) instead."""
+    T = len(batch_sizes)
+    if mode == "LSTM":
+        def recompute(gi_, h0_, c0_, w_hh_):
+            return _run_direction(mode, gi_, h0_, c0_, (w_hh_.t(), None, None), batch_sizes,
+                                  offsets, reverse, False)
+        return lstm_layer(gi, h0, c0, w_hh, T, reverse, recompute)
+
+    def recompute(gi_, h0_, w_hh_, b_hh_=None):
+        return _run_direction(mode, gi_, h0_, None, (w_hh_.t(), b_hh_, None), batch_sizes,
+                              offsets, reverse, False)[:2]
+    out, h = gru_layer(gi, h0, w_hh, b_hh, T, reverse, recompute)
+    return out, h, None
 
 
 def _cell_forward(mode, input, h, c, w_ih, w_hh, b_ih, b_hh, relu=False):

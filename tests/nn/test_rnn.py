@@ -544,3 +544,76 @@ BAG_ERRORS = [
 def test_embedding_bag_errors_as_torch(case):
     bad = BAG_ERRORS[case]
     _same_error(lambda: bad(torch, torch.nn.functional), lambda: bad(engine, F), prefix=60)
+
+
+# ---- the whole-layer CPU node (engine/nn/_rnn_sequence.py) ---------------------------------
+def _node_names(t):
+    seen, stack, names = set(), [t.grad_fn], set()
+    while stack:
+        n = stack.pop()
+        if n is None or id(n) in seen:
+            continue
+        seen.add(id(n))
+        names.add(type(n).__name__)
+        stack.extend(f for f, _ in n.next_functions)
+    return names
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_fused_layer_gradcheck_float64(kind, bias):
+    engine.manual_seed(3)
+    m = getattr(nn, kind)(2, 3, num_layers=2, bidirectional=True, bias=bias,
+                          dtype=engine.float64)
+    rng = _rng(9)
+    x = engine.tensor(rng.standard_normal((4, 2, 2)), requires_grad=True)
+    h0 = engine.tensor(rng.standard_normal((4, 2, 3)), requires_grad=True)
+    c0 = engine.tensor(rng.standard_normal((4, 2, 3)), requires_grad=True)
+    lstm = kind == "LSTM"
+
+    def f(x, h0, c0, *ps):
+        out, h = m(x, (h0, c0) if lstm else h0)
+        return (out, *h) if lstm else (out, h)
+
+    out = f(x, h0, c0)[0]
+    assert f"Fused{kind.capitalize()}LayerBackward0" in _node_names(out)
+    assert gradcheck(f, (x, h0, c0, *m.parameters()), eps=1e-6, atol=1e-7, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_fused_layer_double_backward(kind):
+    from engine.autograd import gradgradcheck
+    engine.manual_seed(4)
+    m = getattr(nn, kind)(2, 2, bidirectional=True, dtype=engine.float64)
+    rng = _rng(10)
+    x = engine.tensor(rng.standard_normal((3, 2, 2)), requires_grad=True)
+    h0 = engine.tensor(rng.standard_normal((2, 2, 2)), requires_grad=True)
+    w = m.weight_hh_l0
+
+    def f(x, h0, w):
+        hx = (h0, engine.zeros_like(h0)) if kind == "LSTM" else h0
+        return m(x, hx)[0]
+
+    assert gradgradcheck(f, (x, h0, w), eps=1e-6, atol=1e-6, rtol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_fused_layer_matches_torch_float32(kind):
+    torch = pytest.importorskip("torch")
+    tm, em = _pair(kind, 5, 7, 2, bidirectional=True, batch_first=True)
+    _copy(tm, em)
+    rng = _rng(11)
+    xs = rng.standard_normal((3, 6, 5)).astype(np.float32)
+    tx, ex = torch.tensor(xs, requires_grad=True), engine.tensor(xs, requires_grad=True)
+    to, th = tm(tx)
+    eo, eh = em(ex)
+    assert f"Fused{kind.capitalize()}LayerBackward0" in _node_names(eo)
+    tl = to.pow(2).sum() + (th[0].sum() + th[1].sum() if kind == "LSTM" else th.sum())
+    el = eo.pow(2).sum() + (eh[0].sum() + eh[1].sum() if kind == "LSTM" else eh.sum())
+    tl.backward()
+    el.backward()
+    np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+    for (n, tp), ep in zip(tm.named_parameters(), em.parameters()):
+        np.testing.assert_allclose(ep.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-4,
+                                   err_msg=n)
