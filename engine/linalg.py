@@ -3,8 +3,8 @@
 Factorizations and solvers run their forward on the tensors' device (engine/ops/linalg.py
 asks the device backend): on the CPU through numpy.linalg (the engine's LAPACK), on CUDA with
 numba.cuda kernels (LU, Cholesky, triangular solves, Householder QR, Jacobi eigh/svd), the
-data staying on the device. eig/eigvals and lstsq stay CPU-only and raise NotImplementedError
-on CUDA tensors. Norms, cross, vecdot, multi_dot, matrix_power and diagonal are compositions
+data staying on the device. eig/eigvals stay CPU-only and raise NotImplementedError on CUDA
+tensors. Norms, cross, vecdot, multi_dot, matrix_power and diagonal are compositions
 of engine ops and run on every device. Every result is differentiable (backward rules are
 engine ops).
 
@@ -38,7 +38,6 @@ from .ops.linalg_compose import (
     vecdot,
     vector_norm,
 )
-from .ops.linalg_np import lstsq_np as _lstsq_np
 from .ops.linalg_top import _rt  # torch.return_types-style named tuples
 
 __all__ = [
@@ -171,29 +170,29 @@ def lstsq(A, B, rcond=None, *, driver=None):
     if Bm.shape[-2] != A.shape[-2]:
         raise RuntimeError(f"{op}: input.size(-2) should match other.size(-2). Got "
                            f"{A.shape[-2]} and {Bm.shape[-2]}")
-    a, b = P.host(op, A, Bm)
-    eps = np.finfo(a.dtype).eps
-    x, res, rank, sv = _lstsq_np(a, b, rcond if rcond is not None
-                                         else eps * max(a.shape[-2:]))
     if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
         raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of (gels, "
                            f"gelsy, gelsd, gelss), got {driver}")
+    eps = float(np.finfo(A.dtype.np).eps)
+    x, res, rank, sv = P.forward(op, "lstsq", A, Bm)(
+        A, Bm, rcond if rcond is not None else eps * max(A.shape[-2:]), op)
+    from .ops.creation import empty
     # which fields torch's CPU drivers fill (the default is gelsy)
     if driver in (None, "gelsy", "gels"):
-        sv = np.zeros((0,), a.dtype)
+        sv = empty(0, dtype=A.dtype, device=A.device)
     if driver in (None, "gelsy"):
-        res = np.zeros((0,), a.dtype)
+        res = empty(0, dtype=A.dtype, device=A.device)
     if driver == "gels":
-        rank = np.zeros((0,), np.int64)
-    X = P.wrap(x, A.dtype)
+        rank = empty(0, dtype=D.int64, device=A.device)
+    X = x
     from .ops._common import needs_grad
     if needs_grad(A, Bm):
         X = pinv(A) @ Bm
     if vec:
         X = X.squeeze(-1)
-    if vec and res.size:
+    if vec and res.numel():
         res = res[..., 0]
-    return _Lstsq(X, P.wrap(res, A.dtype), P.wrap(rank, D.int64), P.wrap(sv, A.dtype))
+    return _Lstsq(X, res, rank, sv)
 
 
 # ----------------------------------------------------------------------------- determinants

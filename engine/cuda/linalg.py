@@ -24,6 +24,7 @@ __all__ = [
     "det",
     "eigh",
     "inv",
+    "lstsq",
     "lu",
     "matrix_exp",
     "perm_matrix",
@@ -303,6 +304,32 @@ def pinv(A, atol, rtol, op):
     keep = s > tol
     sinv = (1 / s.masked_fill(~keep, 1)).masked_fill(~keep, 0)
     return (_mT(vh) @ (sinv.unsqueeze(-1) * _mT(u))).contiguous()
+
+
+def lstsq(A, B, rcond, op):
+    """numpy.linalg.lstsq's (gelsd's) results from the device SVD: the minimum-norm solution
+    with singular values <= rcond * max treated as zero, their count (rank), the singular
+    values, and the squared residual column norms when every matrix is full-rank and tall
+    (the only host read: that one bool)."""
+    from .. import _strided as S
+    from ..ops.creation import zeros
+    *_, m, n = A._shape
+    k = B._shape[-1]
+    batch = tuple(S.broadcast_shapes(tuple(A._shape[:-2]), tuple(B._shape[:-2])))
+    Ae, Be = A.expand(*batch, m, n), B.expand(*batch, m, k)
+    if not A.numel():
+        return (zeros(*batch, n, k, dtype=A.dtype, device=A.device),
+                _empty((0,), A._dtype, A), zeros(*batch, dtype=D.int64, device=A.device),
+                zeros(*batch, min(m, n), dtype=A.dtype, device=A.device))
+    u, s, vh, _ = svd(Ae, False, op)
+    keep = s > s.narrow(-1, 0, 1) * rcond
+    rank = keep.sum(-1)
+    sinv = (1 / s.masked_fill(~keep, 1)).masked_fill(~keep, 0)
+    x = (_mT(vh) @ (sinv.unsqueeze(-1) * (_mT(u) @ Be))).contiguous()
+    res = _empty((0,), A._dtype, A)
+    if m > n and bool((rank == n).all()):
+        res = ((Ae @ x - Be) ** 2).sum(-2)
+    return x, res, rank, s
 
 
 # ---------------------------------------------------------------------------------- expm

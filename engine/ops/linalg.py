@@ -72,7 +72,8 @@ def check_square(op: str, A, name: str = "A") -> None:
 
 
 def host(op: str, *ts) -> list:
-    """Contiguous host copies of the tensors' values (CPU only: see the module docstring)."""
+    """Contiguous host copies of the tensors' values, for the CPU backend and the ops with no
+    device kernel (eig, eigvals): a CUDA tensor raises NotImplementedError naming the fix."""
     out = []
     for t in ts:
         if not t.is_cpu:

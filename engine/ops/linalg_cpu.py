@@ -17,6 +17,7 @@ __all__ = [
     "det",
     "eigh",
     "inv",
+    "lstsq",
     "lu",
     "matrix_exp",
     "perm_matrix",
@@ -178,3 +179,10 @@ def pinv(A, atol, rtol, op):
         sinv = np.where(s > tol, 1 / np.where(s > tol, s, 1), 0)
     p = np.swapaxes(vh, -1, -2) @ (sinv[..., :, None] * np.swapaxes(u, -1, -2))
     return wrap(p, A._dtype)
+
+
+def lstsq(A, B, rcond, op):
+    """(solution, residuals, rank int64, singular values) as numpy.linalg.lstsq (gelsd)."""
+    a, b = host(op, A, B)
+    x, res, rank, sv = L.lstsq_np(a, b, rcond)
+    return wrap(x, A._dtype), wrap(res, A._dtype), wrap(rank, D.int64), wrap(sv, A._dtype)

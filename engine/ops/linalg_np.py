@@ -1,7 +1,9 @@
 """The engine's LAPACK: host-side numpy (``numpy.linalg``, which links LAPACK) on contiguous
 host buffers, plus the few factorizations numpy lacks (LU with partial pivoting, matrix
-exponential, triangular solve) written as batched numpy loops. Only ``engine/ops/linalg.py``
-calls these; everything here takes and returns numpy arrays of shape (..., m, n)."""
+exponential, triangular solve) written as batched numpy loops: the CPU backend of
+engine.linalg (only ``engine/ops/linalg_cpu.py`` and ``linalg.py`` call these; CUDA tensors
+use ``engine/cuda/linalg.py``); everything here takes and returns numpy arrays of shape
+(..., m, n)."""
 
 from __future__ import annotations
 

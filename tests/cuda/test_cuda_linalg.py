@@ -108,15 +108,23 @@ def _raises_same(fn, *arrays):
     msgs = []
     for dev in ("cpu", DEV):
         ts = [engine.tensor(a, device=dev) for a in arrays]
-        with pytest.raises(Exception) as e:
-            with no_float_to_host() if dev == DEV else contextlib.nullcontext():
-                fn(*ts)
+        guard = no_float_to_host() if dev == DEV else contextlib.nullcontext()
+        with pytest.raises(Exception) as e, guard:
+            fn(*ts)
         msgs.append((type(e.value), str(e.value)))
     assert msgs[0] == msgs[1]
     return msgs[0]
 
 
 # ---- LU family --------------------------------------------------------------------------------
+def test_guard_catches_float_copies():
+    g = engine.tensor(_rand(2, 2, seed=37), device=DEV)
+    with no_float_to_host():
+        assert (g > 0).cpu().dtype == engine.bool         # a bool may come back
+        with pytest.raises(AssertionError, match="to the host"):
+            g.cpu()
+
+
 @pytest.mark.parametrize("dt", [np.float64, np.float32])
 def test_lu_factor_det_inv_solve(dt):
     a = _rand(2, 4, 4, seed=1, dtype=dt)
@@ -261,7 +269,7 @@ def test_svd(shape):
     _both(lambda A: (LA.svdvals(A), f(A, False)), a)
     _both(lambda A: f(A, True), a, grad=False)
     g = engine.tensor(a, device=DEV)
-    U, S, Vh = LA.svd(g)                      # full: the completed columns are orthonormal
+    U, _, Vh = LA.svd(g)                      # full: the completed columns are orthonormal
     m, n = shape[-2:]
     eye = np.broadcast_to(np.eye(m), U.shape)
     np.testing.assert_allclose((U.mT @ U).cpu().numpy(), eye, atol=1e-12)
@@ -296,9 +304,19 @@ def test_matrix_exp():
     _both(lambda A: LA.matrix_exp(A), _rand(3, 3, seed=28, dtype=np.float32), grad=False)
 
 
+def test_lstsq():
+    a, b = _rand(2, 4, 2, seed=30), _rand(2, 4, 2, seed=31)
+    for driver in (None, "gels", "gelsd"):
+        _both(lambda A, B, d=driver: LA.lstsq(A, B, driver=d), a, b, grad=driver is None)
+    _both(lambda A, B: LA.lstsq(A[0], B[0, :, 0], driver="gelss"), a, b, grad=False)
+    r = _rand(3, 1, seed=32) @ _rand(1, 2, seed=33)          # rank 1: no residuals
+    _both(lambda A, B: LA.lstsq(A, B, driver="gelsd"), r, _rand(3, 2, seed=34), grad=False)
+    _both(lambda A, B: LA.lstsq(A, B, driver="gelsd"), _rand(2, 3, seed=35),
+          _rand(2, 1, seed=36), grad=False)                 # wide: minimum-norm solution
+
+
 def test_still_cpu_only_ops_name_the_fix():
     g = engine.tensor(_rand(3, 3, seed=29), device=DEV)
-    for fn, op in ((LA.eig, "linalg.eig"), (LA.eigvals, "linalg.eigvals"),
-                   (lambda A: LA.lstsq(A, A), "linalg.lstsq")):
+    for fn, op in ((LA.eig, "linalg.eig"), (LA.eigvals, "linalg.eigvals")):
         with pytest.raises(NotImplementedError, match=rf"{op}: not implemented for cuda.*\.cpu\(\)"):
             fn(g)
