@@ -69,7 +69,8 @@ def lstm_pointwise(gates, c):
             if _enabled.get():  # create_graph: differentiable formulas
                 return _lstm_backward_ops(gs, cs, dh, dc)
             dg, dcp = empty_tensor((B, 4 * H), dt), empty_tensor((B, H), dt)
-            KR.lstm_backward(_np(dh), _np(dc), acts, cn_prev, tc, dg._np(), dcp._np())
+            KR.lstm_backward(_np(dh), np.zeros((B, H), dt.np), _np(dc), acts, cn_prev, tc,
+                             dg._np(), dcp._np())
             return dg, dcp
         record("FusedLstmCellBackward0", (gates, c), (h, cn), bw, ((gates, False), (c, False)))
     return h, cn
@@ -112,7 +113,8 @@ def gru_pointwise(gi, gh, h):
                 return _gru_backward_ops(gis, ghs, hs, dh)
             dgi, dgh = empty_tensor((B, 3 * H), dt), empty_tensor((B, 3 * H), dt)
             dhp = empty_tensor((B, H), dt)
-            KR.gru_backward(_np(dh), ghn, hn, acts, dgi._np(), dgh._np(), dhp._np())
+            KR.gru_backward(_np(dh), np.zeros((B, H), dt.np), ghn, hn, acts, dgi._np(),
+                            dgh._np(), dhp._np())
             return dgi, dgh, dhp
         record("FusedGruCellBackward0", (gi, gh, h), (out,), bw,
                ((gi, False), (gh, False), (h, False)))

@@ -22,66 +22,91 @@ _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
 @njit(**_JIT)
 def lstm_forward(gates, c, h_out, c_out, acts, tc):
-    """h, c' of one LSTM step; saves the activated gates ``acts`` and ``tc = tanh(c')``."""
+    """h, c' of one LSTM step; saves the activated gates ``acts`` and ``tc = tanh(c')``.
+    One contiguous pass per quantity, so LLVM vectorises the float32 sigmoid/tanh polynomials
+    (4x faster than one interleaved pass over j at B=16, H=64)."""
     B, H = c.shape
     for b in range(B):
         gr, ar = gates[b], acts[b]
+        for j in range(2 * H):
+            ar[j] = fsigmoid(gr[j])
+        for j in range(2 * H, 3 * H):
+            ar[j] = ftanh(gr[j])
+        for j in range(3 * H, 4 * H):
+            ar[j] = fsigmoid(gr[j])
+        cr, hr, co, tr = c[b], h_out[b], c_out[b], tc[b]
         for j in range(H):
-            i = fsigmoid(gr[j])
-            f = fsigmoid(gr[H + j])
-            g = ftanh(gr[2 * H + j])
-            o = fsigmoid(gr[3 * H + j])
-            cn = f * c[b, j] + i * g
-            t = ftanh(cn)
-            ar[j], ar[H + j], ar[2 * H + j], ar[3 * H + j] = i, f, g, o
-            c_out[b, j] = cn
-            tc[b, j] = t
-            h_out[b, j] = o * t
+            co[j] = ar[H + j] * cr[j] + ar[j] * ar[2 * H + j]
+        for j in range(H):
+            tr[j] = ftanh(co[j])
+        for j in range(H):
+            hr[j] = ar[3 * H + j] * tr[j]
 
 
 @njit(**_JIT)
-def lstm_backward(dh, dc, acts, c, tc, d_gates, dc_prev):
-    """Gradients of the gate pre-activations and of the previous cell state."""
+def lstm_backward(dh, dh2, dc, acts, c, tc, d_gates, dc_prev):
+    """Gradients of the gate pre-activations and of the previous cell state, for the output
+    gradient ``dh + dh2`` (a layer adds the output's and the next step's). ``dc_prev`` first
+    holds the cell gradient, then is scaled by f; contiguous passes vectorise (5x)."""
     B, H = c.shape
     for b in range(B):
-        ar, dr = acts[b], d_gates[b]
+        ar, dr, dcp = acts[b], d_gates[b], dc_prev[b]
+        dhr, dh2r, dcr, cr, tr = dh[b], dh2[b], dc[b], c[b], tc[b]
         for j in range(H):
-            i, f, g, o = ar[j], ar[H + j], ar[2 * H + j], ar[3 * H + j]
-            t = tc[b, j]
-            dct = dc[b, j] + dh[b, j] * o * (1 - t * t)
-            dr[j] = dct * g * i * (1 - i)
-            dr[H + j] = dct * c[b, j] * f * (1 - f)
-            dr[2 * H + j] = dct * i * (1 - g * g)
-            dr[3 * H + j] = dh[b, j] * t * o * (1 - o)
-            dc_prev[b, j] = dct * f
+            d = dhr[j] + dh2r[j]
+            t = tr[j]
+            o = ar[3 * H + j]
+            dr[3 * H + j] = d * t * o * (1 - o)
+            dcp[j] = dcr[j] + d * o * (1 - t * t)
+        for j in range(H):
+            i = ar[j]
+            dr[j] = dcp[j] * ar[2 * H + j] * i * (1 - i)
+        for j in range(H):
+            f = ar[H + j]
+            dr[H + j] = dcp[j] * cr[j] * f * (1 - f)
+        for j in range(H):
+            g = ar[2 * H + j]
+            dr[2 * H + j] = dcp[j] * ar[j] * (1 - g * g)
+        for j in range(H):
+            dcp[j] = dcp[j] * ar[H + j]
 
 
 @njit(**_JIT)
 def gru_forward(gi, gh, h, h_out, acts):
-    """h' of one GRU step; saves r, z, n in ``acts`` (B, 3H)."""
+    """h' of one GRU step; saves r, z, n in ``acts`` (B, 3H). Contiguous passes, as above."""
     B, H = h.shape
     for b in range(B):
-        xr, hr, ar = gi[b], gh[b], acts[b]
+        xr, hr, ar, hp, ho = gi[b], gh[b], acts[b], h[b], h_out[b]
+        for j in range(2 * H):
+            ar[j] = fsigmoid(xr[j] + hr[j])
         for j in range(H):
-            r = fsigmoid(xr[j] + hr[j])
-            z = fsigmoid(xr[H + j] + hr[H + j])
-            n = ftanh(xr[2 * H + j] + r * hr[2 * H + j])
-            ar[j], ar[H + j], ar[2 * H + j] = r, z, n
-            h_out[b, j] = n + z * (h[b, j] - n)
+            ar[2 * H + j] = xr[2 * H + j] + ar[j] * hr[2 * H + j]
+        for j in range(2 * H, 3 * H):
+            ar[j] = ftanh(ar[j])
+        for j in range(H):
+            n = ar[2 * H + j]
+            ho[j] = n + ar[H + j] * (hp[j] - n)
 
 
 @njit(**_JIT)
-def gru_backward(dh, gh, h, acts, d_gi, d_gh, dh_prev):
-    """Gradients of both gate projections and of the previous hidden state."""
+def gru_backward(dh, dh2, gh, h, acts, d_gi, d_gh, dh_prev):
+    """Gradients of both gate projections and of the previous hidden state (its pointwise
+    part), for the output gradient ``dh + dh2``."""
     B, H = h.shape
     for b in range(B):
-        ar, hr, dx, dhh = acts[b], gh[b], d_gi[b], d_gh[b]
+        ar, hr, dx, dhh, dp = acts[b], gh[b], d_gi[b], d_gh[b], dh_prev[b]
+        dhr, dh2r, hp = dh[b], dh2[b], h[b]
         for j in range(H):
-            r, z, n = ar[j], ar[H + j], ar[2 * H + j]
-            d = dh[b, j]
+            d = dhr[j] + dh2r[j]
+            z, n = ar[H + j], ar[2 * H + j]
             dpn = d * (1 - z) * (1 - n * n)
-            dpr = dpn * hr[2 * H + j] * r * (1 - r)
-            dpz = d * (h[b, j] - n) * z * (1 - z)
-            dx[j], dx[H + j], dx[2 * H + j] = dpr, dpz, dpn
-            dhh[j], dhh[H + j], dhh[2 * H + j] = dpr, dpz, dpn * r
-            dh_prev[b, j] = d * z
+            dx[2 * H + j] = dpn
+            dx[H + j] = d * (hp[j] - n) * z * (1 - z)
+            dp[j] = d * z
+        for j in range(H):
+            r = ar[j]
+            dx[j] = dx[2 * H + j] * hr[2 * H + j] * r * (1 - r)
+        for j in range(2 * H):
+            dhh[j] = dx[j]
+        for j in range(H):
+            dhh[2 * H + j] = dx[2 * H + j] * ar[j]
