@@ -59,10 +59,44 @@ def _no_sparse(name: str, g) -> None:
         raise RuntimeError(f"{name} does not support sparse gradients")
 
 
+class _PerParam(Optimizer):
+    """What this file's optimizers share: ``step`` runs ``_group_step`` on each group under
+    no_grad, and ``_with_grads`` walks a group's parameters that have a gradient."""
+
+    def step(self, closure=None):
+        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
+        loss = self._closure_loss(closure)
+        with no_grad():
+            for group in self.param_groups:
+                self._group_step(group)
+        return loss
+
+    def _group_step(self, group) -> None:
+        raise NotImplementedError
+
+    def _with_grads(self, group, init, real_only: bool = False):
+        """``(param, grad, state)`` per parameter with a gradient (``grad`` negated under
+        ``maximize``); ``init(p, g, state)`` fills an empty state first. Sparse gradients
+        (and complex parameters when ``real_only``) raise, naming the optimizer."""
+        name = type(self).__name__
+        maximize = group.get("maximize", False)
+        for p in group["params"]:
+            g = p._grad
+            if g is None:
+                continue
+            if real_only and p.is_complex():
+                raise RuntimeError(f"{name} does not support complex parameters")
+            _no_sparse(name, g)
+            st = self.state[p]
+            if len(st) == 0:
+                init(p, g, st)
+            yield p, (g.neg() if maximize else g), st
+
+
 # --------------------------------------------------------------------------------------------
 # NAdam
 # --------------------------------------------------------------------------------------------
-class NAdam(Optimizer):
+class NAdam(_PerParam):
     """Implements NAdam (Adam with Nesterov momentum), as ``torch.optim.NAdam``.
 
     ``decoupled_weight_decay=True`` gives NAdamW. State per parameter: ``step``,
@@ -92,14 +126,6 @@ class NAdam(Optimizer):
         _setdefaults(self, ("mu_product",), maximize=False, foreach=None, capturable=False,
                      differentiable=False, decoupled_weight_decay=False)
 
-    def step(self, closure=None):
-        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
-        loss = self._closure_loss(closure)
-        with no_grad():
-            for group in self.param_groups:
-                self._group_step(group)
-        return loss
-
     def _group_step(self, group) -> None:
         lr = _to_scalar(group["lr"])
         beta1, beta2 = (_to_scalar(b) for b in group["betas"])
@@ -107,18 +133,13 @@ class NAdam(Optimizer):
         wd = group["weight_decay"]
         psi = group["momentum_decay"]
         decoupled = group["decoupled_weight_decay"]
-        for p in group["params"]:
-            g = p._grad
-            if g is None:
-                continue
-            _no_sparse("NAdam", g)
-            st = self.state[p]
-            if len(st) == 0:
-                st["step"] = _new_step()
-                st["mu_product"] = _new_step(1.0)
-                st["exp_avg"] = zeros_like(p)
-                st["exp_avg_sq"] = zeros_like(p)
-            grad = g.neg() if group["maximize"] else g
+        def init(p, g, st):
+            st["step"] = _new_step()
+            st["mu_product"] = _new_step(1.0)
+            st["exp_avg"] = zeros_like(p)
+            st["exp_avg_sq"] = zeros_like(p)
+
+        for p, grad, st in self._with_grads(group, init):
             exp_avg, exp_avg_sq, mu_product = st["exp_avg"], st["exp_avg_sq"], st["mu_product"]
             step = _incr_step(st["step"])
             bias_correction2 = 1 - beta2 ** step
@@ -143,7 +164,7 @@ class NAdam(Optimizer):
 # --------------------------------------------------------------------------------------------
 # RAdam
 # --------------------------------------------------------------------------------------------
-class RAdam(Optimizer):
+class RAdam(_PerParam):
     """Implements RAdam (rectified Adam), as ``torch.optim.RAdam``.
 
     State per parameter: ``step``, ``exp_avg`` and ``exp_avg_sq``.
@@ -169,14 +190,6 @@ class RAdam(Optimizer):
         _setdefaults(self, (), foreach=None, maximize=False, differentiable=False,
                      decoupled_weight_decay=False, capturable=False)
 
-    def step(self, closure=None):
-        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
-        loss = self._closure_loss(closure)
-        with no_grad():
-            for group in self.param_groups:
-                self._group_step(group)
-        return loss
-
     def _group_step(self, group) -> None:
         lr = _to_scalar(group["lr"])
         beta1, beta2 = (_to_scalar(b) for b in group["betas"])
@@ -184,17 +197,12 @@ class RAdam(Optimizer):
         wd = group["weight_decay"]
         decoupled = group["decoupled_weight_decay"]
         rho_inf = 2 / (1 - beta2) - 1
-        for p in group["params"]:
-            g = p._grad
-            if g is None:
-                continue
-            _no_sparse("RAdam", g)
-            st = self.state[p]
-            if len(st) == 0:
-                st["step"] = _new_step()
-                st["exp_avg"] = zeros_like(p)
-                st["exp_avg_sq"] = zeros_like(p)
-            grad = g.neg() if group["maximize"] else g
+        def init(p, g, st):
+            st["step"] = _new_step()
+            st["exp_avg"] = zeros_like(p)
+            st["exp_avg_sq"] = zeros_like(p)
+
+        for p, grad, st in self._with_grads(group, init):
             exp_avg, exp_avg_sq = st["exp_avg"], st["exp_avg_sq"]
             step = _incr_step(st["step"])
             if wd != 0:
@@ -220,7 +228,7 @@ class RAdam(Optimizer):
 # --------------------------------------------------------------------------------------------
 # ASGD
 # --------------------------------------------------------------------------------------------
-class ASGD(Optimizer):
+class ASGD(_PerParam):
     """Implements Averaged Stochastic Gradient Descent, as ``torch.optim.ASGD``.
 
     State per parameter: ``step``, ``eta``, ``mu`` (0-d tensors on the parameter's device) and
@@ -242,33 +250,20 @@ class ASGD(Optimizer):
         _setdefaults(self, ("eta", "mu"), foreach=None, maximize=False, differentiable=False,
                      capturable=False)
 
-    def step(self, closure=None):
-        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
-        loss = self._closure_loss(closure)
-        with no_grad():
-            for group in self.param_groups:
-                self._group_step(group)
-        return loss
-
     def _group_step(self, group) -> None:
         lr = _to_scalar(group["lr"])
         lambd = group["lambd"]
         alpha = group["alpha"]
         t0 = group["t0"]
         wd = group["weight_decay"]
-        for p in group["params"]:
-            g = p._grad
-            if g is None:
-                continue
-            _no_sparse("ASGD", g)
-            st = self.state[p]
-            if len(st) == 0:
-                dev = p.device
-                st["step"] = _new_step().to(dev)
-                st["eta"] = _new_step(lr).to(dev)
-                st["mu"] = _new_step(1.0).to(dev)
-                st["ax"] = zeros_like(p)
-            grad = g.neg() if group["maximize"] else g
+        def init(p, g, st):
+            dev = p.device
+            st["step"] = _new_step().to(dev)
+            st["eta"] = _new_step(lr).to(dev)
+            st["mu"] = _new_step(1.0).to(dev)
+            st["ax"] = zeros_like(p)
+
+        for p, grad, st in self._with_grads(group, init):
             ax = st["ax"]
             _incr_step(st["step"])
             if wd != 0:
@@ -291,7 +286,7 @@ class ASGD(Optimizer):
 # --------------------------------------------------------------------------------------------
 # Rprop
 # --------------------------------------------------------------------------------------------
-class Rprop(Optimizer):
+class Rprop(_PerParam):
     """Implements the resilient backpropagation algorithm, as ``torch.optim.Rprop``.
 
     State per parameter: ``step``, ``prev`` (the previous gradient) and ``step_size``.
@@ -312,28 +307,15 @@ class Rprop(Optimizer):
         _setdefaults(self, (), foreach=None, maximize=False, differentiable=False,
                      capturable=False)
 
-    def step(self, closure=None):
-        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
-        loss = self._closure_loss(closure)
-        with no_grad():
-            for group in self.param_groups:
-                self._group_step(group)
-        return loss
-
     def _group_step(self, group) -> None:
         etaminus, etaplus = group["etas"]
         step_size_min, step_size_max = group["step_sizes"]
-        for p in group["params"]:
-            g = p._grad
-            if g is None:
-                continue
-            _no_sparse("Rprop", g)
-            st = self.state[p]
-            if len(st) == 0:
-                st["step"] = _new_step()
-                st["prev"] = zeros_like(p)
-                st["step_size"] = full_like(g, _to_scalar(group["lr"]))
-            grad = g.neg() if group["maximize"] else g
+        def init(p, g, st):
+            st["step"] = _new_step()
+            st["prev"] = zeros_like(p)
+            st["step_size"] = full_like(g, _to_scalar(group["lr"]))
+
+        for p, grad, st in self._with_grads(group, init):
             prev, step_size = st["prev"], st["step_size"]
             _incr_step(st["step"])
             sign = grad.mul(prev).sign()
@@ -748,7 +730,7 @@ class SparseAdam(Optimizer):
 # --------------------------------------------------------------------------------------------
 # Adafactor
 # --------------------------------------------------------------------------------------------
-class Adafactor(Optimizer):
+class Adafactor(_PerParam):
     """Implements Adafactor, as ``torch.optim.Adafactor``: for parameters with 2+ dims the
     second moment is kept factored (``row_var`` / ``col_var``), for vectors as ``variance``;
     the step is relative to the parameter's RMS and clipped by ``d``.
@@ -781,14 +763,6 @@ class Adafactor(Optimizer):
         super().__setstate__(state)
         _setdefaults(self, (), foreach=None)
 
-    def step(self, closure=None):
-        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
-        loss = self._closure_loss(closure)
-        with no_grad():
-            for group in self.param_groups:
-                self._group_step(group)
-        return loss
-
     def _group_step(self, group) -> None:
         from .. import _dtype as D
         from ..ops.reduce import norm
@@ -797,23 +771,16 @@ class Adafactor(Optimizer):
         d = group["d"]
         wd = group["weight_decay"]
         beta2_decay = group["beta2_decay"]
-        for p in group["params"]:
-            g = p._grad
-            if g is None:
-                continue
-            if p.is_complex():
-                raise RuntimeError("Adafactor does not support complex parameters")
-            _no_sparse("Adafactor", g)
-            st = self.state[p]
-            if len(st) == 0:
-                st["step"] = _new_step()
-                if g.dim() > 1:
-                    st["row_var"] = zeros(*g.shape[:-1], 1, dtype=g.dtype, device=g.device)
-                    st["col_var"] = zeros(*g.shape[:-2], 1, g.shape[-1], dtype=g.dtype,
-                                          device=g.device)
-                else:
-                    st["variance"] = zeros_like(g)
-            grad = g.neg() if group["maximize"] else g
+        def init(p, g, st):
+            st["step"] = _new_step()
+            if g.dim() > 1:
+                st["row_var"] = zeros(*g.shape[:-1], 1, dtype=g.dtype, device=g.device)
+                st["col_var"] = zeros(*g.shape[:-2], 1, g.shape[-1], dtype=g.dtype,
+                                      device=g.device)
+            else:
+                st["variance"] = zeros_like(g)
+
+        for p, grad, st in self._with_grads(group, init, real_only=True):
             if eps1 is None:  # (PyTorch keeps the first parameter's for the whole group)
                 eps1 = D.finfo(p.dtype).eps
             step = _incr_step(st["step"])
@@ -883,7 +850,7 @@ def _muon_adjust_lr(lr, adjust_lr_fn, param_shape):
     return lr * adjusted_ratio
 
 
-class Muon(Optimizer):
+class Muon(_PerParam):
     """Implements Muon (MomentUm Orthogonalized by Newton-Schulz), as ``torch.optim.Muon``,
     for 2-D parameters: SGD momentum (Nesterov by default) whose update is orthogonalised,
     with decoupled weight decay.
@@ -914,28 +881,14 @@ class Muon(Optimizer):
                     raise ValueError("Muon only supports 2D parameters whereas we found a "
                                      f"parameter with size: {p.size()}")
 
-    def step(self, closure=None):
-        """Perform a single optimization step (``closure`` re-evaluates the loss)."""
-        loss = self._closure_loss(closure)
-        with no_grad():
-            for group in self.param_groups:
-                self._group_step(group)
-        return loss
-
     def _group_step(self, group) -> None:
         lr = _to_scalar(group["lr"])
         wd = group["weight_decay"]
         momentum = group["momentum"]
-        for p in group["params"]:
-            g = p._grad
-            if g is None:
-                continue
-            if p.is_complex():
-                raise RuntimeError("Muon does not support complex parameters")
-            _no_sparse("Muon", g)
-            st = self.state[p]
-            if "momentum_buffer" not in st:
-                st["momentum_buffer"] = zeros_like(g)
+        def init(p, g, st):
+            st["momentum_buffer"] = zeros_like(g)
+
+        for p, g, st in self._with_grads(group, init, real_only=True):
             if g.ndim != 2:
                 raise ValueError("Param gradient must be a 2D matrix")
             buf = st["momentum_buffer"]
