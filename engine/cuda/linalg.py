@@ -103,8 +103,8 @@ def _eps(dtype) -> float:
 
 
 # ---------------------------------------------------------------------------------- LU
-def lu(A, op):
-    """(packed LU, 1-based pivots int32, info int32) with partial pivoting."""
+def lu(A, op, pivot=True):
+    """(packed LU, 1-based pivots int32, info int32) with partial pivoting (or none)."""
     *batch, m, n = A._shape
     k = min(m, n)
     a = _copy(A)
@@ -114,7 +114,7 @@ def lu(A, op):
     if k:
         _B()._activate(a)
         _run(_K().getrf, NB, _K().block_for(m, n), a._storage.data, NB, m, n,
-             piv._storage.data, info._storage.data)
+             piv._storage.data, info._storage.data, bool(pivot))
     return a, piv, info
 
 

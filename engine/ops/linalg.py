@@ -326,15 +326,19 @@ def matrix_exp(A: Tensor) -> Tensor:
 
 # ----------------------------------------------------------------------------- lu
 def lu_prim(A: Tensor, pivot: bool = True, op: str = "linalg.lu"):
-    """(P, L, U, pivots, info) of A (*, m, n) with partial pivoting."""
+    """(P, L, U, pivots, info) of A (*, m, n) with partial pivoting; pivot=False (CUDA only,
+    as in torch): A = L U, P empty and pivots 1..k."""
     check_float(op, A)
     if A.ndim < 2:
         raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions.")
-    if not pivot:
+    if not pivot and A.is_cpu:
         raise RuntimeError(f"{op}: LU without pivoting is not implemented on the CPU. Use "
                            "pivot=True.")
-    lu, piv, info = forward(op, "lu", A)(A, op)
+    lu, piv, info = forward(op, "lu", A)(*((A, op) if pivot else (A, op, False)))
     P, Lt, U = unpack_lu(lu, piv, op)
+    if not pivot:
+        from .creation import empty
+        P = empty(0, dtype=A._dtype, device=A.device)
     m, n = A._shape[-2:]
     if needs_grad(A):
         def bw(nd, gp, gl, gu):
@@ -352,7 +356,7 @@ def lu_prim(A: Tensor, pivot: bool = True, op: str = "linalg.lu"):
                 return (None,)
             ga = solve_triangular(_mT(u_), ga, upper=False, left=False)
             ga = solve_triangular(_mT(l_), ga, upper=True, left=True, unitriangular=True)
-            return (p_ @ ga,)
+            return (p_ @ ga if pivot else ga,)
         _record("LinalgLuBackward0", (A,), (P, Lt, U), bw, ((P, True), (Lt, True), (U, True)))
     return P, Lt, U, piv, info
 

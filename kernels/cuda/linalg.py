@@ -56,9 +56,10 @@ def block_for(*dims) -> int:
 
 # ---------------------------------------------------------------------------------- LU
 @cuda.jit(**_opts)
-def getrf(a, NB, M, N, piv, info):
+def getrf(a, NB, M, N, piv, info, pivot):
     """In place: a[b] (M, N) -> its packed LU (unit L below the diagonal); piv[b, j] the
-    1-based row swapped with row j; info[b] the first zero pivot (1-based, 0: none)."""
+    1-based row swapped with row j (j + 1 throughout without ``pivot``); info[b] the first
+    zero pivot (1-based, 0: none)."""
     sh = cuda.shared.array(1, int64)
     tid = cuda.threadIdx.x
     nt = cuda.blockDim.x
@@ -73,7 +74,7 @@ def getrf(a, NB, M, N, piv, info):
                 best = abs(a[base + j * N + j])
                 found_nan = math.isnan(best)
                 for i in range(j + 1, M):
-                    if found_nan:
+                    if found_nan or not pivot:
                         break
                     v = abs(a[base + i * N + j])
                     if math.isnan(v):
@@ -362,11 +363,13 @@ def syevj(a, NB, N, lower, v, w, vout, order, eps, max_sweeps):
     read) by cyclic Jacobi rotations: w[b] ascending eigenvalues, vout[b] the eigenvectors
     as columns. v (NB, N, N) and order (NB, N) are scratch; a is overwritten."""
     shf = cuda.shared.array(2, float64)
-    shi = cuda.shared.array(1, int64)
+    shi = cuda.shared.array(2, int64)
     tid = cuda.threadIdx.x
     nt = cuda.blockDim.x
     for b in range(cuda.blockIdx.x, NB, cuda.gridDim.x):
         base = b * N * N
+        if tid == 0:
+            shi[1] = 0
         for t in range(tid, N * N, nt):
             i = t // N
             c = t % N
@@ -385,7 +388,8 @@ def syevj(a, NB, N, lower, v, w, vout, order, eps, max_sweeps):
                     tot += x * x
                     if t // N != t % N:
                         off += x * x
-                shi[0] = 1 if (off <= eps * eps * tot or math.isnan(off)) else 0
+                shi[1] = 1 if math.isnan(off) else 0   # NaN/inf input: NaN out (LAPACK)
+                shi[0] = 1 if (off <= eps * eps * tot or shi[1] != 0) else 0
             cuda.syncthreads()
             if shi[0] != 0:
                 break
@@ -443,10 +447,13 @@ def syevj(a, NB, N, lower, v, w, vout, order, eps, max_sweeps):
             for i in range(N):
                 w[b * N + i] = a[base + order[b * N + i] * (N + 1)]
         cuda.syncthreads()
+        bad = shi[1] != 0
         for t in range(tid, N * N, nt):
             i = t // N
             c = t % N
-            vout[base + t] = v[base + i * N + order[b * N + c]]
+            vout[base + t] = math.nan if bad else v[base + i * N + order[b * N + c]]
+            if bad and i == 0:
+                w[b * N + c] = math.nan
         cuda.syncthreads()
 
 
@@ -620,7 +627,7 @@ def typecheck_cases(np):
         a = np.zeros(4, dt)
         n = np.dtype(dt).name
         cases += [
-            (f"linalg getrf {n}", getrf, (a, 1, 2, 2, i32, i32)),
+            (f"linalg getrf {n}", getrf, (a, 1, 2, 2, i32, i32, True)),
             (f"linalg getrs {n}", getrs, (a, i32, i32, 1, 2, a, 2, True)),
             (f"linalg lu_det {n}", lu_det, (a, i32, 1, 2, a)),
             (f"linalg lu_slogdet {n}", lu_slogdet, (a, i32, 1, 2, a, a)),

@@ -154,6 +154,23 @@ def test_lu_rectangular_and_lu_solve():
     _both(lambda A: engine.lu_unpack(*LA.lu_factor(A)), a, grad=False)
 
 
+def test_lu_without_pivoting_cuda_only():
+    a = _rand(2, 3, 3, seed=38) + 4 * np.eye(3)                # diagonally dominant
+    with pytest.raises(RuntimeError, match="without pivoting is not implemented on the CPU"):
+        LA.lu(engine.tensor(a), pivot=False)
+    g = engine.tensor(a, device=DEV, requires_grad=True)
+    P, L, U = LA.lu(g, pivot=False)
+    assert P.numel() == 0
+    np.testing.assert_allclose((L @ U).detach().cpu().numpy(), a, atol=1e-12)
+    _, piv = LA.lu_factor(g.detach(), pivot=False)
+    assert piv.cpu().tolist() == [[1, 2, 3]] * 2
+    (L.sum() + U.sum()).backward()                             # same grads as pivoting would
+    c = engine.tensor(a, requires_grad=True)                   # give here: no row swaps
+    _, Lc, Uc = LA.lu(c)
+    (Lc.sum() + Uc.sum()).backward()
+    np.testing.assert_allclose(g.grad.cpu().numpy(), c.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
 def test_strided_and_empty_inputs():
     a = _rand(4, 4, 4, seed=7)
     _both(lambda A: LA.det(A.transpose(0, 1)[1:, 1:, 1:]), a)         # permuted, offset
@@ -255,6 +272,7 @@ def test_eigh(dt):
         return _both(lambda A: LA.eigvalsh(A, UPLO="U"), a)
     _both(lambda A: (LA.eigvalsh(A), *_sign_fix(LA.eigh(A).eigenvectors)[:1],
                      LA.eigh(A, UPLO="U").eigenvectors ** 2), a)
+    _both(lambda A: LA.eigh(A), np.array([[1.0, np.nan], [np.nan, 2.0]]), grad=False)  # all NaN
 
 
 @pytest.mark.parametrize("shape", [(2, 4, 3), (2, 4), (3, 3)])
