@@ -269,18 +269,26 @@ def _gesvj(W, full):
 
 
 def svd(A, full_matrices, op):
-    """(U, S, Vh, converged): one-sided Jacobi on A (tall) or on A^T (wide)."""
+    """(U, S, Vh, converged): one-sided Jacobi on A (tall) or on A^T (wide). A NaN input
+    counts as not converged (LAPACK's gesdd reports it so; reading that one bool syncs, as
+    torch's info check does)."""
+    if A.numel() and bool(A.isnan().any()):
+        return None, None, None, False
+    u, s, vh = _svd(A, full_matrices)
+    return u, s, vh, True
+
+
+def _svd(A, full_matrices):
     *batch, m, n = A._shape
     k = min(m, n)
     if not A.numel():
         mu, nv = (m, n) if full_matrices else (k, k)
         return (_eye(m, mu, batch, A._dtype, A), _fill(_empty((*batch, k), A._dtype, A), 0),
-                _eye(nv, n, batch, A._dtype, A), True)
+                _eye(nv, n, batch, A._dtype, A))
     if m >= n:
-        u, s, vh = _gesvj(_copy(A), full_matrices)
-        return u, s, vh, True
+        return _gesvj(_copy(A), full_matrices)
     u, s, vh = _gesvj(_copy(_mT(A)), full_matrices)   # A^T = U' S V'^T: A = V' S U'^T
-    return _mT(vh).contiguous(), s, _mT(u).contiguous(), True
+    return _mT(vh).contiguous(), s, _mT(u).contiguous()
 
 
 def pinv(A, atol, rtol, op):
@@ -289,7 +297,7 @@ def pinv(A, atol, rtol, op):
     *batch, m, n = A._shape
     if not A.numel():
         return _fill(_empty((*batch, n, m), A._dtype, A), 0)
-    u, s, vh, _ = svd(A, False, op)
+    u, s, vh = _svd(A, False)
     smax = s.narrow(-1, 0, 1)
     at = 0.0 if atol is None else (atol.unsqueeze(-1) if hasattr(atol, "unsqueeze")
                                    else float(atol))
@@ -321,7 +329,7 @@ def lstsq(A, B, rcond, op):
         return (zeros(*batch, n, k, dtype=A.dtype, device=A.device),
                 _empty((0,), A._dtype, A), zeros(*batch, dtype=D.int64, device=A.device),
                 zeros(*batch, min(m, n), dtype=A.dtype, device=A.device))
-    u, s, vh, _ = svd(Ae, False, op)
+    u, s, vh = _svd(Ae, False)
     keep = s > s.narrow(-1, 0, 1) * rcond
     rank = keep.sum(-1)
     sinv = (1 / s.masked_fill(~keep, 1)).masked_fill(~keep, 0)

@@ -569,7 +569,7 @@ def gesvj(a, NB, M, N, v, s, order, u, MU, vh, h, tau, eps, max_sweeps):
             if N > 0:
                 top = float64(s[b * N + order[b * N]])
                 for i in range(N):
-                    if float64(s[b * N + order[b * N + i]]) > top * eps * M and top > 0:
+                    if float64(s[b * N + order[b * N + i]]) > top * eps and top > 0:
                         r = i + 1
             shi[0] = r
         cuda.syncthreads()

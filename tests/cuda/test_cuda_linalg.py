@@ -297,6 +297,14 @@ def test_svd(shape):
         _both(lambda A: LA.svdvals(A), _rand(*shape, seed=21, dtype=np.float32))
 
 
+def test_svd_nan_input_raises_as_on_cpu():
+    a = _rand(3, 2, seed=39)
+    a[1, 1] = np.nan
+    kind, msg = _raises_same(lambda A: LA.svd(A), a)
+    assert kind is LA.LinAlgError and "failed to converge" in msg
+    _raises_same(lambda A: LA.svdvals(A), a)
+
+
 def test_rank_deficient_svd_pinv_rank():
     a = _rand(2, 4, 1, seed=22) @ _rand(2, 1, 3, seed=23)       # rank 1, 4 x 3
     _both(lambda A: (LA.svdvals(A), LA.pinv(A), LA.matrix_rank(A),
@@ -316,7 +324,7 @@ def test_norms_and_cond():
 
 
 def test_matrix_exp():
-    a = _rand(2, 3, 3, seed=27)
+    a = _rand(2, 2, 2, seed=27)
     a[1] *= 12.0                                   # needs squaring: its own count per matrix
     _both(lambda A: LA.matrix_exp(A), a)
     _both(lambda A: LA.matrix_exp(A), _rand(3, 3, seed=28, dtype=np.float32), grad=False)
