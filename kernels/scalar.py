@@ -240,6 +240,10 @@ def xlogy(a, b): return 0 * a if a == 0 and b == b else a * flog(b)
 @jit
 def relu_mask(a, b): return a if b > 0 else 0.0          # grad * (x > 0)
 @jit
+def tanh_backward(a, b): return a * (1 - b * b)           # grad * (1 - y^2), y = tanh(x)
+@jit
+def sigmoid_backward(a, b): return a * (b * (1 - b))      # grad * y (1 - y), y = sigmoid(x)
+@jit
 def second(a, b): return b                                 # copy with broadcast/cast
 
 # ---- ternary -------------------------------------------------------------------------

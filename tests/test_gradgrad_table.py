@@ -233,6 +233,20 @@ for _n, _f, _ma, _mb in _BIN:
     case(f"{_n}[S,0d]", _f, _ma(2, 3, L="S"), _mb())
 case("rsub", lambda M, a, b: M.rsub(a, b, alpha=2.0) + (1.5 - a), A(2, 3, L="T"), A(3),
      needs="rsub")
+
+
+def _backward_row(name):
+    """An activation's fused backward row (grad, output), against torch.ops.aten.<name>."""
+    def f(M, g, y):
+        if M.__name__ == "torch":
+            return getattr(M.ops.aten, name)(g, y)
+        from engine.ops.elementwise import binary
+        return binary(name, g, y)
+    return f
+
+
+case("tanh_backward", _backward_row("tanh_backward"), A(2, 3, L="T"), A(2, 3, L="S"))
+case("sigmoid_backward", _backward_row("sigmoid_backward"), A(2, 3, L="S"), A(2, 3))
 case("lerp_tensor_weight", lambda M, a, b, w: M.lerp(a, b, w), A(2, 3, L="T"), A(3), A(2, 1))
 case("where_scalar", lambda M, a: M.where(a > 0, a, 0.5) + M.where(a < 0.5, 0.25, a), PM(2, 3))
 case("addcmul", lambda M, x, a, b: M.addcmul(x, a, b, value=0.5), A(2, 3, L="S"), A(3), A(2, 1))

@@ -39,8 +39,8 @@ _u("acos", F.acos, bw=lambda g, x, p, q: -g * u("rsqrt", 1 - x * x))
 _u("atan", F.atan, bw=lambda g, x, p, q: g / (1 + x * x))
 _u("sinh", F.sinh, bw=lambda g, x, p, q: g * u("cosh", x))
 _u("cosh", F.cosh, bw=lambda g, x, p, q: g * u("sinh", x))
-_u("tanh", F.tanh, bw=lambda g, y, p, q: g * (1 - y * y), save="y")
-_u("sigmoid", F.sigmoid, bw=lambda g, y, p, q: g * y * (1 - y), save="y")
+_u("tanh", F.tanh, bw=lambda g, y, p, q: b("tanh_backward", g, y), save="y")
+_u("sigmoid", F.sigmoid, bw=lambda g, y, p, q: b("sigmoid_backward", g, y), save="y")
 _u("logit", F.logit, bw=lambda g, x, p, q: g / (x * (1 - x)))
 _u("erf", F.erf, bw=lambda g, x, p, q: g * (2 / math.sqrt(math.pi)) * u("exp", -x * x))
 _u("relu", F.relu, "same", lambda g, y, p, q: b("relu_mask", g, y), save="y",
@@ -160,6 +160,11 @@ _b("copysign", F.copysign, "float", bw=lambda g, a, b, y: (
 _b("xlogy", F.xlogy, "float", bw=lambda g, a, b, y: (g * u("log", b), g * a / b))
 _b("relu_mask", F.relu_mask, bw=lambda g, a, m, y: (binary("relu_mask", g, m), None),
    node="ReluBackwardBackward0")
+# tanh's and sigmoid's backward as one kernel each (three ops before), differentiable again
+_b("tanh_backward", F.tanh_backward, "float", node="TanhBackwardBackward0",
+   bw=lambda g, a, y, _: (binary("tanh_backward", g, y), -2 * g * a * y))
+_b("sigmoid_backward", F.sigmoid_backward, "float", node="SigmoidBackwardBackward0",
+   bw=lambda g, a, y, _: (binary("sigmoid_backward", g, y), g * a * (1 - 2 * y)))
 for _n, _f in (("eq", F.eq), ("ne", F.ne), ("lt", F.lt), ("le", F.le), ("gt", F.gt),
                ("ge", F.ge), ("logical_and", F.logical_and), ("logical_or", F.logical_or),
                ("logical_xor", F.logical_xor)):
