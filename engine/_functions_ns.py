@@ -84,12 +84,33 @@ def addcdiv(input, t1, t2, *, value=1, out=None):
 
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-    d = (a - b).abs()
-    r = d <= atol + rtol * (b.abs() if isinstance(b, Tensor) else abs(b))
-    r = r | (a == b)
-    if equal_nan:
-        r = r | (a.isnan() & (b.isnan() if isinstance(b, Tensor) else False))
-    return r
+    """``a == b``, or ``|a - b|`` finite and ``<= atol + |rtol * b|`` (torch's rule: inf is
+    close only to the same inf; both tensors must have the same dtype)."""
+    from . import _dtype as D
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype is not b.dtype:
+        raise RuntimeError(f"isclose: {_legacy(a.dtype)} did not match {_legacy(b.dtype)} "
+                           f"(a is {a.dtype}, b is {b.dtype}; convert one with .to())")
+    if rtol < 0 or atol < 0:
+        raise RuntimeError(f"isclose: {'rtol' if rtol < 0 else 'atol'} must be greater than or "
+                           f"equal to zero, but got {rtol if rtol < 0 else atol}")
+    close = a == b
+    fa = a.dtype.is_floating_point if isinstance(a, Tensor) else isinstance(a, float)
+    if equal_nan and fa:
+        close = close | (a.isnan() & (b.isnan() if isinstance(b, Tensor) else b != b))
+    if rtol == 0 and atol == 0:
+        return close
+    if not fa:  # integers and bools compare in the default float dtype
+        a = a.to(D.get_default_dtype())
+        b = b.to(D.get_default_dtype()) if isinstance(b, Tensor) else b
+    allowed = atol + (rtol * b).abs() if isinstance(b, Tensor) else atol + abs(rtol * b)
+    err = (a - b).abs()
+    return close | (err.isfinite() & (err <= allowed))
+
+
+def _legacy(dt) -> str:
+    return {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool"}.get(dt.name, dt.name)
 
 
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:

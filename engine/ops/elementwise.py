@@ -124,7 +124,7 @@ def fast_unary(op: Op, x: Tensor, p=0, q=0):
 
 
 # activations PyTorch computes only for floating types (its kernel names, as in its errors)
-_FLOAT_ONLY = {"elu": "elu_cpu", "selu": "elu_cpu", "celu": "elu_cpu", "gelu": "GeluKernelImpl",
+_FLOAT_ONLY = {"hypot": "hypot_cpu", "elu": "elu_cpu", "selu": "elu_cpu", "celu": "elu_cpu", "gelu": "GeluKernelImpl",
                "gelu_tanh": "GeluKernelImpl", "silu": "silu_cpu", "mish": "mish_cpu",
                "softplus": "softplus_cpu", "hardswish": "hardswish_cpu",
                "hardsigmoid": "hardsigmoid_cpu", "leaky_relu": "leaky_relu_cpu",
@@ -312,6 +312,11 @@ def binary(name: str, a, b, out=None) -> Tensor:
     dt = D.result_type(a, b)
     if dt is D.bool_ or name == "sub":
         check_bool_arith(name, a, b, dt)
+    if not dt.is_floating_point and name in _FLOAT_ONLY:  # (hypot: ints are refused)
+        from ._out import _scalar_name
+        raise NotImplementedError(f'"{_FLOAT_ONLY[name]}" not implemented for '
+                                  f"'{_scalar_name(dt)}' ({name} needs floating-point "
+                                  "tensors: convert with .float())")
     if op.kind == "float" and not dt.is_floating_point:
         dt = D.get_default_dtype()
     elif op.kind == "int" and dt.is_floating_point:  # NotImplementedError, as PyTorch

@@ -68,10 +68,20 @@ def _float(x: Tensor) -> Tensor:
 
 
 def logaddexp(input: Tensor, other: Tensor) -> Tensor:
-    """log(exp(a) + exp(b)) without overflow."""
-    from .elementwise import binary
-    m = binary("maximum", input, other)
-    return m + (-(input - other).abs()).exp().log1p()
+    """log(exp(a) + exp(b)) without overflow (floating inputs; ``inf`` with ``inf`` and
+    ``-inf`` with ``-inf`` give themselves, as torch)."""
+    from .elementwise import binary, cast, where
+    dt = D.result_type(input, other)
+    if not dt.is_floating_point:
+        raise NotImplementedError(f"\"logaddexp_cpu\" not implemented for '{dt}' (logaddexp "
+                                  f"of {getattr(input, 'dtype', type(input).__name__)} and "
+                                  f"{getattr(other, 'dtype', type(other).__name__)}: convert "
+                                  f"the inputs with .float())")
+    a = cast(input, dt) if isinstance(input, Tensor) and input.dtype is not dt else input
+    b = cast(other, dt) if isinstance(other, Tensor) and other.dtype is not dt else other
+    m = binary("maximum", a, b)
+    r = m + (-(a - b).abs()).exp().log1p()
+    return where((a == b) & m.isinf(), m, r)
 
 
 def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:

@@ -50,6 +50,9 @@ def _int_only(name, a, b):
         if isinstance(v, Tensor) and (v._dtype.is_floating_point):
             raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{v._dtype}': {name} "
                                       f"expects integer tensors; convert with .long()")
+    if D.result_type(a, b) is D.bool_:
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool': {name} expects "
+                                  f"integer tensors; convert with .long()")
 
 
 def gcd(input, other, *, out=None):
@@ -130,7 +133,10 @@ def nextafter(input, other, *, out=None):
     """The next representable value after ``input`` towards ``other`` (bit arithmetic on the
     integer view of the float, so it runs on every device)."""
     dt = D.result_type(input, other)
-    if not dt.is_floating_point or dt is D.float16:
+    if not dt.is_floating_point:
+        raise NotImplementedError(f"\"nextafter_cpu\" not implemented for '{dt}' (nextafter "
+                                  f"expects float32 or float64 inputs; convert with .float())")
+    if dt is D.float16:
         raise RuntimeError(f"nextafter: expected float32 or float64 inputs, got {dt}")
     from ..autograd.grad_mode import no_grad
     with no_grad():
