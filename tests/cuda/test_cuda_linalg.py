@@ -341,6 +341,16 @@ def test_lstsq():
           _rand(2, 1, seed=36), grad=False)                 # wide: minimum-norm solution
 
 
+def test_more_rows_than_threads():
+    """n = 9 > the simulator's 8 threads per block: every thread strides over rows/columns."""
+    a, b = _rand(9, 9, seed=40), _rand(9, 9, seed=41)
+    _both(lambda A, B: (LA.lu_factor_ex(A), LA.inv(A), LA.solve(A, B),
+                        LA.solve_triangular(A, B, upper=True), LA.qr(A[:, :7]),
+                        LA.qr(A[:7], mode="complete")), a, b, grad=False)
+    _both(lambda A: (LA.cholesky(A), LA.eigvalsh(A),                  # svd: 9 rows, 1 pair
+                     LA.svd(A[:, :2], full_matrices=False).U ** 2), _spd(9, seed=42), grad=False)
+
+
 def test_still_cpu_only_ops_name_the_fix():
     g = engine.tensor(_rand(3, 3, seed=29), device=DEV)
     for fn, op in ((LA.eig, "linalg.eig"), (LA.eigvals, "linalg.eigvals")):
