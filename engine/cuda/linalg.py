@@ -1,8 +1,10 @@
 """The CUDA forwards of engine.linalg's primitives (the same functions as
 ``engine/ops/linalg_cpu.py``): each copies its input into a fresh contiguous device buffer
 and runs the ``kernels/cuda/linalg.py`` kernels on it in place, one thread block per matrix;
-the rest (L/U unpacking, R = triu, pinv from the SVD) is engine ops on the device. Nothing
-here copies device memory to the host, except matrix_exp's one int (its squaring count).
+the rest (L/U unpacking, R = triu, pinv/lstsq from the SVD, matrix_exp's Pade steps) is
+engine ops on the device. Nothing here copies device memory to the host except three scalars:
+matrix_exp's squaring count, svd's "input has a NaN" flag (the CPU's LAPACK raises there) and
+lstsq's "all full-rank" flag (it decides whether residuals are returned).
 
 The primitives in engine/ops/linalg.py own the argument checks, the error messages (they
 read the int32 ``info`` on the host when they must raise) and the backward rules; they call

@@ -351,6 +351,27 @@ def test_more_rows_than_threads():
                      LA.svd(A[:, :2], full_matrices=False).U ** 2), _spd(9, seed=42), grad=False)
 
 
+def test_ex_forms_and_plain_factorizations_never_sync():
+    """Without an error to raise nothing at all comes to the host (torch: the *_ex forms
+    synchronise only with check_errors=True)."""
+    from engine.cuda import _memory
+    a = engine.tensor(_spd(3, (2,), seed=43), device=DEV)
+    b = engine.tensor(_rand(2, 3, 2, seed=44), device=DEV)
+    arr = a._storage.data
+    mp = pytest.MonkeyPatch()
+
+    def boom(*args, **kwargs):
+        raise AssertionError("device->host copy")
+    mp.setattr(_memory, "device_to_host", boom)
+    mp.setattr(type(arr), "copy_to_host", boom)
+    try:
+        LA.inv_ex(a), LA.cholesky_ex(a), LA.lu_factor_ex(a), LA.solve_ex(a, b)
+        LA.det(a), LA.slogdet(a), LA.lu(a), LA.lu_solve(*LA.lu_factor_ex(a)[:2], b)
+        LA.solve_triangular(a, b, upper=True), LA.qr(a), LA.eigh(a), LA.pinv(a)
+    finally:
+        mp.undo()
+
+
 def test_still_cpu_only_ops_name_the_fix():
     g = engine.tensor(_rand(3, 3, seed=29), device=DEV)
     for fn, op in ((LA.eig, "linalg.eig"), (LA.eigvals, "linalg.eigvals")):
