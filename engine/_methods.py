@@ -11,6 +11,34 @@ from .ops import elementwise_table  # noqa: F401  (fills the op table)
 from .ops.elementwise import UNARY, binary, unary
 
 
+def _invert(x):
+    if x._dtype is D.bool_:
+        return unary("logical_not", x)
+    if x._dtype.is_floating_point:
+        raise TypeError(f"~ (operator.invert) is only implemented on integer and Boolean-type "
+                        f"tensors (got {x.dtype}; for a mask use ~(x != 0) or x.logical_not())")
+    return unary("bitwise_not", x)
+
+
+def _matrix_t(x, name: str):
+    """``x.mT`` / ``x.mH`` (the last two dims swapped; >= 2-D) and ``x.H`` (2-D only), with
+    torch's errors; on a 0-d tensor, the tensor itself (deprecated in torch)."""
+    if x.ndim == 0:
+        import warnings
+        warnings.warn(f"Tensor.{name} is deprecated on 0-D tensors. This function is the "
+                      "identity in these cases.", UserWarning, stacklevel=3)
+        return x
+    if name == "H" and x.ndim != 2:
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got "
+                           f"{x.ndim}-D tensor (shape {tuple(x.shape)})."
+                           + (" For batches of matrices, consider using tensor.mH"
+                              if x.ndim > 2 else ""))
+    if x.ndim < 2:
+        raise RuntimeError(f"tensor.{name} is only supported on matrices or batches of "
+                           f"matrices. Got {x.ndim}-D tensor (shape {tuple(x.shape)}).")
+    return V.transpose(x, -2, -1)
+
+
 def _bind():
     T = Tensor
     # ---- elementwise unary methods and their in-place forms
@@ -89,8 +117,7 @@ def _bind():
     T.__neg__ = T.neg
     T.__pos__ = lambda x: x
     T.__abs__ = T.abs
-    T.__invert__ = lambda x: unary("logical_not", x) if x._dtype is D.bool_ else unary(
-        "bitwise_not", x)
+    T.__invert__ = _invert
     T.__matmul__ = MM.matmul
     T.__rmatmul__ = lambda x, o: MM.matmul(o, x)
     T.matmul, T.mm, T.bmm, T.dot, T.mv, T.outer = MM.matmul, MM.mm, MM.bmm, MM.dot, MM.mv, \
@@ -123,9 +150,9 @@ def _bind():
     T.expand_as = lambda x, o: V.expand(x, o._shape)
     T.t = _t
     T.T = property(lambda x: V.permute(x, tuple(range(x.ndim - 1, -1, -1))))
-    T.mT = property(lambda x: V.transpose(x, -2, -1))
-    T.mH = T.mT
-    T.H = property(_t)
+    T.mT = property(lambda x: _matrix_t(x, "mT"))
+    T.mH = property(lambda x: _matrix_t(x, "mH"))
+    T.H = property(lambda x: _matrix_t(x, "H"))
     T.squeeze_ = lambda x, dim=None: _meta_inplace(x, V.squeeze(x.detach(), dim))
     T.unsqueeze_ = lambda x, dim: _meta_inplace(x, V.unsqueeze(x.detach(), dim))
     T.t_ = lambda x: _meta_inplace(x, _t(x.detach()))

@@ -113,8 +113,9 @@ def trunc(x, p, q): return np.trunc(x)
 @jit
 def frac(x, p, q): return x - np.trunc(x)
 @jit
-def clamp(x, p, q):  # p = min, q = max; NaN propagates
-    return x if x != x else (p if x < p else (q if x > q else x))
+def clamp(x, p, q):  # p = min, q = max; NaN propagates; min > max gives max (as torch)
+    y = p if x < p else x
+    return x if x != x else (q if y > q else y)
 @jit
 def clamp_min(x, p, q): return x if x != x else (p if x < p else x)
 @jit

@@ -16,7 +16,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import _enabled, no_grad
 from ._common import shape_str
 
-__all__ = ["with_out", "write_out"]
+__all__ = ["with_out", "write_out", "factory_out"]
 
 
 def _can_cast(src: D.dtype, dst: D.dtype) -> bool:
@@ -92,4 +92,32 @@ def with_out(fn, name: str | None = None):
         r = fn(*args, **kwargs)
         return r if out is None else write_out(op, out, r)
     f._with_out = True
+    return f
+
+
+def factory_out(fn):
+    """``out=`` for a factory (``zeros``, ``arange``, ...): the result takes ``out``'s dtype
+    and device unless given, and ``out`` is resized to it without a warning, as in torch."""
+    @functools.wraps(fn)
+    def f(*args, out=None, **kwargs):
+        if out is None:
+            return fn(*args, **kwargs)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{fn.__name__}(): argument 'out' must be Tensor, not "
+                            f"{type(out).__name__}")
+        if kwargs.get("dtype") is None:
+            kwargs["dtype"] = out._dtype
+        if kwargs.get("device") is None:
+            kwargs["device"] = out.device
+        r = fn(*args, **kwargs)
+        if r._dtype is not out._dtype:
+            raise RuntimeError(f"{fn.__name__}: dtype {_scalar_name(r._dtype)} does not match "
+                               f"dtype of out parameter ({_scalar_name(out._dtype)})")
+        _check_one(fn.__name__, out, r)
+        if out._shape != r._shape:
+            from .._tensor import empty_tensor
+            out.data = empty_tensor(r._shape, out._dtype, out.device)
+        with no_grad():
+            out.copy_(r)
+        return out
     return f

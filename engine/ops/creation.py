@@ -12,6 +12,7 @@ from .._device import to_device, CPU
 from .._storage import Storage
 from .._tensor import Tensor, make, empty_tensor, contiguous_strides
 from ..random import default_generator
+from ._out import factory_out
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "empty", "zeros", "ones", "full", "arange",
            "linspace", "logspace", "eye", "rand", "randn", "randint", "randperm", "empty_like",
@@ -181,11 +182,13 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     return tensor(data, dtype=dtype, device=device)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, out=None, **_) -> Tensor:
+@factory_out
+def empty(*size, dtype=None, device=None, requires_grad=False, **_) -> Tensor:
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     return _finish(empty_tensor(_shape_arg(size), dt, to_device(device)), requires_grad)
 
 
+@factory_out
 def full(size, fill_value, dtype=None, device=None, requires_grad=False, **_) -> Tensor:
     if dtype is None:
         dt = D.result_type(fill_value)
@@ -196,6 +199,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False, **_) ->
     return _finish(t, requires_grad)
 
 
+@factory_out
 def zeros(*size, dtype=None, device=None, requires_grad=False, **_) -> Tensor:
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     t = empty_tensor(_shape_arg(size), dt, to_device(device))
@@ -203,6 +207,7 @@ def zeros(*size, dtype=None, device=None, requires_grad=False, **_) -> Tensor:
     return _finish(t, requires_grad)
 
 
+@factory_out
 def ones(*size, dtype=None, device=None, requires_grad=False, **_) -> Tensor:
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     t = empty_tensor(_shape_arg(size), dt, to_device(device))
@@ -235,6 +240,7 @@ def full_like(x, fill_value, dtype=None, device=None, requires_grad=False, **_):
     return full(x._shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
+@factory_out
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False, **_):
     """Values from start to end (exclusive) by step; ints -> int64, else default float."""
     if end is None:
@@ -256,6 +262,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     return _from_host(arr, dt, device, requires_grad)
 
 
+@factory_out
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, **_):
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     if int(steps) < 0:
@@ -264,11 +271,13 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, **
     return _from_host(arr, dt, device, requires_grad)
 
 
+@factory_out
 def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False, **_):
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     return _from_host(np.logspace(start, end, int(steps), base=base), dt, device, requires_grad)
 
 
+@factory_out
 def eye(n, m=None, dtype=None, device=None, requires_grad=False, **_):
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     return _from_host(np.eye(n, m if m is not None else n), dt, device, requires_grad)
@@ -292,6 +301,7 @@ def _cuda_random(kind, shape, dt, device, generator, requires_grad):
     return _finish(t, requires_grad)
 
 
+@factory_out
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **_):
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     shape = _shape_arg(size)
@@ -302,6 +312,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **
     return _from_host(_gen(generator).random(shape, dtype=np.float64), dt, device, requires_grad)
 
 
+@factory_out
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, **_):
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     shape = _shape_arg(size)
@@ -312,6 +323,7 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, *
     return _from_host(_gen(generator).standard_normal(shape), dt, device, requires_grad)
 
 
+@factory_out
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad=False, **_):
     if size is None and isinstance(high, (tuple, list)):  # randint(high, size) positionally
@@ -329,6 +341,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     return _from_host(_gen(generator).integers(low, high, shape), dt, device, requires_grad)
 
 
+@factory_out
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, **_):
     dt = D.to_dtype(dtype) if dtype is not None else D.int64
     return _from_host(_gen(generator).permutation(int(n)), dt, device, requires_grad)
