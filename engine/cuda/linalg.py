@@ -1,7 +1,7 @@
 """The CUDA forwards of engine.linalg's primitives (the same functions as
 ``engine/ops/linalg_cpu.py``): each copies its input into a fresh contiguous device buffer
-and runs the ``kernels/cuda/linalg.py`` kernels on it in place, one thread block per matrix;
-the rest (L/U unpacking, R = triu, pinv/lstsq from the SVD, matrix_exp's Pade steps) is
+and runs the ``kernels/cuda/linalg.py`` / ``linalg_spectral.py`` kernels on it in place, one
+thread block per matrix; the rest (L/U unpacking, R = triu, pinv/lstsq from the SVD, matrix_exp's Pade steps) is
 engine ops on the device. Nothing here copies device memory to the host except three scalars:
 matrix_exp's squaring count, svd's "input has a NaN" flag (the CPU's LAPACK raises there) and
 lstsq's "all full-rank" flag (it decides whether residuals are returned).
@@ -44,6 +44,11 @@ _MAX_SWEEPS = 60
 def _K():
     from kernels.cuda import linalg as K
     return K
+
+
+def _KS():
+    from kernels.cuda import linalg_spectral as KS
+    return KS
 
 
 def _B():
@@ -224,10 +229,10 @@ def qr(A, mode, op):
         h = _copy(A)
         tau = _empty((*batch, k), A._dtype, A)
         _B()._activate(h)
-        _run(_K().geqrf, NB, _K().block_for(n), h._storage.data, NB, m, n, tau._storage.data)
+        _run(_KS().geqrf, NB, _K().block_for(n), h._storage.data, NB, m, n, tau._storage.data)
         q = _empty((*batch, m, qc), A._dtype, A)
         if mode != "r":
-            _run(_K().orgqr, NB, _K().block_for(qc), h._storage.data, tau._storage.data, NB, m,
+            _run(_KS().orgqr, NB, _K().block_for(qc), h._storage.data, tau._storage.data, NB, m,
                  n, q._storage.data, qc)
         r = h.narrow(-2, 0, qc).triu().contiguous()
     if mode == "r":
@@ -247,7 +252,7 @@ def eigh(A, UPLO, op):
     v, vout = _empty(a._shape, A._dtype, A), _empty(a._shape, A._dtype, A)
     order = _empty((NB, n), D.int64, A)
     _B()._activate(a)
-    _run(_K().syevj, NB, _K().block_for(n), a._storage.data, NB, n, UPLO == "L",
+    _run(_KS().syevj, NB, _K().block_for(n), a._storage.data, NB, n, UPLO == "L",
          v._storage.data, w._storage.data, vout._storage.data, order._storage.data,
          _eps(A._dtype) * n, _MAX_SWEEPS)
     return w, vout, True
@@ -264,7 +269,7 @@ def _gesvj(W, full):
     u, h = _empty((*batch, M, MU), dt, W), _empty(W._shape, dt, W)
     order = _empty((NB, N), D.int64, W)
     _B()._activate(W)
-    _run(_K().gesvj, NB, _K().block_for(M), W._storage.data, NB, M, N, v._storage.data,
+    _run(_KS().gesvj, NB, _K().block_for(M), W._storage.data, NB, M, N, v._storage.data,
          s._storage.data, order._storage.data, u._storage.data, MU, vh._storage.data,
          h._storage.data, tau._storage.data, _eps(dt) * M, _MAX_SWEEPS)
     return u, s, vh

@@ -145,8 +145,10 @@ def run(verbose: bool = False) -> int:
         extra = []
     from kernels.cuda import conv as KC
     from kernels.cuda import linalg as KL
+    from kernels.cuda import linalg_spectral as KLS
     from kernels.cuda import pool as KP
-    extra = extra + KC.typecheck_cases(np) + KP.typecheck_cases(np) + KL.typecheck_cases(np)
+    extra = (extra + KC.typecheck_cases(np) + KP.typecheck_cases(np) + KL.typecheck_cases(np)
+             + KLS.typecheck_cases(np))
     for name, k, args in extra:
         _check(name, k, args, fails, ok)
     for f in fails:
