@@ -267,3 +267,31 @@ def test_float_only_activations_refuse_integers(name):
     with pytest.raises(NotImplementedError, match="not implemented for 'Long'"):
         fn(engine.tensor([1, 2]))
     assert fn(engine.tensor([1.0, 2.0])).dtype == engine.float32
+
+
+# ---- multi-output views: split / chunk / unbind (one node, outputs numbered as in torch) ----
+def test_split_unbind_are_one_multi_output_node():
+    import pytest as _pt
+    x = engine.randn(4, 3, dtype=engine.float64, requires_grad=True)
+    a, b = x.split(2)
+    assert type(a.grad_fn).__name__ == "SplitBackward0" and a.grad_fn is b.grad_fn
+    assert (a.output_nr, b.output_nr) == (0, 1)
+    assert type(x.split([1, 3])[1].grad_fn).__name__ == "SplitWithSizesBackward0"
+    assert type(x.chunk(3, 1)[2].grad_fn).__name__ == "SplitBackward0"
+    u = x.unbind(1)
+    assert type(u[2].grad_fn).__name__ == "UnbindBackward0" and u[2].output_nr == 2
+    (b * 3).sum().backward()                 # only one output used: the others' grads are 0
+    np.testing.assert_array_equal(x.grad.numpy(), np.r_[np.zeros((2, 3)), 3 * np.ones((2, 3))])
+    f = lambda t: t.split([1, 3])[1].exp().sum() * t.unbind(1)[0].sin().prod()  # noqa: E731
+    assert engine.autograd.gradcheck(f, (x,)) and engine.autograd.gradgradcheck(f, (x,))
+    y = x * 1
+    with _pt.raises(RuntimeError, match="Output 0 of Split is a view and is being modified "
+                                        "inplace"):
+        y.split(2)[0].mul_(2)
+    with _pt.raises(RuntimeError, match="Output 1 of Unbind"):
+        y.unbind(0)[1].add_(1)
+    with engine.no_grad():                   # no autograd: in place is fine
+        y.split(2)[0].mul_(2)
+    z = x.detach().clone()
+    z.unbind(0)[0].fill_(5)
+    assert z[0].tolist() == [5.0, 5.0, 5.0]

@@ -60,6 +60,17 @@ def _check_leaf(x: Tensor, op: str) -> None:
                 "operation. Wrap the update in `with engine.no_grad():` or use an out-of-place "
                 "op.")
         b = x._base
+        fn = x._grad_fn
+        if b is not None and fn is not None:
+            from .views import MULTI_VIEW_NODES
+            what = MULTI_VIEW_NODES.get(type(fn).__name__)
+            if what is not None:
+                raise RuntimeError(
+                    f"Output {x._output_nr} of {what} is a view and is being modified "
+                    "inplace. This view is the output of a function that returns multiple "
+                    "views. Such functions do not allow the output views to be modified "
+                    "inplace. You should replace the inplace operation by an out-of-place one"
+                    f" (e.g. clone() the output of {what.lower()} first).")
         if b is not None and b._grad_fn is None and b._requires_grad:
             raise RuntimeError(
                 f"{op}: a view of a leaf Variable that requires grad is being used in an "

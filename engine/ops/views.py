@@ -294,9 +294,27 @@ def clone(x: Tensor, memory_format=None) -> Tensor:
     return out
 
 
+# Multi-output views (split, chunk, unbind): one node numbers its outputs 0, 1, ... as in
+# torch, and its backward is cat / stack of the outputs' grads (differentiable again). As in
+# torch, such views may not be modified in place while autograd records (inplace.py).
+MULTI_VIEW_NODES = {"SplitBackward0": "Split", "SplitWithSizesBackward0": "SplitWithSizes",
+                    "UnbindBackward0": "Unbind"}
+
+
+def _multi_view(name, x, outs, backward):
+    if needs_grad(x):
+        record(name, (x,), outs, lambda n, *gs: (backward(list(gs)),))
+    return outs
+
+
 def unbind(x: Tensor, dim: int = 0):
+    if x.ndim == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     d = _wrap_dim(dim, x.ndim)
-    return tuple(select(x, d, i) for i in range(x._shape[d]))
+    outs = tuple(make_view(x, *S.select(x._shape, x._stride, x._offset, d, i))
+                 for i in range(x._shape[d]))
+    from .shape import stack
+    return _multi_view("UnbindBackward0", x, outs, lambda gs: stack(gs, d))
 
 
 def split(x: Tensor, split_size_or_sections, dim: int = 0):
@@ -318,7 +336,17 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0):
         for n in secs:
             bounds.append((s, s + n))
             s += n
-    return tuple(slice_dim(x, d, a, b, 1) for a, b in bounds)
+    return _split_views(x, d, bounds, isinstance(split_size_or_sections, int))
+
+
+def _split_views(x, d, bounds, even: bool):
+    outs = tuple(make_view(x, *S.slice(x._shape, x._stride, x._offset, d, a, b, 1))
+                 for a, b in bounds)
+    if not needs_grad(x):
+        return outs
+    from .shape import cat
+    return _multi_view("SplitBackward0" if even else "SplitWithSizesBackward0", x, outs,
+                       lambda gs: gs[0] if len(gs) == 1 else cat(gs, d))
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0):
@@ -328,7 +356,7 @@ def chunk(x: Tensor, chunks: int, dim: int = 0):
     d = _wrap_dim(dim, x.ndim)
     size = x._shape[d]
     if size == 0:  # torch: `chunks` empty pieces
-        return tuple(slice_dim(x, d, 0, 0, 1) for _ in range(chunks))
+        return _split_views(x, d, [(0, 0)] * chunks, True)
     step = max(1, -(-size // chunks))
     return split(x, step, d)
 
