@@ -90,6 +90,14 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
             "or 4D input with size 4 (last 2 dims), 4D or 5D input with size 6 (last 3 dims)")
     if mode != "constant" and value not in (None, 0):
         raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument.")
+    if mode in ("reflect", "replicate"):
+        for i in range(k):
+            n = input.shape[input.ndim - 1 - i]
+            if n + pad[2 * i] + pad[2 * i + 1] < 1:
+                raise RuntimeError(f"pad: input (size {n} in dim {input.ndim - 1 - i}) is too "
+                                   f"small. Calculated output size: "
+                                   f"{n + pad[2 * i] + pad[2 * i + 1]} (mode '{mode}', pad "
+                                   f"{pad}); negative padding must leave at least 1 element")
     out = input
     for i in range(len(pad) // 2):
         out = _pad_dim(out, input.ndim - 1 - i, pad[2 * i], pad[2 * i + 1], mode,

@@ -303,6 +303,12 @@ def _crop(s: Tensor, index: Tensor) -> Tensor:
 
 
 # ---- index_* along one dim ------------------------------------------------------------
+_LONG_INDEX_ONLY = {  # ops whose index torch takes only as int64 (index_select/add: int32 too)
+    "index_copy": (RuntimeError, "index_copy_(): Expected a long tensor for index, but got Int"),
+    "index_fill": (IndexError, "index_fill_(): Expected dtype int64 for index."),
+}
+
+
 def _vec_index(op, x, dim, index, wrap, kind=RuntimeError, prefix=""):
     """Validate a 1-D (or 0-d) index along ``dim`` of ``x``: (d, int64 array)."""
     if not isinstance(index, Tensor):
@@ -311,6 +317,9 @@ def _vec_index(op, x, dim, index, wrap, kind=RuntimeError, prefix=""):
         raise IndexError(f"{op}(): Index is supposed to be a vector")
     if index._dtype.name not in ("int64", "int32"):
         raise RuntimeError(f"{op}(): Expected dtype int32 or int64 for index")
+    if index._dtype.name != "int64" and op in _LONG_INDEX_ONLY:  # torch's own rule per op
+        exc, msg = _LONG_INDEX_ONLY[op]
+        raise exc(f"{msg} (index dtype {index._dtype}; convert it with index.long())")
     d = _wrap_dim(dim, x.ndim)
     size = _g1(x)._shape[d]
     err = idx_error(prefix, d, size, kind)

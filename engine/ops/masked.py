@@ -188,8 +188,10 @@ def masked_scatter(x: Tensor, mask: Tensor, source: Tensor, *, _inplace=False) -
 
 # ---- take / put / take_along_dim ------------------------------------------------------
 def _flat_spec(x: Tensor, index: Tensor, op: str = "take") -> IndexSpec:
-    if not isinstance(index, Tensor) or index._dtype.name not in ("int64", "int32"):
-        raise RuntimeError("take(): Expected a long tensor for index")
+    if not isinstance(index, Tensor) or index._dtype.name != "int64":
+        raise RuntimeError(f"{op}(): Expected a long tensor for index, but got "
+                           f"{getattr(index, 'dtype', type(index).__name__)} (convert it with "
+                           f"index.long())")
     n = x.numel()
 
     def err(bad):
@@ -214,8 +216,10 @@ def put(x: Tensor, index: Tensor, source: Tensor, accumulate: bool = False, *,
     """Out-of-place ``put_``: ``x.flatten()[index] = source`` (``+=`` with accumulate)."""
     spec = _flat_spec(x, index, "put_")
     if not isinstance(source, Tensor) or source.numel() != index.numel():
-        raise RuntimeError("put_(): Expected source and index to have the same number of "
-                           "elements")
+        raise IndexError(f"put_(): Expected source and index to have the same number of "
+                         f"elements, but got source.numel() = "
+                         f"{getattr(source, 'numel', lambda: '?')()}, index.numel() = "
+                         f"{index.numel()}")
     if source._dtype is not x._dtype:
         raise RuntimeError(f"put_(): self and source expected to have the same dtype, but "
                            f"got self.dtype = {x._dtype.name} and source.dtype = "
@@ -241,7 +245,7 @@ def take_along_dim(x: Tensor, indices: Tensor, dim=None) -> Tensor:
     """``gather`` after broadcasting ``x`` and ``indices`` except along ``dim``
     (``dim=None``: on the flattened ``x``)."""
     from .gather import gather
-    if not isinstance(indices, Tensor) or indices._dtype.name not in ("int64", "int32"):
+    if not isinstance(indices, Tensor) or indices._dtype.name != "int64":
         raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got "
                            f"{getattr(indices, 'dtype', type(indices).__name__)}")
     if dim is None:
