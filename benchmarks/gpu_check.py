@@ -1,6 +1,7 @@
 """One command for a machine with an NVIDIA GPU: ``python -m benchmarks.gpu_check``.
 
-1. runs ``tests/cuda/test_cuda.py`` and ``test_cuda_emm.py`` (the allocator) on the real device (no simulator), with a time limit;
+1. runs ``tests/cuda/test_cuda.py``, ``test_cuda_emm.py`` (the allocator) and
+   ``test_cuda_linalg.py`` on the real device (no simulator), with a time limit;
 2. benchmarks the CUDA backend and prints one summary table:
    * device-to-device copy bandwidth (the memory roofline), then a+b, sum and softmax on
      256M float32 elements as achieved GB/s and a fraction of that roofline;
@@ -74,21 +75,30 @@ def _cupy():
         return None
 
 
+# (row label, test files, share of --test-limit): each set in its own process and time limit,
+# so a slow first compile in one set cannot hide the results of another
+TEST_SETS = (("tests/cuda on the GPU", ("tests/cuda/test_cuda.py", "tests/cuda/test_cuda_emm.py"),
+              0.7),
+             ("tests/cuda linalg on the GPU", ("tests/cuda/test_cuda_linalg.py",), 0.3))
+
+
 def run_tests(limit_s: int) -> None:
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
-    t0 = time.perf_counter()
-    try:
-        r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                            "tests/cuda/test_cuda.py", "tests/cuda/test_cuda_emm.py"], cwd=ROOT, env=env, capture_output=True,
-                           text=True, timeout=limit_s)
-        tail = (r.stdout.strip().splitlines() or ["(no output)"])[-1]
-        if r.returncode:
-            print(r.stdout[-6000:], r.stderr[-3000:])
-        row("tests/cuda on the GPU", "PASS" if r.returncode == 0 else "FAIL",
-            f"{time.perf_counter() - t0:.0f} s", tail[:60])
-    except subprocess.TimeoutExpired:
-        row("tests/cuda on the GPU", "TIMEOUT", f"> {limit_s} s",
-            "raise --test-limit (first run compiles every kernel)")
+    for label, files, share in TEST_SETS:
+        limit = max(int(limit_s * share), 30)
+        t0 = time.perf_counter()
+        try:
+            r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p",
+                                "no:cacheprovider", *files], cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=limit, check=False)
+            tail = (r.stdout.strip().splitlines() or ["(no output)"])[-1]
+            if r.returncode:
+                print(r.stdout[-6000:], r.stderr[-3000:])
+            row(label, "PASS" if r.returncode == 0 else "FAIL",
+                f"{time.perf_counter() - t0:.0f} s", tail[:60])
+        except subprocess.TimeoutExpired:
+            row(label, "TIMEOUT", f"> {limit} s",
+                "raise --test-limit (first run compiles every kernel)")
 
 
 def bench_bandwidth(n: int, reps: int = 10, row_len: int = 1024) -> None:
@@ -256,7 +266,8 @@ def bench_mlp(batch: int, dims=MLP_DIMS, reps: int = 20) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--no-tests", action="store_true", help="skip tests/cuda")
-    ap.add_argument("--test-limit", type=int, default=170, help="seconds for tests/cuda")
+    ap.add_argument("--test-limit", type=int, default=200,
+                    help="seconds for all of tests/cuda's sets together")
     ap.add_argument("--quick", action="store_true", help="smaller sizes (smoke run)")
     args = ap.parse_args(argv)
     if os.environ.get("NUMBA_ENABLE_CUDASIM"):
