@@ -422,8 +422,11 @@ def _type(x, dtype=None, **_):
         return n if x.is_cpu else n.replace("torch.", "torch.cuda.")
     if isinstance(dtype, type) and isinstance(getattr(dtype, "_dtype", None), D.dtype):
         dtype = dtype._dtype  # engine.FloatTensor and friends
-    if isinstance(dtype, str) and dtype.endswith("Tensor"):
+    if isinstance(dtype, str):
         inv = {v.split(".")[-1]: k for k, v in names.items()}
+        if dtype.split(".")[-1] not in inv:
+            raise ValueError(f"invalid type: '{dtype}' (Tensor.type takes e.g. "
+                             f"'torch.FloatTensor' or a dtype)")
         dtype = inv[dtype.split(".")[-1]]
     return E.cast(x, D.to_dtype(dtype))
 

@@ -33,9 +33,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_parity_fuzz import In, check, fz, seeds, values
 
 import engine
-from test_parity_fuzz import In, check, fz, seeds, values
 
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
@@ -227,8 +227,10 @@ def test_order_statistics(sh, seed, data, dt, ties):
     fn = ops[name]
     if ties:  # ties and inf/nan: values only (which tied element wins is not specified)
         x = In(values(seed, sh, dt, special=name not in ("std_corr", "var_mean_corr")))
-        fn = (lambda m, t: (lambda r: r[0] if isinstance(r, tuple) and name != "aminmax"
-                            else r)(ops[name](m, t)))
+
+        def fn(m, t):
+            r = ops[name](m, t)
+            return r[0] if isinstance(r, tuple) and name != "aminmax" else r
     else:
         x = In(distinct(seed, sh, dt), grad=True)
     check(fn, x, where=f"{name} {dt}{sh} ties={ties}", rtol=1e-4, atol=1e-5)
@@ -496,12 +498,14 @@ def test_binary_dtype_table(op):
     for da in DT_ALL:
         for db in DT_ALL:
             for ka, kb in (("t", "t"), ("t", "0d"), ("0d", "t")):
-                check(lambda m: f(m, _operand(m, da, ka), _operand(m, db, kb)),
+                check(lambda m, da=da, db=db, ka=ka, kb=kb: f(m, _operand(m, da, ka),
+                                                              _operand(m, db, kb)),
                       where=f"{op} {da}/{ka} {db}/{kb}", rtol=1e-2, atol=1e-3)
         if op not in _SCALAR_OK:
             continue  # (torch wants a Tensor operand there; engine also takes numbers)
         for s in (True, 2, -1, 2.5, math.inf):
-            check(lambda m: f(m, _operand(m, da, "t"), s), where=f"{op} {da} (x) {s!r}",
+            check(lambda m, da=da, s=s: f(m, _operand(m, da, "t"), s),
+                  where=f"{op} {da} (x) {s!r}",
                   rtol=1e-2, atol=1e-3)
 
 
@@ -568,9 +572,9 @@ OUT_CASES = [
     ("add_float_to_int", _out(lambda m, o: m.add(m.ones(2), 1, out=o),
                               lambda m: m.empty(2, dtype=m.long))),
     ("sum_dim", _out(lambda m, o: m.sum(m.ones(2, 3), 1, out=o), lambda m: m.empty(2))),
-    ("max_tuple", lambda m: (lambda o, i: (m.max(m.tensor([[1.0, 3.0], [4.0, 2.0]]), 1,
-                                                 out=(o, i)), o, i)[1:])(
-        m.empty(2), m.empty(2, dtype=m.long))),
+    ("max_tuple", _out(lambda m, o: m.max(m.tensor([[1.0, 3.0], [4.0, 2.0]]), 1,
+                                          out=(o[0], o[1])),
+                       lambda m: (m.empty(2), m.empty(2, dtype=m.long)))),
     ("exp_into_long", _out(lambda m, o: m.exp(m.tensor([0.0, 1.0]), out=o),
                            lambda m: m.empty(2, dtype=m.long))),
     ("matmul", _out(lambda m, o: m.matmul(m.ones(2, 3), m.ones(3, 2), out=o),
@@ -608,24 +612,34 @@ ATTRS = [
     ("invert_float", lambda m: ~m.ones(2)),
     ("invert_int_bool", lambda m: ((~m.tensor([0, 5])).tolist(), (~m.tensor([True])).tolist())),
     ("requires_grad_int", lambda m: m.ones(2, dtype=m.long).requires_grad_()),
-    ("grad_accumulates", lambda m: (lambda a: ((a * 2).sum().backward(),
-                                               (a * 3).sum().backward(), a.grad.tolist())[-1])(
-        m.ones(2, requires_grad=True))),
-    ("saved_tensor_modified", lambda m: (lambda a: (lambda b: (b.mul_(2), b.sum().backward()))(
-        a.sigmoid()))(m.ones(2, requires_grad=True))),
-    ("version_counter", lambda m: (lambda t: (t._version, t.add_(1)._version,
-                                              t[0].fill_(2)._version, t._version))(m.ones(2))),
-    ("detach_shares_storage", lambda m: (lambda a: (a.detach().add_(1), a.tolist())[-1])(
-        m.ones(2, requires_grad=True))),
-    ("copy_broadcast_grad", lambda m: (lambda b: (m.zeros(2, 3).copy_(b).sum().backward(),
-                                                  b.grad.tolist())[-1])(
-        m.ones(3, requires_grad=True))),
+    ("grad_accumulates", lambda m: _leaf_then(m, lambda a: ((a * 2).sum().backward(),
+                                                            (a * 3).sum().backward(),
+                                                            a.grad.tolist())[-1])),
+    ("saved_tensor_modified", lambda m: _leaf_then(m, lambda a: _mul_saved(a.sigmoid()))),
+    ("version_counter", lambda m: _versions(m.ones(2))),
+    ("detach_shares_storage", lambda m: _leaf_then(m, lambda a: (a.detach().add_(1),
+                                                                 a.tolist())[-1])),
+    ("copy_broadcast_grad", lambda m: _leaf_then(m, lambda b: (
+        m.zeros(2, 3).copy_(b).sum().backward(), b.grad.tolist())[-1], 3)),
     ("clamp_min_above_max", lambda m: (m.tensor([1.0, 5.0]).clamp(3, 2).tolist(),
                                        m.tensor([1, 5]).clamp(3, 2).tolist())),
     ("size_out_of_range", lambda m: m.ones(2, 3).size(2)),
-    ("eq_none", lambda m: (m.ones(2) == None, m.ones(2) != None)),  # noqa: E711
+    ("eq_none", lambda m: (m.ones(2) == None, m.ones(2) != None)),
     ("contains", lambda m: (2 in m.tensor([1, 2]), 5 in m.tensor([1, 2]))),
 ]
+
+
+def _leaf_then(m, f, n=2):
+    return f(m.ones(n, requires_grad=True))
+
+
+def _mul_saved(b):
+    b.mul_(2)  # sigmoid saved its output: backward must refuse
+    b.sum().backward()
+
+
+def _versions(t):
+    return t._version, t.add_(1)._version, t[0].fill_(2)._version, t._version
 
 
 def _plain(m, fn):
@@ -702,7 +716,7 @@ REGRESSIONS2 = [
                                     mode="area"),
         m.nn.functional.interpolate(m.arange(24.0).reshape(1, 1, 2, 3, 4), scale_factor=2))),
     ("pad_errors", lambda m: tuple(
-        _err(lambda: m.nn.functional.pad(m.ones(2, 3), p, mode=md))
+        _err(lambda p=p, md=md: m.nn.functional.pad(m.ones(2, 3), p, mode=md))
         for p, md in (((1,), "constant"), ((1, 1, 1, 1, 1, 1), "constant"),
                       ((1, 1, 1, 1), "reflect"), ((1, 1), "replicate"))) +
         (tuple(m.nn.functional.pad(m.ones(1, 4, 4, 4), (1, 1), mode="circular").shape),)),
@@ -719,6 +733,8 @@ REGRESSIONS2 = [
                                        _err(lambda: m.gcd(m.tensor([True]), m.tensor([True]))),
                                        _err(lambda: m.nextafter(m.tensor([1]),
                                                                 m.tensor([2]))))),
+    ("logcumsumexp_inf", lambda m: (m.logcumsumexp(m.tensor([-math.inf, math.inf, 1.0]), 0),
+                                    m.logcumsumexp(m.tensor([-math.inf, -math.inf]), 0))),
     ("clamp_min_gt_max", lambda m: (m.tensor([1.0, 5.0, math.nan]).clamp(3, 2),
                                     m.tensor([1, 5]).clamp(3, 2),
                                     m.clamp(m.tensor([1.0, 5.0]), m.tensor(3.0), m.tensor(2.0)))),

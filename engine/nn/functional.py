@@ -365,6 +365,10 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
               out=None) -> Tensor:
     """``input / max(||input||_p, eps)`` along ``dim``."""
+    if isinstance(input, Tensor) and not input.dtype.is_floating_point:
+        raise RuntimeError(f"normalize: linalg.vector_norm: Expected a floating point or "
+                           f"complex tensor as input. Got {input.dtype} (convert with "
+                           f".float())")
     n = _safe_norm(input, p, dim, keepdim=True)
     return input / n.clamp_min(eps)
 

@@ -274,7 +274,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     input's shape)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+        raise RuntimeError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0. Got: "
+                           f"{label_smoothing}")
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError("cross_entropy(): input and target must be Tensors")
     if (label_smoothing == 0.0 and weight is None and input.ndim == 2 and input.is_cpu

@@ -249,6 +249,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     start, end, step = vals
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
+    if not all(math.isfinite(v) for v in (start, end, step)):
+        raise RuntimeError(f"arange: unsupported range: {start} -> {end} (step {step}); "
+                           f"the bounds must be finite")
     if (end - start) * step < 0:
         raise RuntimeError(f"arange: upper bound and larger bound inconsistent with step sign "
                            f"(start={start}, end={end}, step={step})")
@@ -280,6 +283,9 @@ def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_gra
 @factory_out
 def eye(n, m=None, dtype=None, device=None, requires_grad=False, **_):
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    for v, what in ((n, "n"), (m, "m")):
+        if v is not None and v < 0:
+            raise RuntimeError(f"eye: {what} must be greater or equal to 0, got {v}")
     return _from_host(np.eye(n, m if m is not None else n), dt, device, requires_grad)
 
 
@@ -363,6 +369,10 @@ def randint_like(x, low, high=None, dtype=None, device=None, **kw):
 
 
 def normal(mean, std=1.0, size=None, *, generator=None, **kw):
+    low = float(std.min()) if isinstance(std, Tensor) and std.numel() else (
+        std if not isinstance(std, Tensor) else 0.0)
+    if low < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {low:g}")
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         shape = (mean if isinstance(mean, Tensor) else std)._shape
         return randn(shape, generator=generator) * std + mean

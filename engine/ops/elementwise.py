@@ -477,6 +477,10 @@ def lerp(start: Tensor, end: Tensor, weight) -> Tensor:
     """``start + weight * (end - start)`` where ``|weight| < 0.5``, else
     ``end - (end - start) * (1 - weight)`` (torch's formula: exact at weight 1, and
     ``lerp(-inf, -3, 0.9)`` is -inf, not nan)."""
+    for t, what in ((end, "end"), (weight, "weight")):
+        if isinstance(t, Tensor) and isinstance(start, Tensor) and t._dtype is not start._dtype:
+            raise RuntimeError(f"lerp: expected dtype {start._dtype} for `{what}` but got "
+                               f"dtype {t._dtype}")
     diff = end - start
     near_start = start + weight * diff
     near_end = end - diff * (1 - weight)

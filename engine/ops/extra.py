@@ -215,7 +215,11 @@ def dsplit(input: Tensor, sections):
 def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
     """Count of each value in a 1-D non-negative integer tensor (weighted if ``weights``)."""
     from .creation import zeros
-    if input.ndim != 1 or input.dtype.is_floating_point or input.dtype is D.bool_:
+    if input.dtype.is_floating_point or input.dtype is D.bool_:
+        raise NotImplementedError(f"\"bincount_cpu\" not implemented for '{input.dtype}' "
+                                  f"(bincount counts non-negative integers; convert with "
+                                  f".long())")
+    if input.ndim != 1:
         raise RuntimeError(f"bincount only supports 1-d non-negative integral inputs (got "
                            f"shape {shape_str(input.shape)}, dtype {input.dtype})")
     if minlength < 0:

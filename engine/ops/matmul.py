@@ -160,6 +160,10 @@ def mv(a: Tensor, v: Tensor) -> Tensor:
 
 
 def outer(a: Tensor, b: Tensor) -> Tensor:
+    for t, what in ((a, "self"), (b, "vec2")):
+        if t.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {what}, but got {t.ndim}-D "
+                               f"(shape {tuple(t.shape)}); flatten it first")
     return a.reshape(-1, 1) * b.reshape(1, -1)
 
 

@@ -473,7 +473,7 @@ def logcumsumexp(input: Tensor, dim: int) -> Tensor:
         pad = E.full(tuple(pad_shape), float("-inf"), dtype=y._dtype, device=y.device)
         prev = E.cat([pad, y.narrow(d, 0, n - shift)], d)
         m = E.maximum(y, prev)
-        mm = E.where(m == float("-inf"), 0.0, m)
+        mm = E.where(m.isinf(), 0.0, m)  # (an inf running max: inf - inf would be nan)
         y = mm + ((y - mm).exp() + (prev - mm).exp()).log()
         shift *= 2
     return y if y is not input else y.clone()
