@@ -1,4 +1,4 @@
-"""A whole LSTM / GRU layer direction (all time steps) as one autograd node, on CPU.
+"""A whole LSTM / GRU / RNN layer direction (all time steps) as one autograd node, on CPU.
 
 The per-step path (functional_rnn._run_direction) costs two engine ops and two autograd nodes
 per time step in each direction, ~20 us of Python each, which is most of a small recurrent
@@ -21,12 +21,12 @@ from ..autograd.grad_mode import _enabled
 from ..autograd.graph import record
 from ..ops._common import needs_grad
 
-__all__ = ["fusable", "gru_layer", "lstm_layer"]
+__all__ = ["fusable", "gru_layer", "lstm_layer", "rnn_layer"]
 
 
 def fusable(mode, gi, h0, w_hh, w_hr, batch_sizes) -> bool:
     dt = gi.dtype
-    return (mode in ("LSTM", "GRU") and w_hr is None and dt in (D.float32, D.float64)
+    return (mode in ("LSTM", "GRU", "RNN_TANH", "RNN_RELU") and w_hr is None and dt in (D.float32, D.float64)
             and gi.is_cpu and h0.is_cpu and h0.dtype == dt and w_hh.dtype == dt
             and len(set(batch_sizes)) == 1)
 
@@ -154,3 +154,46 @@ def gru_layer(gi, h0, w_hh, b_hh, T: int, reverse: bool, recompute):
         () if b_hh is None else ((b_hh, False),))
     inputs = (gi, h0, w_hh) + (() if b_hh is None else (b_hh,))
     return _finish("FusedGruLayerBackward0", inputs, (out, h_n), grads, recompute, saved)
+
+
+def rnn_layer(gi, h0, w_hh, T: int, reverse: bool, relu: bool, recompute):
+    """Output (T*B, H) and h_n of one Elman RNN direction (tanh or relu) from ``gi``
+    (T*B, H, both biases folded in), ``h0`` (B, H) and ``w_hh`` (H, H)."""
+    dt = gi.dtype
+    B, H = h0.shape
+    G = _np(gi).reshape(T, B, H)
+    W = _np(w_hh)
+    Wt = np.ascontiguousarray(W.T)
+    hs = np.empty((T + 1, B, H), dt.np)
+    hs[0] = _np(h0)
+    for k in range(T):
+        pre = np.matmul(hs[k], Wt, out=hs[k + 1])
+        pre += G[T - 1 - k if reverse else k]
+        if relu:
+            np.maximum(pre, 0, out=pre)
+        else:
+            np.tanh(pre, out=pre)
+    out = _tensor(_by_time(hs[1:], reverse).reshape(T * B, H), dt)
+    h_n = _tensor(hs[T], dt)
+    if not needs_grad(gi, h0, w_hh):
+        return out, h_n
+
+    def grads(d_out, d_hn):
+        dO = d_out.reshape(T, B, H)
+        dP = np.empty((T, B, H), dt.np)
+        dh = d_hn
+        for k in range(T - 1, -1, -1):
+            d = dP[k]
+            np.add(dO[T - 1 - k if reverse else k], dh, out=d)
+            y = hs[k + 1]
+            if relu:
+                d *= y > 0
+            else:
+                d *= 1 - y * y
+            dh = d @ W
+        dW = dP.reshape(T * B, H).T @ hs[:T].reshape(T * B, H)
+        return (_tensor(_by_time(dP, reverse).reshape(T * B, H), dt), _tensor(dh, dt),
+                _tensor(dW, dt))
+
+    return _finish("FusedRnnLayerBackward0", (gi, h0, w_hh), (out, h_n), grads, recompute,
+                   ((gi, False), (h0, False), (w_hh, False)))

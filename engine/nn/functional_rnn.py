@@ -23,7 +23,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from ..ops.matmul import addmm, mm
 from ._rnn_fused import gru_pointwise, lstm_pointwise
-from ._rnn_sequence import fusable, gru_layer, lstm_layer
+from ._rnn_sequence import fusable, gru_layer, lstm_layer, rnn_layer
 
 __all__ = ["embedding_bag"]
 
@@ -131,7 +131,7 @@ def _run_layers(mode, x, hx, cx, weights, batch_sizes, num_layers, bidirectional
             h0, c0 = hx[k], None if cx is None else cx[k]
             if fusable(mode, gi, h0, w_hh, w_hr, batch_sizes):
                 out, h, c = _fused_direction(mode, gi, h0, c0, w_hh, b_hh, batch_sizes,
-                                             offsets, d == 1)
+                                             offsets, d == 1, relu)
             else:
                 out, h, c = _run_direction(mode, gi, h0, c0, w, batch_sizes, offsets, d == 1,
                                            relu)
@@ -143,10 +143,16 @@ def _run_layers(mode, x, hx, cx, weights, batch_sizes, num_layers, bidirectional
     return x, h_n, (stack(cs) if cx is not None else None)
 
 
-def _fused_direction(mode, gi, h0, c0, w_hh, b_hh, batch_sizes, offsets, reverse):
+def _fused_direction(mode, gi, h0, c0, w_hh, b_hh, batch_sizes, offsets, reverse, relu):
     """One direction as one node (``_rnn_sequence``); its create_graph backward differentiates
     the per-step path (``_run_direction``) instead."""
     T = len(batch_sizes)
+    if mode.startswith("RNN"):
+        def recompute(gi_, h0_, w_hh_):
+            return _run_direction(mode, gi_, h0_, None, (w_hh_.t(), None, None), batch_sizes,
+                                  offsets, reverse, relu)[:2]
+        out, h = rnn_layer(gi, h0, w_hh, T, reverse, relu, recompute)
+        return out, h, None
     if mode == "LSTM":
         def recompute(gi_, h0_, c0_, w_hh_):
             return _run_direction(mode, gi_, h0_, c0_, (w_hh_.t(), None, None), batch_sizes,

@@ -559,12 +559,26 @@ def _node_names(t):
     return names
 
 
-@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+FUSED_KINDS = ["LSTM", "GRU", "RNN", "RNN_RELU"]
+
+
+def _fused_module(M, kind, *args, **kw):
+    if kind == "RNN_RELU":
+        return M.nn.RNN(*args, nonlinearity="relu", **kw)
+    return getattr(M.nn, kind)(*args, **kw)
+
+
+def _fused_node(kind):
+    return {"LSTM": "FusedLstmLayerBackward0", "GRU": "FusedGruLayerBackward0"}.get(
+        kind, "FusedRnnLayerBackward0")
+
+
+@pytest.mark.parametrize("kind", FUSED_KINDS)
 @pytest.mark.parametrize("bias", [True, False])
 def test_fused_layer_gradcheck_float64(kind, bias):
     engine.manual_seed(3)
-    m = getattr(nn, kind)(2, 3, num_layers=2, bidirectional=True, bias=bias,
-                          dtype=engine.float64)
+    m = _fused_module(engine, kind, 2, 3, num_layers=2, bidirectional=True, bias=bias,
+                      dtype=engine.float64)
     rng = _rng(9)
     x = engine.tensor(rng.standard_normal((4, 2, 2)), requires_grad=True)
     h0 = engine.tensor(rng.standard_normal((4, 2, 3)), requires_grad=True)
@@ -576,15 +590,15 @@ def test_fused_layer_gradcheck_float64(kind, bias):
         return (out, *h) if lstm else (out, h)
 
     out = f(x, h0, c0)[0]
-    assert f"Fused{kind.capitalize()}LayerBackward0" in _node_names(out)
+    assert _fused_node(kind) in _node_names(out)
     assert gradcheck(f, (x, h0, c0, *m.parameters()), eps=1e-6, atol=1e-7, rtol=1e-5)
 
 
-@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("kind", FUSED_KINDS)
 def test_fused_layer_double_backward(kind):
     from engine.autograd import gradgradcheck
     engine.manual_seed(4)
-    m = getattr(nn, kind)(2, 2, bidirectional=True, dtype=engine.float64)
+    m = _fused_module(engine, kind, 2, 2, bidirectional=True, dtype=engine.float64)
     rng = _rng(10)
     x = engine.tensor(rng.standard_normal((3, 2, 2)), requires_grad=True)
     h0 = engine.tensor(rng.standard_normal((2, 2, 2)), requires_grad=True)
@@ -597,17 +611,18 @@ def test_fused_layer_double_backward(kind):
     assert gradgradcheck(f, (x, h0, w), eps=1e-6, atol=1e-6, rtol=1e-4)
 
 
-@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("kind", FUSED_KINDS)
 def test_fused_layer_matches_torch_float32(kind):
     torch = pytest.importorskip("torch")
-    tm, em = _pair(kind, 5, 7, 2, bidirectional=True, batch_first=True)
+    kw = {"bidirectional": True, "batch_first": True}
+    tm, em = (_fused_module(M, kind, 5, 7, 2, **kw) for M in (torch, engine))
     _copy(tm, em)
     rng = _rng(11)
     xs = rng.standard_normal((3, 6, 5)).astype(np.float32)
     tx, ex = torch.tensor(xs, requires_grad=True), engine.tensor(xs, requires_grad=True)
     to, th = tm(tx)
     eo, eh = em(ex)
-    assert f"Fused{kind.capitalize()}LayerBackward0" in _node_names(eo)
+    assert _fused_node(kind) in _node_names(eo)
     tl = to.pow(2).sum() + (th[0].sum() + th[1].sum() if kind == "LSTM" else th.sum())
     el = eo.pow(2).sum() + (eh[0].sum() + eh[1].sum() if kind == "LSTM" else eh.sum())
     tl.backward()
