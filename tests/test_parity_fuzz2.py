@@ -733,6 +733,9 @@ REGRESSIONS2 = [
                                        _err(lambda: m.gcd(m.tensor([True]), m.tensor([True]))),
                                        _err(lambda: m.nextafter(m.tensor([1]),
                                                                 m.tensor([2]))))),
+    ("mean_float16_accumulates_in_float32", lambda m: (
+        m.tensor([60000.0, 60000.0, 1.0], dtype=m.float16).mean(),
+        m.tensor([[60000.0, 60000.0]], dtype=m.float16).mean(1, keepdim=True))),
     ("logcumsumexp_inf", lambda m: (m.logcumsumexp(m.tensor([-math.inf, math.inf, 1.0]), 0),
                                     m.logcumsumexp(m.tensor([-math.inf, -math.inf]), 0))),
     ("clamp_min_gt_max", lambda m: (m.tensor([1.0, 5.0, math.nan]).clamp(3, 2),

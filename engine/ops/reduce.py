@@ -134,8 +134,10 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     n = 1
     for d in dims:
         n *= x._shape[d]
-    s = sum(x, dims if dim is not None else None, keepdim, dtype=dtype)
-    return relabel(s / n if n else s * math.nan,
+    half = dtype is None and x._dtype is D.float16  # torch accumulates float16 in float32
+    s = sum(x, dims if dim is not None else None, keepdim, dtype=D.float32 if half else dtype)
+    r = s / n if n else s * math.nan
+    return relabel(cast(r, D.float16) if half else r,
                    "MeanBackward1" if dim is not None else "MeanBackward0")
 
 
