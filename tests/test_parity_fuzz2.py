@@ -736,6 +736,14 @@ REGRESSIONS2 = [
     ("mean_float16_accumulates_in_float32", lambda m: (
         m.tensor([60000.0, 60000.0, 1.0], dtype=m.float16).mean(),
         m.tensor([[60000.0, 60000.0]], dtype=m.float16).mean(1, keepdim=True))),
+    ("fill_out_of_int_range", lambda m: (
+        _err(lambda: m.zeros(2, dtype=m.uint8).fill_(300)),
+        _err(lambda: m.zeros(2, dtype=m.int8).__setitem__(0, 200)),
+        _err(lambda: m.zeros(2, dtype=m.uint8).__setitem__(0, 300.7)),
+        _err(lambda: m.full((2,), 300, dtype=m.uint8)),
+        _err(lambda: m.zeros(2, dtype=m.int8).masked_fill(m.tensor([True, False]), 200)),
+        m.zeros(2, dtype=m.uint8).masked_fill(m.tensor([True, False]), -3),
+        m.zeros(2, dtype=m.uint8) + 300)),
     ("logcumsumexp_inf", lambda m: (m.logcumsumexp(m.tensor([-math.inf, math.inf, 1.0]), 0),
                                     m.logcumsumexp(m.tensor([-math.inf, -math.inf]), 0))),
     ("clamp_min_gt_max", lambda m: (m.tensor([1.0, 5.0, math.nan]).clamp(3, 2),

@@ -28,9 +28,28 @@ def copy_nograd(dst: Tensor, src) -> None:
         fill_nograd(dst, src)
 
 
+def _check_fits(dt: D.dtype, value) -> None:
+    """torch's checked conversion of a fill value into an integer dtype (c10::overflows:
+    unsigned types also take negatives down to -max, which wrap)."""
+    import math
+    import numbers
+
+    import numpy as np
+    if dt.is_floating_point or dt is D.bool_ or isinstance(value, (bool, np.bool_)) or \
+            not isinstance(value, numbers.Real) or not math.isfinite(value):
+        return
+    info = np.iinfo(dt.np)
+    lo = info.min if info.min < 0 else -int(info.max)
+    if value > info.max or value < lo:
+        raise RuntimeError(f"value cannot be converted to type {dt.name}_t without "
+                           f"overflow (value {value} outside [{lo}, {info.max}] for "
+                           f"{dt}; cast the tensor to a wider dtype first)")
+
+
 def fill_nograd(dst: Tensor, value) -> None:
     if dst.numel() == 0:
         return
+    _check_fits(dst._dtype, value)
     arr = scalar_array(value, dst._dtype if dst._dtype is not D.float16 else D.float32)
     if dst._dtype is D.float16:
         import numpy as np

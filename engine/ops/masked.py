@@ -115,11 +115,13 @@ def masked_fill(x: Tensor, mask: Tensor, value, *, _inplace=False) -> Tensor:
         raise RuntimeError(f"masked_fill_: output with shape {shape_str(x._shape)} doesn't "
                            f"match the broadcast shape {shape_str(shape)}")
     v = vt.item() if vt is not None else value
+    from .inplace import _check_fits
+    _check_fits(x._dtype, v)  # (torch: RuntimeError for a value out of an int dtype's range)
     if x._dtype.is_floating_point is False and isinstance(v, float) and x._dtype is not D.bool_:
         v = int(v)
     with no_grad():
-        r = ew_where(mask, x._dtype.np.type(v).item() if x._dtype is not D.bool_ else bool(v),
-                     x)
+        r = ew_where(mask, np.array(v, dtype=np.int64 if isinstance(v, int) else None)
+                     .astype(x._dtype.np).item() if x._dtype is not D.bool_ else bool(v), x)
         if r._dtype is not x._dtype:
             r = cast(r, x._dtype)
     if _inplace:
