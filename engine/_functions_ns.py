@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
+import math
+
 from ._tensor import Tensor
 from .ops.elementwise import binary, unary
 
@@ -96,13 +99,13 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     close = a == b
     fa = a.dtype.is_floating_point if isinstance(a, Tensor) else isinstance(a, float)
     if equal_nan and fa:
-        close = close | (a.isnan() & (b.isnan() if isinstance(b, Tensor) else b != b))
+        close = close | (a.isnan() & (b.isnan() if isinstance(b, Tensor) else math.isnan(b)))
     if rtol == 0 and atol == 0:
         return close
     if not fa:  # integers and bools compare in the default float dtype
         a = a.to(D.get_default_dtype())
         b = b.to(D.get_default_dtype()) if isinstance(b, Tensor) else b
-    allowed = atol + (rtol * b).abs() if isinstance(b, Tensor) else atol + abs(rtol * b)
+    allowed = atol + (rtol * b).abs() if isinstance(b, Tensor) else atol + builtins.abs(rtol * b)
     err = (a - b).abs()
     return close | (err.isfinite() & (err <= allowed))
 

@@ -631,7 +631,7 @@ def evenly_distribute(x: Tensor, v: Tensor, name: str) -> Tensor:
     if needs_grad(x):
         def bw(n, g):
             xx = n.saved_tensor(0)
-            mask = where(v != v, xx != xx, xx == v)
+            mask = where(v.isnan(), xx.isnan(), xx == v)
             return (where(mask, g / sum(mask), 0.0),)
         record(name, (x,), (out,), bw, ((x, False),))
     return out
