@@ -17,6 +17,7 @@ mapped) allocations stay Numba's (``HostOnlyCUDAMemoryManager``)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import weakref
@@ -153,16 +154,13 @@ class CachingMemoryManager(_drv.GetIpcHandleMixin, _drv.HostOnlyCUDAMemoryManage
     def reset(self):
         """The context is being reset (its memory goes with it): drop the free lists and
         ignore buffers handed out before now when they come back."""
-        try:
+        with contextlib.suppress(Exception):  # the reset frees the memory anyway
             self.release_cached()
-        except Exception:  # noqa: BLE001  (the reset frees the memory anyway)
-            pass
-        finally:
-            with self._lock:
-                self._free = {}
-                self._generation += 1
-                self.stats = _new_stats()
-            super().reset()
+        with self._lock:
+            self._free = {}
+            self._generation += 1
+            self.stats = _new_stats()
+        super().reset()
 
 
 def active_manager(device_id: int):

@@ -2,10 +2,11 @@
 
 The per-step path (functional_rnn._run_direction) costs two engine ops and two autograd nodes
 per time step in each direction, ~20 us of Python each, which is most of a small recurrent
-layer's time. Here the loop over time runs on raw arrays: one BLAS product (h W_hh^T) and one
-fused pointwise kernel (kernels/cpu/rnn.py) per step forward, the same backward, and the
-weight gradient as one product over all steps. Only the input projection (one matmul for all
-steps, outside) and this node are on the tape.
+layer's time. Here LSTM and GRU run the whole time loop in one Numba call each way
+(kernels/cpu/rnn.py: the step's product h W_hh^T and the fused cell), and the weight
+gradient is one product over all steps (the engine's GEMM); the Elman RNN loops in numpy
+around the same Numba step product. Only the input
+projection (one matmul for all steps, outside) and this node are on the tape.
 
 Used for unpacked (equal-length) float32/float64 CPU input without ``proj_size``. When the
 backward is itself differentiated (``create_graph``), it recomputes the layer with the
@@ -39,6 +40,15 @@ def _tensor(arr, dt):
     out = empty_tensor(arr.shape, dt)
     out._np()[...] = arr
     return out
+
+
+def _mm(a: np.ndarray, b: np.ndarray):
+    """a @ b through the engine's matmul (its own GEMM at these sizes): a multi-threaded BLAS
+    call here would wake a second thread pool between Numba's kernels, which on a small
+    machine made the whole layer ~3x slower."""
+    from ..ops.creation import from_numpy
+    from ..ops.matmul import mm
+    return mm(from_numpy(a), from_numpy(b))
 
 
 def _by_time(steps: np.ndarray, reverse: bool) -> np.ndarray:
@@ -77,34 +87,26 @@ def lstm_layer(gi, h0, c0, w_hh, T: int, reverse: bool, recompute):
     B, H = h0.shape
     G = _np(gi).reshape(T, B, 4 * H)
     W = _np(w_hh)
-    Wt = np.ascontiguousarray(W.T)   # numpy's product with a transposed view is 2x slower
+    Wt = np.ascontiguousarray(W.T)   # rows of W_hh^T stream contiguously in the kernel
     hs = np.empty((T + 1, B, H), dt.np)
     cs = np.empty((T + 1, B, H), dt.np)
     hs[0], cs[0] = _np(h0), _np(c0)
     acts = np.empty((T, B, 4 * H), dt.np)
     tc = np.empty((T, B, H), dt.np)
-    gates = np.empty((B, 4 * H), dt.np)
-    for k in range(T):
-        np.matmul(hs[k], Wt, out=gates)
-        gates += G[T - 1 - k if reverse else k]
-        KR.lstm_forward(gates, cs[k], hs[k + 1], cs[k + 1], acts[k], tc[k])
+    KR.lstm_seq_forward(G, Wt, hs, cs, acts, tc, np.empty((B, 4 * H), dt.np), reverse)
     out = _tensor(_by_time(hs[1:], reverse).reshape(T * B, H), dt)
     h_n, c_n = _tensor(hs[T], dt), _tensor(cs[T], dt)
     if not needs_grad(gi, h0, c0, w_hh):
         return out, h_n, c_n
 
     def grads(d_out, d_hn, d_cn):
-        dO = d_out.reshape(T, B, H)
         dG = np.empty((T, B, 4 * H), dt.np)
-        dh, dc, dc_prev = d_hn, d_cn.copy(), np.empty((B, H), dt.np)
-        for k in range(T - 1, -1, -1):
-            KR.lstm_backward(dO[T - 1 - k if reverse else k], dh, dc, acts[k], cs[k], tc[k],
-                             dG[k], dc_prev)
-            dh = dG[k] @ W
-            dc, dc_prev = dc_prev, dc
-        dW = dG.reshape(T * B, 4 * H).T @ hs[:T].reshape(T * B, H)
+        dh, dc = KR.lstm_seq_backward(d_out.reshape(T, B, H), W, acts, cs, tc, dG, d_hn.copy(),
+                                      d_cn.copy(), np.empty((B, H), dt.np),
+                                      np.empty((B, H), dt.np), reverse)
+        dW = _mm(dG.reshape(T * B, 4 * H).T, hs[:T].reshape(T * B, H))
         return (_tensor(_by_time(dG, reverse).reshape(T * B, 4 * H), dt), _tensor(dh, dt),
-                _tensor(dc, dt), _tensor(dW, dt))
+                _tensor(dc, dt), dW)
 
     return _finish("FusedLstmLayerBackward0", (gi, h0, c0, w_hh), (out, h_n, c_n), grads,
                    recompute, ((gi, False), (h0, False), (c0, False), (w_hh, False)))
@@ -124,30 +126,21 @@ def gru_layer(gi, h0, w_hh, b_hh, T: int, reverse: bool, recompute):
     hs[0] = _np(h0)
     ghs = np.empty((T, B, 3 * H), dt.np)
     acts = np.empty((T, B, 3 * H), dt.np)
-    for k in range(T):
-        np.matmul(hs[k], Wt, out=ghs[k])
-        if bias is not None:
-            ghs[k] += bias
-        KR.gru_forward(G[T - 1 - k if reverse else k], ghs[k], hs[k], hs[k + 1], acts[k])
+    KR.gru_seq_forward(G, Wt, np.empty(0, dt.np) if bias is None else bias, hs, ghs, acts,
+                       reverse)
     out = _tensor(_by_time(hs[1:], reverse).reshape(T * B, H), dt)
     h_n = _tensor(hs[T], dt)
     if not needs_grad(gi, h0, w_hh, b_hh):
         return out, h_n
 
     def grads(d_out, d_hn):
-        dO = d_out.reshape(T, B, H)
         dGI = np.empty((T, B, 3 * H), dt.np)
         dGH = np.empty((T, B, 3 * H), dt.np)
-        dh, dh_prev = d_hn, np.empty((B, H), dt.np)
-        for k in range(T - 1, -1, -1):
-            KR.gru_backward(dO[T - 1 - k if reverse else k], dh, ghs[k], hs[k], acts[k],
-                            dGI[k], dGH[k], dh_prev)
-            dh = dGH[k] @ W
-            dh += dh_prev
+        dh = KR.gru_seq_backward(d_out.reshape(T, B, H), W, ghs, hs, acts, dGI, dGH,
+                                 d_hn.copy(), np.empty((B, H), dt.np), reverse)
         flat = dGH.reshape(T * B, 3 * H)
-        dW = flat.T @ hs[:T].reshape(T * B, H)
         res = (_tensor(_by_time(dGI, reverse).reshape(T * B, 3 * H), dt), _tensor(dh, dt),
-               _tensor(dW, dt))
+               _mm(flat.T, hs[:T].reshape(T * B, H)))
         return res if b_hh is None else res + (_tensor(flat.sum(0), dt),)
 
     saved = ((gi, False), (h0, False), (w_hh, False)) + (
@@ -166,8 +159,10 @@ def rnn_layer(gi, h0, w_hh, T: int, reverse: bool, relu: bool, recompute):
     Wt = np.ascontiguousarray(W.T)
     hs = np.empty((T + 1, B, H), dt.np)
     hs[0] = _np(h0)
-    for k in range(T):
-        pre = np.matmul(hs[k], Wt, out=hs[k + 1])
+    from kernels.cpu import rnn as KR
+    for k in range(T):  # (the step products in Numba: no BLAS thread pool, as above)
+        pre = hs[k + 1]
+        KR.matmul_into(hs[k], Wt, pre, False)
         pre += G[T - 1 - k if reverse else k]
         if relu:
             np.maximum(pre, 0, out=pre)
@@ -190,10 +185,10 @@ def rnn_layer(gi, h0, w_hh, T: int, reverse: bool, relu: bool, recompute):
                 d *= y > 0
             else:
                 d *= 1 - y * y
-            dh = d @ W
-        dW = dP.reshape(T * B, H).T @ hs[:T].reshape(T * B, H)
+            dh = np.empty((B, H), dt.np)
+            KR.matmul_into(d, W, dh, False)
         return (_tensor(_by_time(dP, reverse).reshape(T * B, H), dt), _tensor(dh, dt),
-                _tensor(dW, dt))
+                _mm(dP.reshape(T * B, H).T, hs[:T].reshape(T * B, H)))
 
     return _finish("FusedRnnLayerBackward0", (gi, h0, w_hh), (out, h_n), grads, recompute,
                    ((gi, False), (h0, False), (w_hh, False)))

@@ -15,7 +15,9 @@ from numba import njit
 
 from kernels.fastmath import fsigmoid, ftanh
 
-__all__ = ["lstm_forward", "lstm_backward", "gru_forward", "gru_backward"]
+__all__ = ["gru_backward", "gru_forward", "gru_seq_backward", "gru_seq_forward",
+           "lstm_backward", "lstm_forward", "lstm_seq_backward", "lstm_seq_forward",
+           "matmul_into"]
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
@@ -110,3 +112,83 @@ def gru_backward(dh, dh2, gh, h, acts, d_gi, d_gh, dh_prev):
             dhh[j] = dx[j]
         for j in range(H):
             dhh[2 * H + j] = dx[2 * H + j] * ar[j]
+
+
+# ---- whole sequences: the time loop inside one call (engine/nn/_rnn_sequence.py) ----------
+# One call per layer direction instead of two Python calls (a BLAS product and a cell kernel)
+# per time step: the per-step product is small (B x H x G*H), and a multi-threaded BLAS
+# waking its pool for it every step, between Numba's kernels, cost more than the arithmetic.
+# Arrays are C-contiguous; per-step arrays are indexed by processing step k (time T-1-k when
+# ``reverse``), input projections and output gradients by time.
+@njit(**_JIT)
+def matmul_into(a, b, out, accumulate):
+    """out (+)= a @ b for 2-D a (M, K), b (K, N): rows of b stream contiguously (vectorises)."""
+    M, K = a.shape
+    N = b.shape[1]
+    for m in range(M):
+        row = out[m]
+        if not accumulate:
+            for n in range(N):
+                row[n] = 0
+        ar = a[m]
+        for k in range(K):
+            v = ar[k]
+            br = b[k]
+            for n in range(N):
+                row[n] += v * br[n]
+
+
+@njit(**_JIT)
+def lstm_seq_forward(G, Wt, hs, cs, acts, tc, gates, reverse):
+    """All steps of one LSTM direction: G (T, B, 4H), Wt = W_hh^T (H, 4H), hs/cs (T+1, B, H)
+    with [0] = h0/c0; fills hs, cs, acts (T, B, 4H), tc (T, B, H); gates (B, 4H) scratch."""
+    T = G.shape[0]
+    for k in range(T):
+        t = T - 1 - k if reverse else k
+        gates[:] = G[t]
+        matmul_into(hs[k], Wt, gates, True)
+        lstm_forward(gates, cs[k], hs[k + 1], cs[k + 1], acts[k], tc[k])
+
+
+@njit(**_JIT)
+def lstm_seq_backward(dO, W, acts, cs, tc, dG, dh, dc, dh_next, dc_prev, reverse):
+    """Backward of ``lstm_seq_forward``: dO (T, B, H) output grads by time, W = W_hh (4H, H);
+    fills dG (T, B, 4H) by step; dh/dc (B, H) hold the grads of h_n/c_n on entry. Returns the
+    arrays holding the grads of h0 and c0 (the four (B, H) buffers are swapped in turn)."""
+    T = dO.shape[0]
+    for k in range(T - 1, -1, -1):
+        t = T - 1 - k if reverse else k
+        lstm_backward(dO[t], dh, dc, acts[k], cs[k], tc[k], dG[k], dc_prev)
+        matmul_into(dG[k], W, dh_next, False)
+        dh, dh_next = dh_next, dh
+        dc, dc_prev = dc_prev, dc
+    return dh, dc
+
+
+@njit(**_JIT)
+def gru_seq_forward(G, Wt, bias, hs, ghs, acts, reverse):
+    """All steps of one GRU direction: G (T, B, 3H), Wt (H, 3H), bias (3H,) or empty; fills
+    hs (T+1, B, H; [0] = h0), ghs = h W_hh^T + b_hh (T, B, 3H) and acts (T, B, 3H)."""
+    T = G.shape[0]
+    B = hs.shape[1]
+    for k in range(T):
+        t = T - 1 - k if reverse else k
+        gh = ghs[k]
+        if bias.shape[0]:
+            for b in range(B):
+                gh[b] = bias
+        matmul_into(hs[k], Wt, gh, bias.shape[0] > 0)
+        gru_forward(G[t], gh, hs[k], hs[k + 1], acts[k])
+
+
+@njit(**_JIT)
+def gru_seq_backward(dO, W, ghs, hs, acts, dGI, dGH, dh, dh_prev, reverse):
+    """Backward of ``gru_seq_forward``: fills dGI/dGH (T, B, 3H) by step; dh (B, H) holds the
+    grad of h_n on entry; returns the array holding the grad of h0."""
+    T = dO.shape[0]
+    for k in range(T - 1, -1, -1):
+        t = T - 1 - k if reverse else k
+        gru_backward(dO[t], dh, ghs[k], hs[k], acts[k], dGI[k], dGH[k], dh_prev)
+        matmul_into(dGH[k], W, dh_prev, True)
+        dh, dh_prev = dh_prev, dh
+    return dh
