@@ -80,15 +80,18 @@ def pair(kind, x2, vals, idx, *args):
 
 
 # ---- matmul family ------------------------------------------------------------------
-def gemm(a, b, out, use_blas: bool) -> None:
-    """out = a @ b for 2-D (or batched 3-D) tensors."""
+def gemm(a, b, out, use_blas: bool, accumulate: bool = False) -> None:
+    """out = a @ b (out += a @ b when ``accumulate``, 2-D only) for 2-D or batched 3-D."""
     aa, bb, oo = a._np(), b._np(), out._np()
     if use_blas:
-        np.matmul(aa, bb, out=oo)
+        if accumulate:
+            oo += np.matmul(aa, bb)
+        else:
+            np.matmul(aa, bb, out=oo)
         return
     from kernels.cpu import matmul as MM
     if aa.ndim == 2:
-        MM.gemm(aa, bb, oo)
+        MM.gemm(aa, bb, oo, accumulate)
     else:
         MM.gemm_batched(aa, bb, oo)
 

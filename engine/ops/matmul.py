@@ -66,19 +66,24 @@ def _check(op, a, b):
                            f"{a._dtype} and {b._dtype}. Convert one with .to(dtype).")
 
 
-def _gemm(a, b, shape):
+def _gemm(a, b, shape, init=None):
+    """a @ b; with ``init`` (a CPU tensor of a's float32/float64 dtype that broadcasts to
+    ``shape``) the result starts from it and the GEMM accumulates: addmm's bias costs no
+    second pass and no second output."""
     dt = a._dtype
     cdt = D.float32 if dt is D.float16 else dt
     out = empty_tensor(shape, cdt, a._storage.device)
-    if out.numel():
+    if init is not None:
+        out._np()[...] = init._np()
+    if out.numel() and (init is None or a._shape[-1]):
         work = out.numel() * a._shape[-1]
         backend(a._storage.device).gemm(cast(a, cdt), cast(b, cdt), out,
-                                         _use_blas(cdt, work) and a.is_cpu)
+                                         _use_blas(cdt, work) and a.is_cpu,
+                                         *((True,) if init is not None else ()))
     return cast(out, dt)
 
 
-def mm(a: Tensor, b: Tensor) -> Tensor:
-    """(n, k) @ (k, m) -> (n, m)."""
+def _check_mm(a: Tensor, b: Tensor) -> None:
     _check("mm", a, b)
     if a.ndim != 2 or b.ndim != 2:
         raise RuntimeError(f"mm: expected 2-D tensors, got shapes {shape_str(a._shape)} and "
@@ -86,6 +91,11 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
     if a._shape[1] != b._shape[0]:
         raise RuntimeError(f"mm: mat1 and mat2 shapes cannot be multiplied "
                            f"({a._shape[0]}x{a._shape[1]} and {b._shape[0]}x{b._shape[1]})")
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    """(n, k) @ (k, m) -> (n, m)."""
+    _check_mm(a, b)
     out = _gemm(a, b, (a._shape[0], b._shape[1]))
     if needs_grad(a, b):
         def bw(n, g):
@@ -170,6 +180,35 @@ def outer(a: Tensor, b: Tensor) -> Tensor:
 inner = None
 
 
+def _broadcasts_to(shape, target) -> bool:
+    """Whether ``shape`` broadcasts to exactly ``target``."""
+    if len(shape) > len(target):
+        return False
+    return all(s in (1, t) for s, t in zip(shape[::-1], target[::-1]))
+
+
+def _product_plus(op, prod, bias, a, b, beta, alpha):
+    """beta * bias + alpha * prod(a, b), without autograd (the general path of addmm)."""
+    r = prod(a, b)
+    if bias._dtype is not r._dtype:
+        raise RuntimeError(f"{op}: expected input and mat1 to have the same dtype, but got "
+                           f"{bias._dtype} and {r._dtype}")
+    try:
+        full = tuple(S.broadcast_shapes(bias._shape, r._shape))
+    except Exception:
+        raise RuntimeError(f"{op}: the input of shape {shape_str(bias._shape)} does not "
+                           f"broadcast to the product's shape {shape_str(r._shape)}") from None
+    if alpha != 1:  # r is a fresh product: scale and add in place
+        r.mul_(alpha)
+    if beta != 0 and full == tuple(r._shape):
+        r.add_(bias if beta == 1 else bias * beta)
+    elif beta != 0:
+        r = r + (bias if beta == 1 else bias * beta)
+    elif bias._shape != r._shape:
+        r = r.expand(full).contiguous()
+    return r
+
+
 def _addmm_like(name, op, prod, bias, a, b, beta, alpha):
     """``beta * bias + alpha * prod(a, b)`` recorded as one node (``AddmmBackward0``,
     ``BaddbmmBackward0``) with edges (bias, a, b) as PyTorch."""
@@ -177,21 +216,15 @@ def _addmm_like(name, op, prod, bias, a, b, beta, alpha):
     if not isinstance(bias, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(bias).__name__}")
     with no_grad():
-        r = prod(a, b)
-        if bias._dtype is not r._dtype:
-            raise RuntimeError(f"{op}: expected input and mat1 to have the same dtype, but got "
-                               f"{bias._dtype} and {r._dtype}")
-        try:
-            S.broadcast_shapes(bias._shape, r._shape)
-        except Exception:
-            raise RuntimeError(f"{op}: the input of shape {shape_str(bias._shape)} does not "
-                               f"broadcast to the product's shape {shape_str(r._shape)}") from None
-        if alpha != 1:
-            r = r * alpha
-        if beta != 0:
-            r = r + (bias if beta == 1 else bias * beta)
-        elif bias._shape != r._shape:
-            r = r.expand(tuple(S.broadcast_shapes(bias._shape, r._shape))).contiguous()
+        if (prod is mm and alpha == 1 and beta == 1 and isinstance(a, Tensor)
+                and isinstance(b, Tensor) and a.is_cpu and bias.is_cpu
+                and bias._dtype is a._dtype and a._dtype in (D.float32, D.float64)
+                and a.ndim == 2 and b.ndim == 2
+                and _broadcasts_to(bias._shape, (a._shape[0], b._shape[-1]))):
+            _check_mm(a, b)
+            r = _gemm(a, b, (a._shape[0], b._shape[1]), init=bias)
+        else:
+            r = _product_plus(op, prod, bias, a, b, beta, alpha)
     if needs_grad(bias, a, b):
         bshape = bias._shape
         tr = (lambda t: t.t()) if prod is mm else (lambda t: t.transpose(1, 2))
