@@ -348,16 +348,11 @@ def lstsq(A, B, rcond, op):
 
 
 # ---------------------------------------------------------------------------------- expm
-_B13 = (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800.,
-        129060195264000., 10559470521600., 670442572800., 33522128640., 1323241920.,
-        40840800., 960960., 16380., 182., 1.)
-_THETA13 = 5.371920351148152
-
-
 def matrix_exp(A, op):
     """Scaling and squaring with the [13/13] Pade approximant, as ``linalg_np.expm_np``,
     in engine ops on the device; the number of squarings (one int) comes to the host."""
     from ..ops.linalg import solve_prim
+    from ..ops.linalg_np import _THETA13, pade13
     *batch, n, _ = A._shape
     if not A.numel():
         return _copy(A)
@@ -367,15 +362,7 @@ def matrix_exp(A, op):
     smax = int(s.max().item())
     x = A / (2.0 ** s).to(A.dtype).unsqueeze(-1).unsqueeze(-1)
     ident = _eye(n, n, batch, A._dtype, A)
-    x2 = x @ x
-    x4 = x2 @ x2
-    x6 = x4 @ x2
-    b = _B13
-    u = x @ (x6 @ (b[13] * x6 + b[11] * x4 + b[9] * x2) + b[7] * x6 + b[5] * x4 + b[3] * x2
-             + b[1] * ident)
-    v = x6 @ (b[12] * x6 + b[10] * x4 + b[8] * x2) + b[6] * x6 + b[4] * x4 + b[2] * x2 \
-        + b[0] * ident
-    r = solve_prim(v - u, v + u, op, True)[0]
+    r = pade13(x, ident, lambda a, b: solve_prim(a, b, op, True)[0])
     from ..ops.elementwise import where
     for i in range(smax):  # square each matrix s times (its own count)
         r = where((s > i).unsqueeze(-1).unsqueeze(-1), r @ r, r)

@@ -126,6 +126,21 @@ _B13 = (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428
 _THETA13 = 5.371920351148152
 
 
+def pade13(x, ident, solve):
+    """The [13/13] Pade approximant of exp(x) for a scaled ``x``: written with ``@``, ``*``
+    and ``+`` only, so numpy arrays (here) and engine tensors (CUDA's matrix_exp) share it;
+    ``solve(A, B)`` solves A X = B."""
+    x2 = x @ x
+    x4 = x2 @ x2
+    x6 = x4 @ x2
+    b = _B13
+    u = x @ (x6 @ (b[13] * x6 + b[11] * x4 + b[9] * x2) + b[7] * x6 + b[5] * x4 + b[3] * x2
+             + b[1] * ident)
+    v = x6 @ (b[12] * x6 + b[10] * x4 + b[8] * x2) + b[6] * x6 + b[4] * x4 + b[2] * x2 \
+        + b[0] * ident
+    return solve(v - u, v + u)
+
+
 def expm_np(a: np.ndarray) -> np.ndarray:
     """Matrix exponential by scaling and squaring with a [13/13] Pade approximant, batched."""
     n = a.shape[-1]
@@ -136,15 +151,7 @@ def expm_np(a: np.ndarray) -> np.ndarray:
     s = np.where(norm1 > _THETA13, s, 0)
     x = a / (2.0 ** s)[..., None, None]
     ident = np.broadcast_to(np.eye(n, dtype=a.dtype), a.shape)
-    x2 = x @ x
-    x4 = x2 @ x2
-    x6 = x4 @ x2
-    b = _B13
-    u = x @ (x6 @ (b[13] * x6 + b[11] * x4 + b[9] * x2) + b[7] * x6 + b[5] * x4 + b[3] * x2
-             + b[1] * ident)
-    v = x6 @ (b[12] * x6 + b[10] * x4 + b[8] * x2) + b[6] * x6 + b[4] * x4 + b[2] * x2 \
-        + b[0] * ident
-    r = np.linalg.solve(v - u, v + u)
+    r = pade13(x, ident, np.linalg.solve)
     smax = int(s.max()) if s.size else 0
     for i in range(smax):  # square each matrix s times (its own count)
         sq = r @ r
