@@ -47,18 +47,25 @@ def perm_matrix(piv, m, dtype, op):
     return wrap(p, dtype)
 
 
+def _where_lapack_succeeds(fn, a, info_fn, fill):
+    """(fn(a), info) over the batch; when LAPACK fails on some element, ``info_fn`` says
+    which, those get ``fill(a)``'s values and ``fn`` runs on the others."""
+    try:
+        return (fn(a) if a.size else a.copy()), np.zeros(a.shape[:-2], np.int32)
+    except np.linalg.LinAlgError:
+        info = info_fn(a)
+        with np.errstate(all="ignore"):
+            out = fill(a)
+            ok = info == 0
+            if ok.any():
+                out[ok] = fn(a[ok])
+        return out, info
+
+
 def inv(A, op):
     (a,) = host(op, A)
-    try:
-        inv_ = np.linalg.inv(a) if a.size else a.copy()
-        info = np.zeros(a.shape[:-2], np.int32)
-    except np.linalg.LinAlgError:
-        info = L.singular_info(a)
-        with np.errstate(all="ignore"):
-            inv_ = np.full_like(a, np.nan)
-            ok = (info == 0)
-            if ok.any():
-                inv_[ok] = np.linalg.inv(a[ok])
+    inv_, info = _where_lapack_succeeds(np.linalg.inv, a, L.singular_info,
+                                        lambda x: np.full_like(x, np.nan))
     return wrap(inv_, A._dtype), wrap(info, D.int32)
 
 
@@ -88,15 +95,7 @@ def slogdet(A, op):
 
 def cholesky(A, upper, op):
     (a,) = host(op, A)
-    try:
-        lo = np.linalg.cholesky(a) if a.size else a.copy()
-        info = np.zeros(a.shape[:-2], np.int32)
-    except np.linalg.LinAlgError:
-        info = L.cholesky_info(a)
-        lo = np.zeros_like(a)
-        ok = info == 0
-        if ok.any():
-            lo[ok] = np.linalg.cholesky(a[ok])
+    lo, info = _where_lapack_succeeds(np.linalg.cholesky, a, L.cholesky_info, np.zeros_like)
     res = np.swapaxes(lo, -1, -2) if upper else lo
     return wrap(res, A._dtype), wrap(info, D.int32)
 
