@@ -163,8 +163,20 @@ class Tensor:
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got "
                                 f"grad of type {type(value).__name__}")
             if value._shape != self._shape:
-                raise RuntimeError(f"assigned grad has data of a different size: "
-                                   f"{tuple(value._shape)} vs {tuple(self._shape)}")
+                raise RuntimeError(f"attempting to assign a gradient of size "
+                                   f"'{list(value._shape)}' to a tensor of size "
+                                   f"'{list(self._shape)}'. Please ensure that the gradient "
+                                   "and the tensor are the same size")
+            if value._dtype is not self._dtype:
+                raise RuntimeError(f"attempting to assign a gradient with dtype "
+                                   f"'{value._dtype}' to a tensor with dtype '{self._dtype}'. "
+                                   "The gradient must match the tensor's dtype: convert it "
+                                   f"first, e.g. grad.to({self._dtype})")
+            if value._storage.device != self._storage.device:
+                raise RuntimeError(f"attempting to assign a gradient located on device "
+                                   f"'{value.device}' to a tensor located on device "
+                                   f"'{self.device}'. Please ensure that the gradient and the "
+                                   "tensor are on the same device")
         self._grad = value
 
     @property

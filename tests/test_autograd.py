@@ -295,3 +295,19 @@ def test_split_unbind_are_one_multi_output_node():
     z = x.detach().clone()
     z.unbind(0)[0].fill_(5)
     assert z[0].tolist() == [5.0, 5.0, 5.0]
+
+
+def test_grad_assignment_checks_size_dtype_type():
+    import pytest as _pt
+    x = engine.zeros(3, requires_grad=True)
+    with _pt.raises(RuntimeError, match="gradient with dtype 'torch.float64' to a tensor with "
+                                        "dtype 'torch.float32'"):
+        x.grad = engine.zeros(3, dtype=engine.float64)
+    with _pt.raises(RuntimeError, match="gradient of size '\\[4\\]' to a tensor of size"):
+        x.grad = engine.zeros(4)
+    with _pt.raises(TypeError, match="expected to be a Tensor or None"):
+        x.grad = [1.0, 2.0, 3.0]
+    assert x.grad is None                    # nothing half-assigned
+    x.grad = engine.ones(3)
+    x.grad = None
+    assert x.grad is None
