@@ -21,6 +21,7 @@ from .._tensor import empty_tensor
 from ..autograd.grad_mode import _enabled
 from ..autograd.graph import record
 from ..ops._common import needs_grad
+from ._rnn_fused import _np
 
 __all__ = ["fusable", "gru_layer", "lstm_layer", "rnn_layer"]
 
@@ -30,10 +31,6 @@ def fusable(mode, gi, h0, w_hh, w_hr, batch_sizes) -> bool:
     return (mode in ("LSTM", "GRU", "RNN_TANH", "RNN_RELU") and w_hr is None and dt in (D.float32, D.float64)
             and gi.is_cpu and h0.is_cpu and h0.dtype == dt and w_hh.dtype == dt
             and len(set(batch_sizes)) == 1)
-
-
-def _np(t):
-    return np.ascontiguousarray(t.detach()._np())
 
 
 def _tensor(arr, dt):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from .. import _dtype as D
 from .. import _strided as S
 from .._tensor import Tensor
+from .views import MULTI_VIEW_NODES
 from ..autograd._errors import note_inplace
 from ..autograd.graph import record
 from ..autograd.grad_mode import _enabled
@@ -81,7 +82,6 @@ def _check_leaf(x: Tensor, op: str) -> None:
         b = x._base
         fn = x._grad_fn
         if b is not None and fn is not None:
-            from .views import MULTI_VIEW_NODES
             what = MULTI_VIEW_NODES.get(type(fn).__name__)
             if what is not None:
                 raise RuntimeError(
